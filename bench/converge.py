@@ -1,0 +1,182 @@
+"""`make bench`: how fast the local site converges, against the emulator, in one run.
+
+Figures: cold converge and no-op re-converge wall time, task and changed counts, the critical-path
+ratio (cold converge wall time / the longest chain of dependent provisioning waits the emulator
+recorded) and seconds per managed resource on the no-op re-converge, for the mitogen strategy and
+for Ansible's default linear strategy. Timings are wall-clock on a shared machine: compare ratios
+within one run, not absolute seconds across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from ansible_run import PlaybookRun, run_playbook  # noqa: E402
+
+from emulator.launcher import Emulator, running_emulator  # noqa: E402
+
+# Which provisioning waits must finish before another can start (AWS's own ordering: node groups
+# need an ACTIVE cluster and egress through NAT; add-ons need the cluster; CoreDNS needs nodes).
+DEPENDS_ON = {
+    "nodegroup": ("cluster", "nat_gateway"),
+    "addon": ("cluster",),
+    "addon/coredns": ("cluster", "nodegroup"),
+}
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    return datetime.fromisoformat(str(value)).timestamp()
+
+
+def critical_path(lifecycle: list[dict[str, Any]]) -> tuple[float, list[str]]:
+    """Longest chain of dependent waits, by the durations the emulator actually applied."""
+    waits: dict[str, list[tuple[float, str]]] = {}
+    for record in lifecycle:
+        if not record.get("ready_at"):
+            continue
+        kind = str(record["resource_type"]).lower()
+        duration = _seconds(record["ready_at"]) - _seconds(record["created_at"])
+        key = f"{kind}/{record['id'].split('/')[-1]}" if kind == "addon" else kind
+        waits.setdefault(kind, []).append((duration, str(record["id"])))
+        if key != kind:
+            waits.setdefault(key, []).append((duration, str(record["id"])))
+
+    memo: dict[str, tuple[float, list[str]]] = {}
+
+    def longest(kind: str) -> tuple[float, list[str]]:
+        if kind not in memo:
+            own, name = max(waits.get(kind, [(0.0, "")]))
+            before = max((longest(dep) for dep in DEPENDS_ON.get(kind, ())), default=(0.0, []))
+            memo[kind] = (own + before[0], [*before[1], f"{kind} {name} {own:.1f}s"] if name else before[1])
+        return memo[kind]
+
+    return max((longest(kind) for kind in waits), default=(0.0, []))
+
+
+def managed_resources(emulator: Emulator, site_tag: dict[str, str]) -> int:
+    """Count what the site owns in the emulator: the denominator of seconds per resource."""
+    import boto3
+
+    session = boto3.session.Session(
+        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    ec2 = session.client("ec2", endpoint_url=emulator.endpoint)
+    eks = session.client("eks", endpoint_url=emulator.endpoint)
+    iam = session.client("iam", endpoint_url=emulator.endpoint)
+    tag_filter = [{"Name": f"tag:{k}", "Values": [v]} for k, v in site_tag.items()]
+    count = 0
+    for call, key in (
+        ("describe_vpcs", "Vpcs"),
+        ("describe_subnets", "Subnets"),
+        ("describe_internet_gateways", "InternetGateways"),
+        ("describe_route_tables", "RouteTables"),
+        ("describe_nat_gateways", "NatGateways"),
+        ("describe_vpc_endpoints", "VpcEndpoints"),
+        ("describe_security_groups", "SecurityGroups"),
+    ):
+        kwargs = {"Filter" if call == "describe_nat_gateways" else "Filters": tag_filter}
+        count += len(getattr(ec2, call)(**kwargs)[key])
+    for cluster in eks.list_clusters()["clusters"]:
+        count += 1 + len(eks.list_nodegroups(clusterName=cluster)["nodegroups"])
+        count += len(eks.list_addons(clusterName=cluster)["addons"])
+    count += len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"])
+    count += len([r for r in iam.list_roles()["Roles"] if not r["Path"].startswith("/aws-service-role/")])
+    return count
+
+
+def converge(state_dir: Path, fast: bool, args: tuple[str, ...] = ()) -> tuple[float, PlaybookRun]:
+    started = time.monotonic()
+    run = run_playbook("site.yml", state_dir=state_dir, fast=fast, args=args)
+    elapsed = time.monotonic() - started
+    if run.returncode != 0:
+        sys.exit(f"converge failed:\n{run.output[-4000:]}")
+    return elapsed, run
+
+
+def measure(strategy: str, time_scale: float) -> dict[str, Any]:
+    fast = strategy == "mitogen"
+    with tempfile.TemporaryDirectory() as tmp, running_emulator(Path(tmp), time_scale=time_scale) as emulator:
+        print(f"[{strategy}] cold converge of the local site (time scale {time_scale:g})...", flush=True)
+        cold_s, cold = converge(emulator.state_dir, fast)
+        chain_s, chain = critical_path(emulator.lifecycle())
+        print(f"[{strategy}] no-op re-converge...", flush=True)
+        noop_s, noop = converge(emulator.state_dir, fast)
+        resources = managed_resources(emulator, {"Site": "local"})
+    return {
+        "strategy": strategy,
+        "cold_converge_s": round(cold_s, 2),
+        "cold_tasks": cold.tasks,
+        "cold_changed": cold.changed,
+        "critical_path_s": round(chain_s, 2),
+        "critical_path": chain,
+        "critical_path_ratio": round(cold_s / chain_s, 3) if chain_s else None,
+        "noop_converge_s": round(noop_s, 2),
+        "noop_tasks": noop.tasks,
+        "noop_changed": noop.changed,
+        "managed_resources": resources,
+        "noop_s_per_resource": round(noop_s / resources, 3) if resources else None,
+    }
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    rows = [("figure", *(r["strategy"] for r in results))]
+    for key, label in (
+        ("cold_converge_s", "cold converge (s)"),
+        ("critical_path_s", "critical path of waits (s)"),
+        ("critical_path_ratio", "critical-path ratio (goal <= 1.2)"),
+        ("cold_tasks", "tasks (cold)"),
+        ("cold_changed", "changed (cold)"),
+        ("noop_converge_s", "no-op re-converge (s)"),
+        ("noop_changed", "changed (no-op)"),
+        ("managed_resources", "managed resources"),
+        ("noop_s_per_resource", "no-op s per resource (goal <= 0.5)"),
+    ):
+        rows.append((label, *(str(r[key]) for r in results)))
+    width = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(width[i]) for i, cell in enumerate(row)) for row in rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results.json")
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=10.0,
+        help="real AWS durations divided by this (default %(default)s: EKS ~1 min)",
+    )
+    parser.add_argument(
+        "--strategies", nargs="+", default=["mitogen", "linear"], choices=["mitogen", "linear"]
+    )
+    args = parser.parse_args()
+
+    results = [measure(strategy, args.time_scale) for strategy in args.strategies]
+    report = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.node()} {platform.machine()} python {platform.python_version()}",
+        "command": "make bench",
+        "time_scale": args.time_scale,
+        "results": results,
+    }
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(table(results))
+    for result in results:
+        print(f"critical path ({result['strategy']}): " + " -> ".join(result["critical_path"]))
+    print(f"written: {args.output.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""A site, as its inventory describes it: name, region, tags and the environment for AWS clients.
+
+The inventory is read through Ansible's own API so templated values (the local site's emulator
+endpoint, vault-encrypted secrets) resolve exactly as they do in a playbook run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONTROL_HOST = "localhost"
+
+
+class SiteError(Exception):
+    """The site cannot be used: unknown name, broken inventory."""
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    inventory: Path
+    region: str
+    tags: dict[str, str]
+    aws_environment: dict[str, str]
+    hostvars: dict[str, Any] = field(repr=False)
+
+    def var(self, name: str, default: Any = None) -> Any:
+        return self.hostvars.get(name, default)
+
+    @contextmanager
+    def aws(self) -> Iterator[None]:
+        """Run boto3 calls with the site's AWS environment (endpoint, profile) applied."""
+        saved = {key: os.environ.get(key) for key in self.aws_environment}
+        os.environ.update(self.aws_environment)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+def known_sites(root: Path = PROJECT_ROOT) -> list[str]:
+    return sorted(p.name for p in (root / "inventories").iterdir() if (p / "hosts.yml").exists())
+
+
+def load_site(name: str, root: Path = PROJECT_ROOT) -> Site:
+    inventory = root / "inventories" / name
+    if not (inventory / "hosts.yml").exists():
+        raise SiteError(f"unknown site {name!r}: known sites are {', '.join(known_sites(root)) or 'none'}")
+
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+    from ansible.vars.manager import VariableManager
+
+    _init_ansible(str(root / "collections"))
+    loader = DataLoader()
+    manager = InventoryManager(loader=loader, sources=[str(inventory)])
+    host = manager.get_host(CONTROL_HOST)
+    if host is None:
+        raise SiteError(f"site {name!r}: inventory has no {CONTROL_HOST} in group aws")
+    variables = VariableManager(loader=loader, inventory=manager).get_vars(host=host)
+    templar = Templar(loader=loader, variables=variables)
+
+    def resolve(key: str, default: Any) -> Any:
+        return templar.template(variables[key]) if key in variables else default
+
+    hostvars = {key: value for key, value in variables.items() if not key.startswith("ansible_")}
+    try:
+        region = resolve("site_region", None)
+        if not region:
+            raise SiteError(f"site {name!r}: site_region is not set in {inventory}/group_vars")
+        return Site(
+            name=str(resolve("site_name", name)),
+            inventory=inventory,
+            region=str(region),
+            tags={str(k): str(v) for k, v in resolve("site_tags", {}).items()},
+            aws_environment={str(k): str(v) for k, v in resolve("site_aws_environment", {}).items()},
+            hostvars={key: _resolve_quietly(templar, value) for key, value in hostvars.items()},
+        )
+    except SiteError:
+        raise
+    except Exception as error:  # an Ansible templating error: name it for the operator
+        raise SiteError(f"site {name!r}: cannot read its inventory: {error}") from error
+
+
+@cache
+def _init_ansible(collections_path: str) -> None:
+    """Ansible's plugin loader, once per process (a second init is an error)."""
+    from ansible.plugins.loader import init_plugin_loader
+
+    init_plugin_loader([collections_path])
+
+
+def _resolve_quietly(templar: Any, value: Any) -> Any:
+    """Template a variable, leaving it raw when it refers to facts a run has not produced yet."""
+    try:
+        return templar.template(value)
+    except Exception:
+        return value

@@ -1,0 +1,124 @@
+"""What exists for a site, read back from AWS (or the emulator): the summary `make demo` ends with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from runbooks.site import Site
+
+
+@dataclass
+class Line:
+    part: str
+    name: str
+    detail: str
+    state: str
+
+
+def _tag(resource: dict[str, Any], key: str) -> str:
+    return next((t["Value"] for t in resource.get("Tags", []) if t["Key"] == key), "")
+
+
+def network_lines(site: Site, ec2: Any) -> list[Line]:
+    site_filter = [{"Name": f"tag:{k}", "Values": [v]} for k, v in site.tags.items()]
+    lines: list[Line] = []
+    vpcs = ec2.describe_vpcs(Filters=site_filter)["Vpcs"]
+    for vpc in vpcs:
+        lines.append(
+            Line("vpc", _tag(vpc, "Name") or vpc["VpcId"], f"{vpc['VpcId']} {vpc['CidrBlock']}", vpc["State"])
+        )
+        in_vpc = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+        subnets = ec2.describe_subnets(Filters=in_vpc)["Subnets"]
+        for tier, tag in (
+            ("public", "kubernetes.io/role/elb"),
+            ("private", "kubernetes.io/role/internal-elb"),
+        ):
+            chosen = sorted((s for s in subnets if _tag(s, tag)), key=lambda s: s["AvailabilityZone"])
+            if chosen:
+                zones = ", ".join(f"{s['AvailabilityZone']} {s['CidrBlock']}" for s in chosen)
+                lines.append(Line("subnets", f"{tier} x{len(chosen)}", zones, "available"))
+        for nat in ec2.describe_nat_gateways(Filters=in_vpc)["NatGateways"]:
+            if nat["State"] not in ("deleted", "deleting"):
+                lines.append(Line("nat", nat["NatGatewayId"], nat["SubnetId"], nat["State"]))
+        for endpoint in ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"]:
+            routes = len(endpoint.get("RouteTableIds", []))
+            lines.append(
+                Line("endpoint", endpoint["ServiceName"], f"{routes} route tables", endpoint["State"])
+            )
+    return lines
+
+
+def cluster_lines(site: Site, eks: Any, iam: Any) -> list[Line]:
+    name = site.var("eks_cluster_name")
+    if not isinstance(name, str) or not name:
+        return []
+    try:
+        cluster = eks.describe_cluster(name=name)["cluster"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ResourceNotFoundException":
+            return [Line("cluster", name, "not created", "absent")]
+        raise
+    logging = [
+        t
+        for entry in cluster.get("logging", {}).get("clusterLogging", [])
+        if entry.get("enabled")
+        for t in entry.get("types", [])
+    ]
+    lines = [
+        Line(
+            "cluster",
+            name,
+            f"Kubernetes {cluster['version']}, logs: {', '.join(logging) or 'none'}",
+            cluster["status"],
+        )
+    ]
+    for group in eks.list_nodegroups(clusterName=name)["nodegroups"]:
+        ng = eks.describe_nodegroup(clusterName=name, nodegroupName=group)["nodegroup"]
+        scaling = ng.get("scalingConfig", {})
+        lines.append(
+            Line(
+                "node group",
+                group,
+                f"{ng.get('capacityType', '?')} {','.join(ng.get('instanceTypes', []))} "
+                f"{scaling.get('minSize')}..{scaling.get('maxSize')} (now {scaling.get('desiredSize')})",
+                ng["status"],
+            )
+        )
+    try:
+        addons = eks.list_addons(clusterName=name)["addons"]
+    except ClientError:
+        addons = []
+    for addon_name in addons:
+        addon = eks.describe_addon(clusterName=name, addonName=addon_name)["addon"]
+        role = " IRSA" if addon.get("serviceAccountRoleArn") else ""
+        lines.append(Line("add-on", addon_name, f"{addon.get('addonVersion', '')}{role}", addon["status"]))
+    issuer = cluster.get("identity", {}).get("oidc", {}).get("issuer", "")
+    providers = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    host = issuer.removeprefix("https://")
+    if host and any(p["Arn"].endswith(host) for p in providers):
+        lines.append(Line("oidc", host.split("/")[-1], "IAM identity provider for IRSA", "present"))
+    return lines
+
+
+def collect(site: Site) -> list[Line]:
+    with site.aws():
+        session = boto3.session.Session(region_name=site.region)
+        return network_lines(site, session.client("ec2")) + cluster_lines(
+            site, session.client("eks"), session.client("iam")
+        )
+
+
+def render(site: Site, lines: list[Line]) -> str:
+    width = max((len(line.name) for line in lines), default=10)
+    out = [f"site {site.name} ({site.region})"]
+    out += [f"  {line.part:<10} {line.name:<{width}}  {line.state:<10} {line.detail}" for line in lines]
+    if not lines:
+        out.append("  nothing exists yet: run `make demo` (or playbooks/site.yml)")
+    endpoint = site.aws_environment.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        out.append(f"emulator: {endpoint}")
+    return "\n".join(out)

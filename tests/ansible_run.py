@@ -1,0 +1,83 @@
+"""Run ansible-playbook against a site the way an operator does, and read its recap."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    output: str
+
+    @property
+    def recap(self) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        for host, ok, changed, unreachable, failed in RECAP.findall(self.output):
+            found[host] = {
+                "ok": int(ok),
+                "changed": int(changed),
+                "unreachable": int(unreachable),
+                "failed": int(failed),
+            }
+        return found
+
+    @property
+    def changed(self) -> int:
+        return sum(host["changed"] for host in self.recap.values())
+
+    @property
+    def tasks(self) -> int:
+        return sum(host["ok"] + host["failed"] for host in self.recap.values())
+
+
+def mitogen_env() -> dict[str, str]:
+    import ansible_mitogen
+
+    strategy_dir = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(strategy_dir), "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
+def run_playbook(
+    playbook: str,
+    *,
+    site: str = "local",
+    state_dir: Path,
+    extra_vars: dict[str, Any] | None = None,
+    args: tuple[str, ...] = (),
+    fast: bool = True,
+    timeout: float = 1500,
+) -> PlaybookRun:
+    """ansible-playbook -i inventories/<site> playbooks/<playbook>, with the emulator in state_dir."""
+    command = [
+        str(Path(sys.executable).parent / "ansible-playbook"),
+        "-i",
+        f"inventories/{site}",
+        f"playbooks/{playbook}",
+        *args,
+    ]
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    env = {
+        **os.environ,
+        "EMULATOR_STATE_DIR": str(state_dir),
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+    }
+    if fast:
+        env.update(mitogen_env())
+    completed = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    return PlaybookRun(completed.returncode, completed.stdout + completed.stderr)
