@@ -22,10 +22,10 @@ def status(site: str = typer.Option("local", "--site", help="inventory name unde
     """Show what exists for a site: network, cluster, node groups, add-ons."""
     try:
         loaded = load_site(site)
+        typer.echo(status_module.render(loaded, status_module.collect(loaded)))
     except SiteError as error:
         typer.echo(f"runbook: {error}", err=True)
         raise typer.Exit(2) from error
-    typer.echo(status_module.render(loaded, status_module.collect(loaded)))
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ endpoint, vault-encrypted secrets) resolve exactly as they do in a playbook run.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -28,8 +28,20 @@ class Site:
     inventory: Path
     region: str
     tags: dict[str, str]
-    aws_environment: dict[str, str]
     hostvars: dict[str, Any] = field(repr=False)
+    resolve: Callable[[str, Any], Any] = field(repr=False)
+
+    @property
+    def aws_environment(self) -> dict[str, str]:
+        """Resolved when used: the local site's endpoint exists only while the emulator runs."""
+        try:
+            environment = self.resolve("site_aws_environment", {})
+        except Exception as error:
+            raise SiteError(
+                f"site {self.name!r}: cannot resolve site_aws_environment ({error}); "
+                "for the local site, start the emulator first: make emulator"
+            ) from error
+        return {str(k): str(v) for k, v in environment.items()}
 
     def var(self, name: str, default: Any = None) -> Any:
         return self.hostvars.get(name, default)
@@ -85,8 +97,8 @@ def load_site(name: str, root: Path = PROJECT_ROOT) -> Site:
             inventory=inventory,
             region=str(region),
             tags={str(k): str(v) for k, v in resolve("site_tags", {}).items()},
-            aws_environment={str(k): str(v) for k, v in resolve("site_aws_environment", {}).items()},
             hostvars={key: _resolve_quietly(templar, value) for key, value in hostvars.items()},
+            resolve=resolve,
         )
     except SiteError:
         raise

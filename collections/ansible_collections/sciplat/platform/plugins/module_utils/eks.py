@@ -14,18 +14,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-try:
+with contextlib.suppress(ImportError):  # a missing botocore is reported by AnsibleAWSModule
     import botocore
-except ImportError:
-    pass  # caught by AnsibleAWSModule
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
+    is_boto3_error_code,
+    normalize_boto3_result,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 # Status reported by wait_for_status when the describe call finds nothing.
@@ -103,8 +104,9 @@ def wait_for_status(
             raise WaitFailed(f"{what} disappeared while waiting for {'/'.join(sorted(wanted))}", status, None)
         remaining = deadline.remaining()
         if remaining <= 0:
+            wanted_text = "/".join(sorted(wanted))
             raise WaitTimeout(
-                f"{what} still {status} after {deadline.seconds:g} s (waiting for {'/'.join(sorted(wanted))});"
+                f"{what} still {status} after {deadline.seconds:g} s (waiting for {wanted_text});"
                 " raise wait_timeout or check the resource",
                 status,
                 resource,
@@ -203,7 +205,7 @@ def apply_tags(module: Any, client: Any, arn: str, to_set: dict[str, str], to_un
 
 
 def to_result(resource: dict[str, Any] | None) -> dict[str, Any]:
-    """snake_case a boto3 answer for a module's return, keeping tag keys verbatim."""
+    """snake_case a boto3 answer for a module's return (dates as ISO text), keeping tag keys verbatim."""
     if not resource:
         return {}
-    return camel_dict_to_snake_dict(resource, ignore_list=["tags", "Tags"])
+    return camel_dict_to_snake_dict(normalize_boto3_result(resource), ignore_list=["tags", "Tags"])
