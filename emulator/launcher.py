@@ -49,6 +49,20 @@ def is_healthy(endpoint: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def _exited(pid: int) -> bool:
+    """Whether ``pid`` is gone; reaps it if this process started it (else it lingers as a zombie)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    except ChildProcessError:  # started by another process (`python -m emulator start`)
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 @dataclass
 class Emulator:
     """One emulator process, described by its state directory."""
@@ -130,9 +144,11 @@ class Emulator:
             os.kill(pid, signal.SIGTERM)
             stopped = True
             for _ in range(50):
-                os.kill(pid, 0)
+                if _exited(pid):
+                    break
                 time.sleep(0.1)
-            os.kill(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         self.pid_file.unlink(missing_ok=True)

@@ -1,0 +1,99 @@
+"""EC2: NAT gateways and AMIs take time; AMI names are unique; CreateImage tags the snapshot too."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from moto.ec2.exceptions import EC2ClientError
+from moto.ec2.models.amis import Ami, AmiBackend
+from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
+
+from emulator.lifecycle import TimedStatus, deprovision, provision
+from emulator.patching import wrap
+
+
+def _create_nat_gateway(original: Callable[..., Any], backend: Any, *args: Any, **kwargs: Any) -> Any:
+    """pending, then available: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateNatGateway.html"""
+    gateway = original(backend, *args, **kwargs)
+    provision(gateway, "ec2::nat-gateway.create", gateway.id, "pending", "available")
+    return gateway
+
+
+def _delete_nat_gateway(original: Callable[..., Any], backend: Any, nat_gateway_id: str) -> Any:
+    """deleting, then deleted (still listed, as on AWS); NatGatewayNotFound for an unknown id:
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteNatGateway.html"""
+    if nat_gateway_id not in backend.nat_gateways:
+        raise EC2ClientError("NatGatewayNotFound", f"The Nat Gateway {nat_gateway_id} was not found")
+    gateway = original(backend, nat_gateway_id)
+    deprovision(gateway, "ec2::nat-gateway.delete", "deleting", "deleted")
+    return gateway
+
+
+def _refuse_duplicate_name(backend: Any, name: str | None) -> None:
+    """AMI names are unique per account and region ("Name ... must be unique"):
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RegisterImage.html"""
+    for ami in backend.amis.values():
+        if name and ami.name == name and ami.owner_id == backend.account_id:
+            raise EC2ClientError(
+                "InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {ami.id}"
+            )
+
+
+def _create_image(
+    original: Callable[..., Any],
+    backend: Any,
+    instance_id: str,
+    name: str,
+    description: str,
+    tag_specifications: list[dict[str, Any]],
+) -> Any:
+    """https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateImage.html
+
+    TagSpecifications may tag the ``image`` and the ``snapshot`` (moto only knew the first).
+    """
+    _refuse_duplicate_name(backend, name)
+    image_specs = [spec for spec in tag_specifications if spec["ResourceType"] != "snapshot"]
+    snapshot_tags = [
+        tag for spec in tag_specifications if spec["ResourceType"] == "snapshot" for tag in spec["Tags"]
+    ]
+    ami = original(backend, instance_id, name, description, tag_specifications=image_specs)
+    for tag in snapshot_tags:
+        ami.ebs_snapshot.add_tag(tag["Key"], tag["Value"])
+    provision(ami, "ec2::image.create", ami.id, "pending", "available")
+    return ami
+
+
+def _register_image(
+    original: Callable[..., Any], backend: Any, name: str | None = None, description: str | None = None
+) -> Any:
+    """https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RegisterImage.html"""
+    _refuse_duplicate_name(backend, name)
+    ami = original(backend, name, description)
+    provision(ami, "ec2::image.register", ami.id, "pending", "available")
+    return ami
+
+
+def _copy_image(
+    original: Callable[..., Any],
+    backend: Any,
+    source_image_id: str,
+    source_region: str,
+    name: str | None = None,
+    description: str | None = None,
+) -> Any:
+    """https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CopyImage.html"""
+    _refuse_duplicate_name(backend, name)
+    ami = original(backend, source_image_id, source_region, name, description)
+    provision(ami, "ec2::image.copy", ami.id, "pending", "available")
+    return ami
+
+
+def install() -> None:
+    NatGateway.state = TimedStatus()  # type: ignore[assignment]
+    Ami.state = TimedStatus()  # type: ignore[assignment]
+    wrap(NatGatewayBackend, "create_nat_gateway")(_create_nat_gateway)
+    wrap(NatGatewayBackend, "delete_nat_gateway")(_delete_nat_gateway)
+    wrap(AmiBackend, "create_image")(_create_image)
+    wrap(AmiBackend, "register_image")(_register_image)
+    wrap(AmiBackend, "copy_image")(_copy_image)

@@ -1,0 +1,88 @@
+"""One fidelity-layer emulator for all emulator tests.
+
+It is not reset between tests (a reset makes the next request rebuild IAM's managed policies and
+EC2's defaults, about 2 s): each test names its resources uniquely instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import boto3
+import pytest
+from fidelity_support import ROLE_ARN, TIME_SCALE, Client, fast, transition
+
+from emulator.launcher import CLIENT_ENV, Emulator, running_emulator
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def fidelity_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    with running_emulator(tmp_path_factory.mktemp("fidelity"), time_scale=TIME_SCALE) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def aws(fidelity_emulator: Emulator) -> Client:
+    """``aws("eks")``: a boto3 client for the emulator."""
+
+    def client(service: str, region: str = "us-east-1") -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=fidelity_emulator.endpoint,
+            region_name=region,
+            aws_access_key_id=CLIENT_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CLIENT_ENV["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    return client
+
+
+@pytest.fixture
+def slowed(fidelity_emulator: Emulator) -> Callable[[str], AbstractContextManager[None]]:
+    """``with slowed("eks::addon.update"):``: such transitions started inside take 1 s, long enough
+    to observe the in-between state on a busy machine (at the test scale some take 0.1 s)."""
+    return lambda model: transition(
+        fidelity_emulator.endpoint, model, {"progression": "time", "seconds": 1.0}
+    )
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """``unique("hub")``: a name no other test uses."""
+    return lambda prefix: f"{prefix}-{next(_counter)}"
+
+
+@pytest.fixture
+def subnets(aws: Client) -> list[str]:
+    """Two subnets in two zones of a new VPC."""
+    ec2 = aws("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    return [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, zone in enumerate("ab")
+    ]
+
+
+@pytest.fixture
+def cluster(aws: Client, subnets: list[str], unique: Callable[[str], str]) -> str:
+    """An ACTIVE EKS cluster's name."""
+    eks, name = aws("eks"), unique("hub")
+    eks.create_cluster(name=name, roleArn=ROLE_ARN, resourcesVpcConfig={"subnetIds": subnets})
+    eks.get_waiter("cluster_active").wait(name=name, WaiterConfig=fast())
+    return name
+
+
+@pytest.fixture
+def nodegroup(aws: Client, cluster: str, subnets: list[str]) -> str:
+    """An ACTIVE node group's name, in ``cluster``."""
+    eks = aws("eks")
+    eks.create_nodegroup(clusterName=cluster, nodegroupName="core", nodeRole=ROLE_ARN, subnets=subnets)
+    eks.get_waiter("nodegroup_active").wait(clusterName=cluster, nodegroupName="core", WaiterConfig=fast())
+    return "core"
