@@ -43,7 +43,7 @@ def free_port() -> int:
 
 def is_healthy(endpoint: str, timeout: float = 2.0) -> bool:
     try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=timeout) as response:
+        with urllib.request.urlopen(f"{endpoint}/_emulator/config", timeout=timeout) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
