@@ -4,9 +4,12 @@
 ``wrap_app()`` adds the emulator's own endpoints:
 
 - ``GET /_emulator/lifecycle``: every provisioning wait so far (emulator.lifecycle.Record), as JSON;
-- ``GET /_emulator/config``: the time scale and the real durations it divides.
+- ``GET /_emulator/config``: the time scale and the real durations it divides;
+- ``GET /_emulator/efs``: every EFS file system's data directory; ``GET /_emulator/efs/<fs-id>`` one;
+- ``POST /_emulator/backup/run-plan``: start the backup jobs a plan's rules would start now.
 
-moto's ``POST /moto-api/reset`` also empties the lifecycle log.
+moto's ``POST /moto-api/reset`` also empties the lifecycle log, forgets backup and restore jobs and
+removes the file systems' and recovery points' data.
 """
 
 from __future__ import annotations
@@ -16,38 +19,97 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from moto.core.exceptions import JsonRESTError
 from moto.moto_api._internal.models import MotoAPIBackend
 
-from emulator import backup, ec2, efs, eks, iam, lifecycle
+from emulator import backup, backup_jobs, ec2, efs, efs_data, eks, iam, lifecycle
 from emulator.patching import wrap
 
 
 def _reset(original: Callable[..., Any], backend: Any) -> None:
     original(backend)
     lifecycle.LOG.clear()
+    backup_jobs.reset()
+    efs_data.clear()
 
 
 def install(time_scale: float, state_dir: Path) -> None:
-    del state_dir  # all state lives in the process, as moto's does
+    """State is in the process, as moto's is, except the EFS data plane under ``state_dir``."""
     lifecycle.configure(time_scale)
+    efs_data.configure(state_dir)
     for module in (eks, ec2, efs, backup, iam):
         module.install()
     wrap(MotoAPIBackend, "reset")(_reset)
 
 
-ENDPOINTS: dict[str, Callable[[], Any]] = {
-    "/_emulator/lifecycle": lifecycle.LOG.as_json,
-    "/_emulator/config": lifecycle.config,
+class NotFound(Exception):
+    pass
+
+
+def _settle_restores() -> None:
+    """Restores that are due write their data before anyone looks (they also do on a timer)."""
+    for backend in backup_jobs.backends():
+        for job in list(backend.restore_jobs.values()):
+            job.settle()
+
+
+def _file_system_json(file_system: Any) -> dict[str, Any]:
+    return {
+        "file_system_id": file_system.file_system_id,
+        "file_system_arn": file_system.file_system_arn,
+        "life_cycle_state": file_system.life_cycle_state,
+        "path": str(efs_data.file_system_dir(file_system.file_system_id)),
+    }
+
+
+def efs_file_systems(_: dict[str, Any]) -> list[dict[str, Any]]:
+    _settle_restores()
+    return [_file_system_json(file_system) for file_system in efs.file_systems()]
+
+
+def efs_file_system(file_system_id: str) -> dict[str, Any]:
+    _settle_restores()
+    file_system = efs.find_file_system(file_system_id)
+    if file_system is None:
+        raise NotFound(f"File system '{file_system_id}' does not exist.")
+    return _file_system_json(file_system)
+
+
+ENDPOINTS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
+    ("GET", "/_emulator/lifecycle"): lambda _: lifecycle.LOG.as_json(),
+    ("GET", "/_emulator/config"): lambda _: lifecycle.config(),
+    ("GET", "/_emulator/efs"): efs_file_systems,
+    ("POST", "/_emulator/backup/run-plan"): backup_jobs.run_plan,
 }
+
+
+def _route(method: str, path: str) -> Callable[[dict[str, Any]], Any] | None:
+    if (method, path.rstrip("/")) in ENDPOINTS:
+        return ENDPOINTS[(method, path.rstrip("/"))]
+    if method == "GET" and path.startswith("/_emulator/efs/"):
+        file_system_id = path.removeprefix("/_emulator/efs/").strip("/")
+        return lambda _: efs_file_system(file_system_id)
+    return None
 
 
 def wrap_app(app: Any) -> Any:
     def emulator_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        endpoint = ENDPOINTS.get(environ.get("PATH_INFO", ""))
-        if endpoint is None or environ.get("REQUEST_METHOD") != "GET":
+        endpoint = _route(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
+        if endpoint is None:
             return app(environ, start_response)  # type: ignore[no-any-return]
-        body = json.dumps(endpoint()).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        status = "200 OK"
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            request = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+            result = endpoint(request)
+        except NotFound as error:
+            status, result = "404 Not Found", {"error": str(error)}
+        except JsonRESTError as error:
+            status, result = f"{error.code} Error", {"error": error.error_type, "message": error.message}
+        except (KeyError, ValueError) as error:
+            status, result = "400 Bad Request", {"error": f"bad request: {error}"}
+        body = json.dumps(result).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
     return emulator_app

@@ -39,6 +39,11 @@ REAL_SECONDS: dict[str, float] = {
     "ec2::image.copy": 600,
     "efs::file-system.create": 10,
     "efs::mount-target.create": 90,
+    "efs::backup-policy.update": 30,
+    "backup::backup-job.start": 60,
+    "backup::backup-job.run": 180,
+    "backup::restore-job.start": 60,
+    "backup::restore-job.run": 300,
 }
 
 _time_scale = 1.0
@@ -54,6 +59,10 @@ def configure(time_scale: float) -> None:
         )
 
 
+def time_scale() -> float:
+    return _time_scale
+
+
 def config() -> dict[str, Any]:
     return {"time_scale": _time_scale, "durations": REAL_SECONDS}
 
@@ -62,6 +71,12 @@ def wait_seconds(model: str) -> float:
     """How long a transition of ``model`` takes now (moto's "manual" progression counts as immediate)."""
     transition = state_manager.get_transition(model)
     return float(transition["seconds"]) if transition["progression"] == "time" else 0.0
+
+
+def scaled(model: str, real_seconds: float) -> float:
+    """``real_seconds`` more of ``model``'s transition, on the emulator's clock (as its default is, or
+    as a state-manager override stretches it)."""
+    return real_seconds * wait_seconds(model) / REAL_SECONDS[model]
 
 
 class Timeline:
@@ -80,6 +95,14 @@ class Timeline:
     def move(self, transient: str, final: str | None, until: float) -> None:
         """Be ``transient`` now, ``final`` from ``until`` (epoch seconds) on."""
         self.steps = [(0.0, transient), (until, final)]
+
+    def sequence(self, first: str | None, *later: tuple[float, str | None]) -> None:
+        """Be ``first`` now, then each ``(at, status)`` from its instant (epoch seconds) on."""
+        self.steps = [(0.0, first), *later]
+
+    def until(self, status: str) -> float | None:
+        """When ``status`` begins (None if it never does)."""
+        return next((at for at, step in self.steps if step == status), None)
 
 
 def timeline(obj: Any) -> Timeline:

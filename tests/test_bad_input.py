@@ -1,0 +1,120 @@
+"""A bad inventory fails before any change, naming the variable and what it accepts.
+
+Each case overrides the local site's inventory with extra vars, runs playbooks/site.yml, and checks
+the failure message; afterwards the emulated account must hold nothing the site would create.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import boto3
+import pytest
+from ansible_run import run_playbook
+
+from emulator.launcher import Emulator
+from runbooks.site import load_site
+
+LOCAL = load_site("local")
+NODE_GROUPS: list[dict[str, Any]] = LOCAL.var("eks_cluster_node_groups")
+
+
+def node_groups_with(index: int, **changes: Any) -> list[dict[str, Any]]:
+    groups = copy.deepcopy(NODE_GROUPS)
+    groups[index].update(changes)
+    return groups
+
+
+# (case id, extra vars, words the error must contain)
+CASES: list[tuple[str, dict[str, Any], list[str]]] = [
+    ("vpc-cidr-invalid", {"aws_network_vpc_cidr": "10.0.0.0/33"}, ["aws_network_vpc_cidr"]),
+    ("vpc-cidr-not-a-network", {"aws_network_vpc_cidr": "banana"}, ["aws_network_vpc_cidr"]),
+    (
+        "subnet-outside-vpc",
+        {"aws_network_private_subnet_cidrs": ["10.0.0.0/19", "10.0.32.0/19", "192.168.0.0/19"]},
+        ["aws_network_private_subnet_cidrs", "192.168.0.0/19"],
+    ),
+    (
+        "subnets-overlap",
+        {"aws_network_private_subnet_cidrs": ["10.0.0.0/19", "10.0.16.0/20", "10.0.64.0/19"]},
+        ["overlap", "10.0.16.0/20"],
+    ),
+    (
+        "subnet-count-not-az-count",
+        {"aws_network_private_subnet_cidrs": ["10.0.0.0/19", "10.0.32.0/19"]},
+        ["aws_network_private_subnet_cidrs", "aws_network_az_count"],
+    ),
+    ("az-count-wrong-type", {"aws_network_az_count": "three"}, ["aws_network_az_count"]),
+    ("az-count-not-allowed", {"aws_network_az_count": 5}, ["aws_network_az_count", "2, 3"]),
+    (
+        "nat-mode-unknown",
+        {"aws_network_nat_gateway_mode": "shared"},
+        ["aws_network_nat_gateway_mode", "per_az"],
+    ),
+    ("region-without-enough-azs", {"site_region": "us-west-1"}, ["aws_network_az_count", "us-west-1"]),
+    ("tag-key-missing", {"site_tags": {"Site": "local"}}, ["aws_network_tags", "Owner"]),
+    ("kubernetes-version-unknown", {"eks_cluster_version": "1.12"}, ["eks_cluster_version", "1.33"]),
+    (
+        "node-group-min-above-max",
+        {"eks_cluster_node_groups": node_groups_with(0, min_size=5, max_size=2, desired_size=3)},
+        ["eks_cluster_node_groups", "min_size", "max_size"],
+    ),
+    (
+        "node-group-desired-outside-range",
+        {"eks_cluster_node_groups": node_groups_with(1, min_size=0, max_size=4, desired_size=9)},
+        ["eks_cluster_node_groups", "desired_size"],
+    ),
+    (
+        "instance-family-unknown",
+        {"eks_cluster_node_groups": node_groups_with(1, instance_types=["zz9.large"])},
+        ["eks_cluster_node_groups", "zz9.large"],
+    ),
+    (
+        "capacity-type-unknown",
+        {"eks_cluster_node_groups": node_groups_with(1, capacity_type="CHEAP")},
+        ["capacity_type", "SPOT"],
+    ),
+    (
+        "node-group-names-duplicate",
+        {"eks_cluster_node_groups": node_groups_with(1, name=NODE_GROUPS[0]["name"])},
+        ["eks_cluster_node_groups", NODE_GROUPS[0]["name"]],
+    ),
+    ("cluster-name-missing", {"eks_cluster_name": ""}, ["eks_cluster_name"]),
+    (
+        "logging-type-unknown",
+        {"eks_cluster_logging_types": ["api", "everything"]},
+        ["eks_cluster_logging_types"],
+    ),
+]
+
+
+def site_resources(emulator: Emulator, region: str) -> dict[str, list[str]]:
+    """What the local site would create, as found in the emulated account."""
+    session = boto3.session.Session(
+        region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    ec2 = session.client("ec2", endpoint_url=emulator.endpoint)
+    eks = session.client("eks", endpoint_url=emulator.endpoint)
+    iam = session.client("iam", endpoint_url=emulator.endpoint)
+    return {
+        "vpcs": [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")],
+        "clusters": eks.list_clusters()["clusters"],
+        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if not r["Path"].startswith("/aws-")],
+        "oidc": [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]],
+    }
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize(("extra_vars", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_inventory_fails_before_any_change(
+    site_emulator: Emulator, extra_vars: dict[str, Any], words: list[str]
+) -> None:
+    site_emulator.reset()
+    run = run_playbook("site.yml", state_dir=site_emulator.state_dir, extra_vars=extra_vars)
+
+    assert run.returncode != 0, run.output[-3000:]
+    for word in words:
+        assert word in run.output, f"{word!r} not in the error:\n{run.output[-3000:]}"
+    region = extra_vars.get("site_region", LOCAL.region)
+    assert site_resources(site_emulator, region) == {"vpcs": [], "clusters": [], "roles": [], "oidc": []}

@@ -1,0 +1,166 @@
+"""The local site, end to end: converge, read everything back, re-converge with changed=0, check mode.
+
+This is what `make demo` does, run against a private emulator and checked from outside Ansible.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from ansible_run import ROOT, PlaybookRun, run_playbook
+
+from emulator.launcher import Emulator, running_emulator
+from runbooks.site import load_site
+
+pytestmark = pytest.mark.e2e
+
+LOCAL = load_site("local")
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    from conftest import TEST_TIME_SCALE
+
+    with running_emulator(tmp_path_factory.mktemp("e2e"), time_scale=TEST_TIME_SCALE) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def first_converge(emulator: Emulator) -> PlaybookRun:
+    run = run_playbook("site.yml", state_dir=emulator.state_dir)
+    assert run.returncode == 0, run.output[-6000:]
+    return run
+
+
+@pytest.fixture(scope="module")
+def aws(emulator: Emulator) -> dict[str, Any]:
+    session = boto3.session.Session(
+        region_name=LOCAL.region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    return {name: session.client(name, endpoint_url=emulator.endpoint) for name in ("ec2", "eks", "iam")}
+
+
+def tags_of(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+
+
+def test_first_converge_creates_the_site(first_converge: PlaybookRun) -> None:
+    assert first_converge.changed > 0
+
+
+def test_network_is_as_the_inventory_says(first_converge: PlaybookRun, aws: dict[str, Any]) -> None:
+    ec2 = aws["ec2"]
+    site_filter = [{"Name": "tag:Site", "Values": [LOCAL.tags["Site"]]}]
+    (vpc,) = ec2.describe_vpcs(Filters=site_filter)["Vpcs"]
+    assert vpc["CidrBlock"] == LOCAL.var("aws_network_vpc_cidr")
+    assert tags_of(vpc).items() >= LOCAL.tags.items()
+
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]
+    private = [s for s in subnets if tags_of(s).get("kubernetes.io/role/internal-elb") == "1"]
+    public = [s for s in subnets if tags_of(s).get("kubernetes.io/role/elb") == "1"]
+    az_count = int(LOCAL.var("aws_network_az_count"))
+    assert len(private) == len(public) == az_count
+    assert len({s["AvailabilityZone"] for s in private}) == az_count
+    cluster_tag = f"kubernetes.io/cluster/{LOCAL.var('eks_cluster_name')}"
+    assert all(tags_of(s).get(cluster_tag) == "shared" for s in subnets)
+    assert all(tags_of(s).items() >= LOCAL.tags.items() for s in subnets)
+
+    nats = ec2.describe_nat_gateways(Filter=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["NatGateways"]
+    assert [n["State"] for n in nats] == ["available"] * (
+        az_count if LOCAL.var("aws_network_nat_gateway_mode") == "per_az" else 1
+    )
+    (endpoint,) = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])[
+        "VpcEndpoints"
+    ]
+    assert endpoint["ServiceName"] == f"com.amazonaws.{LOCAL.region}.s3"
+    assert len(endpoint["RouteTableIds"]) >= 1
+
+
+def test_cluster_node_groups_and_addons(first_converge: PlaybookRun, aws: dict[str, Any]) -> None:
+    eks, iam = aws["eks"], aws["iam"]
+    name = LOCAL.var("eks_cluster_name")
+    cluster = eks.describe_cluster(name=name)["cluster"]
+    assert cluster["status"] == "ACTIVE"
+    assert cluster["version"] == LOCAL.var("eks_cluster_version")
+    enabled = {
+        t for entry in cluster["logging"]["clusterLogging"] if entry["enabled"] for t in entry["types"]
+    }
+    assert enabled == set(LOCAL.var("eks_cluster_logging_types"))
+    assert cluster["encryptionConfig"][0]["resources"] == ["secrets"]
+
+    groups = {
+        g: eks.describe_nodegroup(clusterName=name, nodegroupName=g)["nodegroup"]
+        for g in eks.list_nodegroups(clusterName=name)["nodegroups"]
+    }
+    assert set(groups) == {g["name"] for g in LOCAL.var("eks_cluster_node_groups")}
+    for spec in LOCAL.var("eks_cluster_node_groups"):
+        group = groups[spec["name"]]
+        assert group["status"] == "ACTIVE"
+        assert group["labels"]["hub.jupyter.org/node-purpose"] == spec["purpose"]
+        assert group["scalingConfig"]["minSize"] == spec["min_size"]
+        assert group["tags"]["k8s.io/cluster-autoscaler/enabled"] == "true"
+        if spec["purpose"] == "user":
+            assert {"key": "hub.jupyter.org/dedicated", "value": "user", "effect": "NO_SCHEDULE"} in group[
+                "taints"
+            ]
+
+    addons = {
+        a: eks.describe_addon(clusterName=name, addonName=a)["addon"]
+        for a in eks.list_addons(clusterName=name)["addons"]
+    }
+    assert set(addons) >= {"vpc-cni", "coredns", "kube-proxy", "aws-efs-csi-driver"}
+    assert all(a["status"] == "ACTIVE" for a in addons.values())
+    efs_role = addons["aws-efs-csi-driver"]["serviceAccountRoleArn"]
+    trust = iam.get_role(RoleName=efs_role.split("/")[-1])["Role"]["AssumeRolePolicyDocument"]
+    issuer = cluster["identity"]["oidc"]["issuer"].removeprefix("https://")
+    assert issuer in str(trust) and "efs-csi-controller-sa" in str(trust)
+    providers = iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    assert any(p["Arn"].endswith(issuer) for p in providers)
+
+
+def test_kubeconfig_is_written_for_the_site(first_converge: PlaybookRun, aws: dict[str, Any]) -> None:
+    path = Path(LOCAL.var("eks_cluster_kubeconfig_path"))
+    config = yaml.safe_load(path.read_text())
+    cluster = aws["eks"].describe_cluster(name=LOCAL.var("eks_cluster_name"))["cluster"]
+    assert config["clusters"][0]["cluster"]["server"] == cluster["endpoint"]
+    assert "get-token" in config["users"][0]["user"]["exec"]["args"]
+    assert path.stat().st_mode & 0o077 == 0
+
+
+def test_second_converge_changes_nothing(first_converge: PlaybookRun, emulator: Emulator) -> None:
+    run = run_playbook("site.yml", state_dir=emulator.state_dir)
+    assert run.returncode == 0, run.output[-6000:]
+    assert run.changed == 0, run.output[-6000:]
+
+
+def test_check_mode_reports_no_drift(first_converge: PlaybookRun, emulator: Emulator) -> None:
+    run = run_playbook("site.yml", state_dir=emulator.state_dir, args=("--check", "--diff"))
+    assert run.returncode == 0, run.output[-6000:]
+    assert run.changed == 0, run.output[-6000:]
+
+
+def test_status_summarises_the_site(first_converge: PlaybookRun, emulator: Emulator) -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "runbook"), "status", "--site", "local"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "EMULATOR_STATE_DIR": str(emulator.state_dir)},
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1] == f"emulator: {emulator.endpoint}"
+    text = result.stdout
+    assert LOCAL.var("eks_cluster_name") in text and "ACTIVE" in text
+    for group in LOCAL.var("eks_cluster_node_groups"):
+        assert group["name"] in text
+    assert "aws-efs-csi-driver" in text
