@@ -20,7 +20,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo down emulator test lint unit molecule e2e bench lock clean
+.PHONY: help setup demo drift down emulator test lint unit molecule e2e bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ emulator: setup ## start (or reuse) the emulated AWS account
 demo: setup emulator ## converge the local site against the emulator and show what exists
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml
 	$(VENV)/bin/runbook status --site $(SITE)
+
+drift: setup ## what a converge would change on SITE (check mode, diff), changing nothing
+	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml --check --diff
 
 down: ## stop everything `make demo` started
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m emulator stop; fi

@@ -92,6 +92,9 @@ def managed_resources(emulator: Emulator, site_tag: dict[str, str]) -> int:
     for cluster in eks.list_clusters()["clusters"]:
         count += 1 + len(eks.list_nodegroups(clusterName=cluster)["nodegroups"])
         count += len(eks.list_addons(clusterName=cluster)["addons"])
+    count += len(ec2.describe_addresses(Filters=tag_filter)["Addresses"])
+    kms = session.client("kms", endpoint_url=emulator.endpoint)
+    count += len([a for a in kms.list_aliases()["Aliases"] if not a["AliasName"].startswith("alias/aws/")])
     count += len(iam.list_open_id_connect_providers()["OpenIDConnectProviderList"])
     count += len([r for r in iam.list_roles()["Roles"] if not r["Path"].startswith("/aws-service-role/")])
     return count
@@ -175,7 +178,7 @@ def main() -> None:
     print(table(results))
     for result in results:
         print(f"critical path ({result['strategy']}): " + " -> ".join(result["critical_path"]))
-    print(f"written: {args.output.relative_to(ROOT)}")
+    print(f"written: {args.output}")
 
 
 if __name__ == "__main__":

@@ -104,11 +104,90 @@ def cluster_lines(site: Site, eks: Any, iam: Any) -> list[Line]:
     return lines
 
 
+def storage_lines(site: Site, efs: Any) -> list[Line]:
+    lines: list[Line] = []
+    for fs in efs.describe_file_systems()["FileSystems"]:
+        tags = {t["Key"]: t["Value"] for t in fs.get("Tags", [])}
+        if not site.tags.items() <= tags.items():
+            continue
+        encrypted = "encrypted" if fs.get("Encrypted") else "NOT encrypted"
+        lines.append(
+            Line(
+                "efs",
+                tags.get("Name", fs["FileSystemId"]),
+                f"{fs['FileSystemId']} {encrypted}, {fs['ThroughputMode']}, "
+                f"{fs['SizeInBytes']['Value']} bytes",
+                fs["LifeCycleState"],
+            )
+        )
+        targets = efs.describe_mount_targets(FileSystemId=fs["FileSystemId"])["MountTargets"]
+        zones = ", ".join(sorted(t.get("AvailabilityZoneName", t["SubnetId"]) for t in targets))
+        states = {t["LifeCycleState"] for t in targets}
+        lines.append(Line("mount", f"targets x{len(targets)}", zones, "/".join(sorted(states)) or "none"))
+        for point in efs.describe_access_points(FileSystemId=fs["FileSystemId"])["AccessPoints"]:
+            owner = point.get("RootDirectory", {}).get("CreationInfo", {})
+            lines.append(
+                Line(
+                    "access pt",
+                    point.get("Name") or point["AccessPointId"],
+                    f"{point.get('RootDirectory', {}).get('Path', '/')} owner "
+                    f"{owner.get('OwnerUid', '?')}:{owner.get('OwnerGid', '?')}",
+                    point["LifeCycleState"],
+                )
+            )
+    return lines
+
+
+def backup_lines(site: Site, backup: Any) -> list[Line]:
+    vault_name = site.var("backup_out_vault_name") or site.var("backup_vault_name") or site.var("backup_name")
+    if not isinstance(vault_name, str) or not vault_name:
+        return []
+    lines: list[Line] = []
+    try:
+        vault = backup.describe_backup_vault(BackupVaultName=vault_name)
+    except ClientError:
+        return [Line("vault", vault_name, "not created", "absent")]
+    lock = "locked" if vault.get("Locked") else "no lock"
+    lines.append(
+        Line(
+            "vault",
+            vault_name,
+            f"{vault.get('NumberOfRecoveryPoints', 0)} recovery points, {lock}",
+            "present",
+        )
+    )
+    for plan in backup.list_backup_plans()["BackupPlansList"]:
+        if not plan["BackupPlanName"].startswith(str(site.var("backup_name", site.name))):
+            continue
+        rules = backup.get_backup_plan(BackupPlanId=plan["BackupPlanId"])["BackupPlan"]["Rules"]
+        for rule in rules:
+            keep = rule.get("Lifecycle", {}).get("DeleteAfterDays", "forever")
+            copies = " + copy" if rule.get("CopyActions") else ""
+            lines.append(
+                Line(
+                    "plan rule",
+                    rule["RuleName"],
+                    f"{rule['ScheduleExpression']} keep {keep} d{copies}",
+                    "present",
+                )
+            )
+        for selection in backup.list_backup_selections(BackupPlanId=plan["BackupPlanId"])[
+            "BackupSelectionsList"
+        ]:
+            lines.append(
+                Line("selection", selection["SelectionName"], f"plan {plan['BackupPlanName']}", "present")
+            )
+    return lines
+
+
 def collect(site: Site) -> list[Line]:
     with site.aws():
         session = boto3.session.Session(region_name=site.region)
-        return network_lines(site, session.client("ec2")) + cluster_lines(
-            site, session.client("eks"), session.client("iam")
+        return (
+            network_lines(site, session.client("ec2"))
+            + cluster_lines(site, session.client("eks"), session.client("iam"))
+            + storage_lines(site, session.client("efs"))
+            + backup_lines(site, session.client("backup"))
         )
 
 

@@ -23,6 +23,10 @@ def main(cluster_name: str, region: str) -> dict[str, Any]:
         name: eks.describe_nodegroup(clusterName=cluster_name, nodegroupName=name)["nodegroup"]
         for name in eks.list_nodegroups(clusterName=cluster_name)["nodegroups"]
     }
+    # The updates each node group went through (to count them).
+    nodegroup_updates = {
+        name: eks.list_updates(name=cluster_name, nodegroupName=name)["updateIds"] for name in nodegroups
+    }
     addons = {
         name: eks.describe_addon(clusterName=cluster_name, addonName=name)["addon"]
         for name in eks.list_addons(clusterName=cluster_name)["addons"]
@@ -60,6 +64,7 @@ def main(cluster_name: str, region: str) -> dict[str, Any]:
     return {
         "cluster": cluster,
         "nodegroups": nodegroups,
+        "nodegroup_updates": nodegroup_updates,
         "addons": addons,
         "oidc_providers": providers,
         "roles": roles,

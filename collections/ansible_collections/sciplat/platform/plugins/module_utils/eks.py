@@ -6,10 +6,11 @@
 - ``Deadline``: one time budget for a whole module run (``wait_timeout``), shared by every wait.
 - ``wait_for_status``: poll a describe function until the resource reaches a status, fails, or
   the deadline passes. ``GONE`` stands for "the describe call found nothing".
-- ``wait_for_update``: poll DescribeUpdate until an EKS update finishes.
+- ``wait_for_update``: poll DescribeUpdate until an EKS update (of a cluster, node group or add-on)
+  finishes.
 - ``tag_changes`` / ``apply_tags``: tag diff and apply for EKS ARNs (TagResource / UntagResource).
 - ``describe_or_none``: turn ResourceNotFoundException into ``None``.
-- ``to_result``: snake_case a boto3 answer, leaving tag keys as they are.
+- ``to_result``: snake_case a boto3 answer, leaving tag keys (and label keys, when asked) as they are.
 """
 
 from __future__ import annotations
@@ -122,12 +123,18 @@ def wait_for_update(
     update_id: str,
     deadline: Deadline,
     addon_name: str | None = None,
+    nodegroup_name: str | None = None,
     max_delay: float = 15.0,
 ) -> dict[str, Any]:
-    """Poll DescribeUpdate until the update is Successful; Failed and Cancelled raise WaitFailed."""
+    """Poll DescribeUpdate until the update is Successful; Failed and Cancelled raise WaitFailed.
+
+    The update belongs to the cluster, or to its add-on ``addon_name`` or node group ``nodegroup_name``.
+    """
     params: dict[str, Any] = {"name": cluster_name, "updateId": update_id}
     if addon_name:
         params["addonName"] = addon_name
+    if nodegroup_name:
+        params["nodegroupName"] = nodegroup_name
 
     def describe() -> dict[str, Any]:
         return client.describe_update(aws_retry=True, **params)["update"]
@@ -204,8 +211,12 @@ def apply_tags(module: Any, client: Any, arn: str, to_set: dict[str, str], to_un
     return True
 
 
-def to_result(resource: dict[str, Any] | None) -> dict[str, Any]:
-    """snake_case a boto3 answer for a module's return (dates as ISO text), keeping tag keys verbatim."""
+def to_result(resource: dict[str, Any] | None, keep: Iterable[str] = ()) -> dict[str, Any]:
+    """snake_case a boto3 answer for a module's return (dates as ISO text).
+
+    The keys of ``tags`` and of the fields named in ``keep`` (such as a node group's Kubernetes
+    ``labels``) are left as they are.
+    """
     if not resource:
         return {}
-    return camel_dict_to_snake_dict(normalize_boto3_result(resource), ignore_list=["tags", "Tags"])
+    return camel_dict_to_snake_dict(normalize_boto3_result(resource), ignore_list=["tags", "Tags", *keep])

@@ -101,3 +101,29 @@ def test_to_result_keeps_tag_keys_and_formats_dates() -> None:
     )
 
     assert result == {"cluster_name": "c", "tags": {"CamelKey": "v"}, "created_at": "2026-01-02T03:04:05"}
+
+
+def test_to_result_keeps_the_keys_of_fields_asked_for() -> None:
+    answer = {"nodegroupName": "n", "labels": {"nodeType": "gpu"}, "scalingConfig": {"minSize": 0}}
+
+    assert eks.to_result(answer, keep=["labels"]) == {
+        "nodegroup_name": "n",
+        "labels": {"nodeType": "gpu"},
+        "scaling_config": {"min_size": 0},
+    }
+    assert eks.to_result(answer)["labels"] == {"node_type": "gpu"}
+
+
+def test_wait_for_update_of_a_node_group_names_it(clock) -> None:
+    class Client:
+        def __init__(self) -> None:
+            self.calls: list[dict[str, Any]] = []
+
+        def describe_update(self, **params: Any) -> dict[str, Any]:
+            self.calls.append(params)
+            return {"update": {"id": "u", "status": "Successful"}}
+
+    client = Client()
+    eks.wait_for_update(client, cluster_name="c", update_id="u", nodegroup_name="n", deadline=eks.Deadline(5))
+
+    assert client.calls == [{"aws_retry": True, "name": "c", "updateId": "u", "nodegroupName": "n"}]
