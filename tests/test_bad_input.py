@@ -102,6 +102,18 @@ def site_resources(emulator: Emulator, region: str) -> dict[str, list[str]]:
         "clusters": eks.list_clusters()["clusters"],
         "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if not r["Path"].startswith("/aws-")],
         "oidc": [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]],
+        "file_systems": [
+            f["FileSystemId"]
+            for f in session.client("efs", endpoint_url=emulator.endpoint).describe_file_systems()[
+                "FileSystems"
+            ]
+        ],
+        "vaults": [
+            v["BackupVaultName"]
+            for v in session.client("backup", endpoint_url=emulator.endpoint).list_backup_vaults()[
+                "BackupVaultList"
+            ]
+        ],
     }
 
 
@@ -117,4 +129,4 @@ def test_bad_inventory_fails_before_any_change(
     for word in words:
         assert word in run.output, f"{word!r} not in the error:\n{run.output[-3000:]}"
     region = extra_vars.get("site_region", LOCAL.region)
-    assert site_resources(site_emulator, region) == {"vpcs": [], "clusters": [], "roles": [], "oidc": []}
+    assert not any(site_resources(site_emulator, region).values()), site_resources(site_emulator, region)

@@ -5,10 +5,14 @@ This is what `make demo` does, run against a private emulator and checked from o
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -164,3 +168,104 @@ def test_status_summarises_the_site(first_converge: PlaybookRun, emulator: Emula
     for group in LOCAL.var("eks_cluster_node_groups"):
         assert group["name"] in text
     assert "aws-efs-csi-driver" in text
+
+
+def tree(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under root: its bytes and permission bits, by relative path."""
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mode & 0o7777)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def efs_path(emulator: Emulator, file_system_id: str) -> Path:
+    with urllib.request.urlopen(f"{emulator.endpoint}/_emulator/efs/{file_system_id}") as response:
+        return Path(json.load(response)["path"])
+
+
+def wait_for(describe: Callable[[], dict[str, Any]], status_key: str, timeout: float = 180) -> dict[str, Any]:
+    """Poll an AWS Backup job until it ends; it must end COMPLETED."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = describe()
+        if job[status_key] in ("COMPLETED", "FAILED", "ABORTED", "EXPIRED"):
+            assert job[status_key] == "COMPLETED", job
+            return job
+        assert time.monotonic() < deadline, f"job still {job[status_key]} after {timeout} s"
+        time.sleep(0.5)
+
+
+def test_home_filesystem_backs_up_and_restores_byte_for_byte(
+    first_converge: PlaybookRun, emulator: Emulator, aws: dict[str, Any]
+) -> None:
+    session = boto3.session.Session(
+        region_name=LOCAL.region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    efs = session.client("efs", endpoint_url=emulator.endpoint)
+    backup = session.client("backup", endpoint_url=emulator.endpoint)
+    (fs,) = [
+        f
+        for f in efs.describe_file_systems()["FileSystems"]
+        if {t["Key"]: t["Value"] for t in f["Tags"]}.get("Site") == LOCAL.tags["Site"]
+    ]
+    root = efs_path(emulator, fs["FileSystemId"])
+    homes = root / "home"
+    (homes / "alice" / "data").mkdir(parents=True, exist_ok=True)
+    (homes / "bob").mkdir(parents=True, exist_ok=True)
+    (homes / "alice" / "notes.md").write_text("# observing log\nM31, 300 s, F606W\n")
+    (homes / "alice" / "data" / "frame.fits").write_bytes(os.urandom(64 * 1024))
+    (homes / "bob" / "analysis.py").write_text("print('hello')\n")
+    (homes / "bob" / "analysis.py").chmod(0o750)
+    before = tree(root)
+
+    vaults = backup.list_backup_vaults()["BackupVaultList"]
+    (vault,) = [
+        v["BackupVaultName"] for v in vaults if v["BackupVaultName"] == LOCAL.var("backup_vault_name")
+    ]
+    role_arn = aws["iam"].get_role(RoleName=LOCAL.var("backup_iam_role_name"))["Role"]["Arn"]
+    job_id = backup.start_backup_job(
+        BackupVaultName=vault, ResourceArn=fs["FileSystemArn"], IamRoleArn=role_arn
+    )["BackupJobId"]
+    job = wait_for(lambda: backup.describe_backup_job(BackupJobId=job_id), "State")
+    recovery_point = job["RecoveryPointArn"]
+
+    # The accident: alice's home is deleted and bob's script overwritten.
+    shutil.rmtree(homes / "alice")
+    (homes / "bob" / "analysis.py").write_text("oops\n")
+
+    def restore(metadata: dict[str, str]) -> dict[str, Any]:
+        restore_id = backup.start_restore_job(
+            RecoveryPointArn=recovery_point, IamRoleArn=role_arn, ResourceType="EFS", Metadata=metadata
+        )["RestoreJobId"]
+        return wait_for(lambda: backup.describe_restore_job(RestoreJobId=restore_id), "Status")
+
+    whole = restore(
+        {
+            "file-system-id": fs["FileSystemId"],
+            "newFileSystem": "true",
+            "Encrypted": "true",
+            "PerformanceMode": "generalPurpose",
+            "CreationToken": "e2e-restore",
+        }
+    )
+    new_fs_id = whole["CreatedResourceArn"].split("/")[-1]
+    assert new_fs_id != fs["FileSystemId"]
+    (restored_root,) = efs_path(emulator, new_fs_id).glob("aws-backup-restore_*")
+    assert tree(restored_root) == before
+
+    one = restore(
+        {
+            "file-system-id": fs["FileSystemId"],
+            "newFileSystem": "false",
+            "ItemsToRestore": json.dumps(["/home/alice"]),
+        }
+    )
+    assert one["CreatedResourceArn"].split("/")[-1] == fs["FileSystemId"]
+    (side,) = root.glob("aws-backup-restore_*")
+    alice_before = {
+        k.removeprefix("home/alice/"): v for k, v in before.items() if k.startswith("home/alice/")
+    }
+    assert tree(side / "home" / "alice") == alice_before
+    assert not (side / "home" / "bob").exists()
+    assert (homes / "bob" / "analysis.py").read_text() == "oops\n"  # item-level restore never overwrites
