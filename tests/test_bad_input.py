@@ -86,6 +86,37 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"eks_cluster_logging_types": ["api", "everything"]},
         ["eks_cluster_logging_types"],
     ),
+    # Home directories and their backups.
+    (
+        "efs-throughput-mode-unknown",
+        {"efs_storage_throughput_mode": "turbo"},
+        ["efs_storage_throughput_mode", "elastic"],
+    ),
+    ("efs-subnets-missing", {"efs_storage_subnet_ids": []}, ["efs_storage_subnet_ids"]),
+    (
+        "backup-retention-before-cold-storage",
+        {
+            "backup_rules": [
+                {
+                    "name": "monthly",
+                    "schedule": "cron(0 5 1 * ? *)",
+                    "delete_after_days": 20,
+                    "move_to_cold_storage_after_days": 30,
+                }
+            ]
+        },
+        ["backup_rules", "monthly", "delete_after_days"],
+    ),
+    (
+        "backup-copy-region-unknown",
+        {"backup_copy_region": "mars-north-1"},
+        ["backup_copy_region", "mars-north-1"],
+    ),
+    (
+        "backup-vault-lock-min-above-max",
+        {"backup_vault_lock": {"mode": "governance", "min_retention_days": 400, "max_retention_days": 30}},
+        ["backup_vault_lock", "min_retention_days", "max_retention_days"],
+    ),
 ]
 
 
@@ -130,3 +161,17 @@ def test_bad_inventory_fails_before_any_change(
         assert word in run.output, f"{word!r} not in the error:\n{run.output[-3000:]}"
     region = extra_vars.get("site_region", LOCAL.region)
     assert not any(site_resources(site_emulator, region).values()), site_resources(site_emulator, region)
+
+
+@pytest.mark.emulator
+def test_example_inventory_is_valid(site_emulator: Emulator) -> None:
+    """The site to copy passes validation as shipped (its AWS reads go to the emulator)."""
+    site_emulator.reset()
+    run = run_playbook(
+        "validate.yml",
+        site="example",
+        state_dir=site_emulator.state_dir,
+        extra_vars={"site_aws_environment": site_emulator.client_env()},
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.recap["localhost"]["failed"] == 0
