@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# Provisioning waits are real AWS durations divided by this: high enough to keep the suite quick,
+# low enough that every wait loop in the roles really polls.
+TEST_TIME_SCALE = float(os.environ.get("EMULATOR_TIME_SCALE", "120"))
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 

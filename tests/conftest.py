@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +10,7 @@ from emulator.launcher import Emulator, running_emulator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# Provisioning waits are real AWS durations divided by this: high enough to keep the suite quick,
-# low enough that every wait loop in the roles really polls.
-TEST_TIME_SCALE = float(os.environ.get("EMULATOR_TIME_SCALE", "120"))
+from ansible_run import TEST_TIME_SCALE
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from ansible_run import ROOT, PlaybookRun, run_playbook
+from ansible_run import ROOT, TEST_TIME_SCALE, PlaybookRun, run_playbook
 
 from emulator.launcher import Emulator, running_emulator
 from runbooks.site import load_site
@@ -31,8 +31,6 @@ LOCAL = load_site("local")
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    from conftest import TEST_TIME_SCALE
-
     with running_emulator(tmp_path_factory.mktemp("e2e"), time_scale=TEST_TIME_SCALE) as emu:
         yield emu
 
