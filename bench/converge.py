@@ -143,6 +143,7 @@ def table(results: list[dict[str, Any]]) -> str:
         ("cold_converge_s", "cold converge (s)"),
         ("critical_path_s", "critical path of waits (s)"),
         ("critical_path_ratio", "critical-path ratio (goal <= 1.2)"),
+        ("overhead_s", "converge beyond the waits (s)"),
         ("cold_tasks", "tasks (cold)"),
         ("cold_changed", "changed (cold)"),
         ("noop_converge_s", "no-op re-converge (s)"),
