@@ -220,3 +220,30 @@ def to_result(resource: dict[str, Any] | None, keep: Iterable[str] = ()) -> dict
     if not resource:
         return {}
     return camel_dict_to_snake_dict(normalize_boto3_result(resource), ignore_list=["tags", "Tags", *keep])
+
+
+def wait_or_fail(
+    module: Any,
+    describe: Callable[[], dict[str, Any] | None],
+    *,
+    want: Iterable[str],
+    fail_on: Iterable[str],
+    deadline: Deadline,
+    what: str,
+    max_delay: float,
+    changed: bool,
+    keep: Iterable[str] = (),
+) -> dict[str, Any] | None:
+    """``wait_for_status`` for a module: a failed or timed-out wait ends the module with the
+    resource's health issues and its last state."""
+    try:
+        return wait_for_status(
+            describe, want=want, fail_on=fail_on, deadline=deadline, what=what, max_delay=max_delay
+        )
+    except WaitError as e:
+        module.fail_json(
+            msg=f"{e}. Health issues: {format_issues(health_issues(e.resource))}",
+            changed=changed,
+            **{**to_result(e.resource, keep=keep), "status": e.status},
+        )
+        return None

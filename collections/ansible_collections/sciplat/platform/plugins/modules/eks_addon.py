@@ -191,15 +191,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.sciplat.platform.plugins.module_utils.eks import (
     GONE,
     Deadline,
-    WaitError,
     apply_tags,
     describe_or_none,
-    format_issues,
-    health_issues,
     tag_changes,
     tags_after,
     to_result,
-    wait_for_status,
+    wait_or_fail,
 )
 
 # Statuses during which EKS refuses UpdateAddon (ResourceInUseException).
@@ -473,22 +470,16 @@ class AddonManager:
     # --- waiting -----------------------------------------------------------------------------
 
     def wait(self, want: set[str], fail_on: set[str]) -> dict[str, Any] | None:
-        try:
-            return wait_for_status(
-                self.describe,
-                want=want,
-                fail_on=fail_on,
-                deadline=self.deadline,
-                what=f"Add-on {self.name} of cluster {self.cluster_name}",
-                max_delay=MAX_DELAY,
-            )
-        except WaitError as e:
-            issues = health_issues(e.resource)
-            self.module.fail_json(
-                msg=f"{e}. Health issues: {format_issues(issues)}",
-                changed=self.changed,
-                **{**to_result(e.resource), "status": e.status},
-            )
+        return wait_or_fail(
+            self.module,
+            self.describe,
+            want=want,
+            fail_on=fail_on,
+            deadline=self.deadline,
+            what=f"Add-on {self.name} of cluster {self.cluster_name}",
+            max_delay=MAX_DELAY,
+            changed=self.changed,
+        )
 
 
 def main() -> None:

@@ -276,8 +276,8 @@ from ansible_collections.sciplat.platform.plugins.module_utils.eks import (
     tags_after,
     to_result,
     update_errors,
-    wait_for_status,
     wait_for_update,
+    wait_or_fail,
 )
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -638,22 +638,16 @@ class ClusterManager:
     # --- waiting -----------------------------------------------------------------------------
 
     def wait(self, want: set[str], fail_on: set[str]) -> dict[str, Any] | None:
-        try:
-            return wait_for_status(
-                self.describe,
-                want=want,
-                fail_on=fail_on,
-                deadline=self.deadline,
-                what=f"Cluster {self.name}",
-                max_delay=MAX_DELAY,
-            )
-        except WaitError as e:
-            issues = health_issues(e.resource)
-            self.module.fail_json(
-                msg=f"{e}. Health issues: {format_issues(issues)}",
-                changed=self.changed,
-                **{**to_result(e.resource), "status": e.status},
-            )
+        return wait_or_fail(
+            self.module,
+            self.describe,
+            want=want,
+            fail_on=fail_on,
+            deadline=self.deadline,
+            what=f"Cluster {self.name}",
+            max_delay=MAX_DELAY,
+            changed=self.changed,
+        )
 
 
 def main() -> None:

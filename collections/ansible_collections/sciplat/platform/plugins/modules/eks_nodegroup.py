@@ -364,8 +364,8 @@ from ansible_collections.sciplat.platform.plugins.module_utils.eks import (
     tags_after,
     to_result,
     update_errors,
-    wait_for_status,
     wait_for_update,
+    wait_or_fail,
 )
 
 # botocore's eks service model, shape AMITypes (a unit test keeps the two in step).
@@ -819,21 +819,17 @@ class NodegroupManager:
         return nodegroup
 
     def wait(self, want: set[str], fail_on: set[str]) -> dict[str, Any] | None:
-        try:
-            return wait_for_status(
-                self.describe,
-                want=want,
-                fail_on=fail_on,
-                deadline=self.deadline,
-                what=self.what,
-                max_delay=MAX_DELAY,
-            )
-        except WaitError as e:
-            self.module.fail_json(
-                msg=f"{e}. Health issues: {format_issues(health_issues(e.resource))}",
-                changed=self.changed,
-                **{**to_result(e.resource, keep=["labels"]), "status": e.status},
-            )
+        return wait_or_fail(
+            self.module,
+            self.describe,
+            want=want,
+            fail_on=fail_on,
+            deadline=self.deadline,
+            what=self.what,
+            max_delay=MAX_DELAY,
+            changed=self.changed,
+            keep=["labels"],
+        )
 
 
 def main() -> None:
