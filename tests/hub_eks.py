@@ -176,7 +176,9 @@ def hub_config(values: dict[str, Any], release: str = "jupyterhub") -> Any:
         c.KubeSpawner.scheduler_name = f"{release}-user-scheduler"
     if _get(values, "scheduling.podPriority.enabled"):
         c.KubeSpawner.priority_class_name = f"{release}-default-priority"
-    purpose = {"matchExpressions": [{"key": "hub.jupyter.org/node-purpose", "operator": "In", "values": ["user"]}]}
+    purpose = {
+        "matchExpressions": [{"key": "hub.jupyter.org/node-purpose", "operator": "In", "values": ["user"]}]
+    }
     match = _get(values, "scheduling.userPods.nodeAffinity.matchNodePurpose")
     if match == "require":
         c.KubeSpawner.node_affinity_required = [*(c.KubeSpawner.get("node_affinity_required") or []), purpose]
@@ -185,12 +187,17 @@ def hub_config(values: dict[str, Any], release: str = "jupyterhub") -> Any:
             *(c.KubeSpawner.get("node_affinity_preferred") or []),
             {"weight": 100, "preference": purpose},
         ]
-    tolerations = _get(values, "scheduling.userPods.tolerations", []) + _get(values, "singleuser.extraTolerations", [])
+    tolerations = _get(values, "scheduling.userPods.tolerations", []) + _get(
+        values, "singleuser.extraTolerations", []
+    )
     if tolerations:
         c.KubeSpawner.tolerations = tolerations
     if _get(values, "singleuser.storage.type") == "static":
         c.KubeSpawner.volumes = [
-            {"name": "home", "persistentVolumeClaim": {"claimName": _get(values, "singleuser.storage.static.pvcName")}}
+            {
+                "name": "home",
+                "persistentVolumeClaim": {"claimName": _get(values, "singleuser.storage.static.pvcName")},
+            }
         ]
         c.KubeSpawner.volume_mounts = [
             {
@@ -203,7 +210,11 @@ def hub_config(values: dict[str, Any], release: str = "jupyterhub") -> Any:
     c.JupyterHub.load_roles = []
     if _get(values, "cull.enabled"):
         command = ["python3", "-m", "jupyterhub_idle_culler", "--url=http://localhost:8081/hub/api"]
-        for key, flag in (("timeout", "--timeout"), ("every", "--cull-every"), ("concurrency", "--concurrency")):
+        for key, flag in (
+            ("timeout", "--timeout"),
+            ("every", "--cull-every"),
+            ("concurrency", "--concurrency"),
+        ):
             if _get(values, "cull." + key):
                 command.append(f"{flag}={_get(values, 'cull.' + key)}")
         if _get(values, "cull.users"):
@@ -225,8 +236,20 @@ def hub_config(values: dict[str, Any], release: str = "jupyterhub") -> Any:
             {
                 "name": "block-cloud-metadata",
                 "image": f"{image['name']}:{image['tag']}",
-                "command": ["iptables", "-A", "OUTPUT", "-d", _get(values, "singleuser.cloudMetadata.ip"), "-j", "DROP"],
-                "securityContext": {"privileged": True, "runAsUser": 0, "capabilities": {"add": ["NET_ADMIN"]}},
+                "command": [
+                    "iptables",
+                    "-A",
+                    "OUTPUT",
+                    "-d",
+                    _get(values, "singleuser.cloudMetadata.ip"),
+                    "-j",
+                    "DROP",
+                ],
+                "securityContext": {
+                    "privileged": True,
+                    "runAsUser": 0,
+                    "capabilities": {"add": ["NET_ADMIN"]},
+                },
             },
         ]
     # hub.config last, section by section, as the chart does.
@@ -288,7 +311,12 @@ async def _load_hub(config: Any) -> tuple[list[str], dict[str, dict[str, Any]]]:
         spawner = KubeSpawner(_mock=True, config=config, log=logging.getLogger("KubeSpawner"))
         known = {
             cls.__name__
-            for cls in (*type(app).mro(), *type(authenticator).mro(), *proxy_class.mro(), *type(spawner).mro())
+            for cls in (
+                *type(app).mro(),
+                *type(authenticator).mro(),
+                *proxy_class.mro(),
+                *type(spawner).mro(),
+            )
             if hasattr(cls, "class_traits")
         }
         for section in config:
@@ -307,7 +335,7 @@ async def _load_hub(config: Any) -> tuple[list[str], dict[str, dict[str, Any]]]:
             try:
                 await one.load_user_options()
                 pod = await one.get_pod_manifest()
-            except Exception as error:  # noqa: BLE001 - every refusal is a finding
+            except Exception as error:
                 problems.append(f"profile {profile.get('slug')}: KubeSpawner refused it: {error!r}")
                 continue
             pods[profile["slug"]] = await _serialize(ApiClient, pod)
@@ -315,7 +343,11 @@ async def _load_hub(config: Any) -> tuple[list[str], dict[str, dict[str, Any]]]:
     finally:
         for logger in loggers:
             logger.removeHandler(collect)
-    problems += [m for m in collect.messages if "not recognized" in m or "Did you mean" in m or "deprecated" in m.lower()]
+    problems += [
+        m
+        for m in collect.messages
+        if "not recognized" in m or "Did you mean" in m or "deprecated" in m.lower()
+    ]
     return problems, pods
 
 

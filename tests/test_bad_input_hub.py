@@ -92,7 +92,11 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "oauth-without-secret",
-        {"jupyterhub_authenticator": "github", "jupyterhub_oauth_client_id": "id", "jupyterhub_hostname": "hub.example.org"},
+        {
+            "jupyterhub_authenticator": "github",
+            "jupyterhub_oauth_client_id": "id",
+            "jupyterhub_hostname": "hub.example.org",
+        },
         ["jupyterhub_oauth_client_secret", "vault"],
     ),
     (
@@ -129,7 +133,9 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
 
 
 @pytest.mark.parametrize(("extra_vars", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_hub_inventory_fails_before_any_change(tmp_path: Path, extra_vars: dict[str, Any], words: list[str]) -> None:
+def test_bad_hub_inventory_fails_before_any_change(
+    tmp_path: Path, extra_vars: dict[str, Any], words: list[str]
+) -> None:
     rendered = render(tmp_path, extra_vars)
 
     assert rendered.run.returncode != 0, rendered.run.output[-3000:]

@@ -21,7 +21,17 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from hub_eks import ROOT, Rendered, chart_defaults, chart_schema, helm_merge, hub_config, load_hub, merged_values, render
+from hub_eks import (
+    ROOT,
+    Rendered,
+    chart_defaults,
+    chart_schema,
+    helm_merge,
+    hub_config,
+    load_hub,
+    merged_values,
+    render,
+)
 
 KUBERNETES_VERSION = "1.33.0"  # the cluster stage's eks_cluster_version
 ACM_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
@@ -93,14 +103,18 @@ def test_schema_check_can_fail() -> None:
     assert list(jsonschema.Draft7Validator(chart_schema()).iter_errors(bad))
 
 
-def test_hub_config_loads_without_unknown_options(loaded: tuple[dict[str, Any], list[str], dict[str, Any]]) -> None:
+def test_hub_config_loads_without_unknown_options(
+    loaded: tuple[dict[str, Any], list[str], dict[str, Any]],
+) -> None:
     _, problems, pods = loaded
     assert problems == []
     assert set(pods) == {"scipy", "astro"}
 
 
 def test_hub_config_check_can_fail(loaded: tuple[dict[str, Any], list[str], dict[str, Any]]) -> None:
-    values = helm_merge(loaded[0], {"hub": {"config": {"KubeSpawner": {"cpu_limt": 2}, "NoSuchAuthenticator": {"x": 1}}}})
+    values = helm_merge(
+        loaded[0], {"hub": {"config": {"KubeSpawner": {"cpu_limt": 2}, "NoSuchAuthenticator": {"x": 1}}}}
+    )
     problems, _ = load_hub(hub_config(values))
     assert any("cpu_limt" in p and "not recognized" in p for p in problems), problems
     assert any("NoSuchAuthenticator" in p for p in problems), problems
@@ -108,7 +122,13 @@ def test_hub_config_check_can_fail(loaded: tuple[dict[str, Any], list[str], dict
 
 def _kubernetes_validate(paths: list[Path]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(Path(sys.executable).parent / "kubernetes-validate"), "--strict", "-k", KUBERNETES_VERSION, *map(str, paths)],
+        [
+            str(Path(sys.executable).parent / "kubernetes-validate"),
+            "--strict",
+            "-k",
+            KUBERNETES_VERSION,
+            *map(str, paths),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -135,7 +155,9 @@ def test_manifests_and_user_pods_pass_kubernetes_validate(
     assert result.stdout.count("passed") == len(manifests) + len(pods), result.stdout
 
 
-def test_user_pods_run_as_the_user_with_their_profile(loaded: tuple[dict[str, Any], list[str], dict[str, Any]]) -> None:
+def test_user_pods_run_as_the_user_with_their_profile(
+    loaded: tuple[dict[str, Any], list[str], dict[str, Any]],
+) -> None:
     _, _, pods = loaded
     expected = {"scipy": (0.5, 2.0, 2**30, 4 * 2**30), "astro": (1.0, 4.0, 2 * 2**30, 8 * 2**30)}
     for slug, pod in pods.items():
@@ -178,7 +200,9 @@ def test_profiles_and_default(site: tuple[str, Rendered]) -> None:
 def test_culler_service_carries_timeout_and_max_age(
     site: tuple[str, Rendered], loaded: tuple[dict[str, Any], list[str], dict[str, Any]]
 ) -> None:
-    command = next(s for s in hub_config(loaded[0]).JupyterHub.services if s["name"] == "jupyterhub-idle-culler")["command"]
+    command = next(
+        s for s in hub_config(loaded[0]).JupyterHub.services if s["name"] == "jupyterhub-idle-culler"
+    )["command"]
     assert "--timeout=3600" in command
     assert "--cull-every=300" in command
     max_age = VARIANTS[site[0]].get("jupyterhub_culler_max_age", 0)
@@ -226,7 +250,10 @@ def test_authentication_and_https(site: tuple[str, Rendered]) -> None:
     elif name == "github-acm":
         assert config["JupyterHub"]["authenticator_class"] == "github"
         assert config["GitHubOAuthenticator"]["allowed_organizations"] == ["spacetelescope"]
-        assert config["GitHubOAuthenticator"]["oauth_callback_url"] == "https://hub.example.org/hub/oauth_callback"
+        assert (
+            config["GitHubOAuthenticator"]["oauth_callback_url"]
+            == "https://hub.example.org/hub/oauth_callback"
+        )
         assert "allow_all" not in config["Authenticator"]
         assert rendered.values["proxy"]["https"] == {"enabled": True, "type": "offload"}
         annotations = rendered.values["proxy"]["service"]["annotations"]
@@ -321,5 +348,8 @@ def test_vendored_chart_files_match_the_reference() -> None:
     if not reference.is_dir():
         pytest.skip("no shared/reference next to the checkout")
     fixtures = ROOT / "tests" / "fixtures" / "z2jh-4.4.0"
-    for ours, theirs in (("values.yaml", "z2jh-4.4.0-values.yaml"), ("values.schema.yaml", "z2jh-4.4.0-values.schema.yaml")):
+    for ours, theirs in (
+        ("values.yaml", "z2jh-4.4.0-values.yaml"),
+        ("values.schema.yaml", "z2jh-4.4.0-values.schema.yaml"),
+    ):
         assert (fixtures / ours).read_bytes() == (reference / theirs).read_bytes()

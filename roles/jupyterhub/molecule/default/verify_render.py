@@ -47,12 +47,17 @@ def main(out: Path) -> int:
     if result.returncode != 0:
         findings.append(f"kubernetes-validate: {result.stdout}{result.stderr}")
     if len(pods) != len(values["singleuser"]["profileList"]):
-        findings.append(f"KubeSpawner rendered {sorted(pods)} of {len(values['singleuser']['profileList'])} profiles")
+        findings.append(
+            f"KubeSpawner rendered {sorted(pods)} of {len(values['singleuser']['profileList'])} profiles"
+        )
     for finding in findings:
         print(finding)
     if findings:
         return 1
-    print(f"schema ok; {len(rendered.manifests)} manifests and {len(pods)} user pods valid; hub config loads cleanly")
+    print(
+        f"schema ok; {len(rendered.manifests)} manifests and {len(pods)} user pods valid;"
+        " hub config loads cleanly"
+    )
     return 0
 
 
