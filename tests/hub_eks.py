@@ -60,11 +60,12 @@ def render(
     *,
     env: dict[str, str] | None = None,
     args: tuple[str, ...] = (),
+    site: str = SITE,
 ) -> Rendered:
     out = tmp_path / "hub"
     run = run_playbook(
         "hub.yml",
-        site=SITE,
+        site=site,
         state_dir=tmp_path / "emulator-unused",
         extra_vars={"jupyterhub_eks_output_dir": str(out), **(extra_vars or {})},
         env=env,

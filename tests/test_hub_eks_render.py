@@ -342,6 +342,18 @@ def test_apply_without_a_reachable_cluster_stops_before_any_change(tmp_path: Pat
     assert not run.out.exists()
 
 
+def test_example_inventory_renders_valid_values(tmp_path: Path) -> None:
+    """The site to copy (CILogon, ACM, two profiles) renders values the chart and the hub accept."""
+    rendered = render(tmp_path, {"jupyterhub_eks_apply": False}, site="example")
+    assert rendered.run.returncode == 0, rendered.run.output[-3000:]
+    values = merged_values(rendered)
+    assert list(jsonschema.Draft7Validator(chart_schema()).iter_errors(values)) == []
+    problems, pods = load_hub(hub_config(values))
+    assert problems == []
+    assert set(pods) == {"astro", "astro-large"}
+    assert "hub: https://hub.hst.example.org/" in rendered.run.output
+
+
 def test_vendored_chart_files_match_the_reference() -> None:
     """The copies under tests/fixtures/z2jh-4.4.0 are the chart's files, unchanged (when shared/ is there)."""
     reference = ROOT.parent.parent / "shared" / "reference"
