@@ -292,6 +292,15 @@ def test_second_run_changes_nothing(tmp_path: Path) -> None:
     assert again.run.changed == 0, again.run.output[-3000:]
 
 
+def test_check_mode_diff_changes_nothing_and_hides_secrets(tmp_path: Path) -> None:
+    rendered = render(tmp_path, VARIANTS["github-acm"], args=("--check", "--diff"))
+    assert rendered.run.returncode == 0, rendered.run.output[-3000:]
+    assert "+  profileList:" in rendered.run.output  # the public values are diffed
+    for secret in (OAUTH_SECRET, COOKIE_SECRET, PROXY_TOKEN):
+        assert secret not in rendered.run.output
+    assert not rendered.out.exists()
+
+
 def _path_without_helm() -> str:
     path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"])
     assert shutil.which("helm", path=path) is None, "this test needs a PATH without helm"
