@@ -60,6 +60,7 @@ def run_playbook(
     args: tuple[str, ...] = (),
     fast: bool = True,
     timeout: float = 1500,
+    env: dict[str, str] | None = None,
 ) -> PlaybookRun:
     """ansible-playbook -i inventories/<site> playbooks/<playbook>, with the emulator in state_dir."""
     command = [
@@ -71,7 +72,7 @@ def run_playbook(
     ]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
-    env = {
+    run_env = {
         **os.environ,
         "EMULATOR_STATE_DIR": str(state_dir),
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
@@ -79,8 +80,9 @@ def run_playbook(
         "ANSIBLE_FORCE_COLOR": "0",
     }
     if fast:
-        env.update(mitogen_env())
+        run_env.update(mitogen_env())
+    run_env.update(env or {})
     completed = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        command, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=timeout, check=False
     )
     return PlaybookRun(completed.returncode, completed.stdout + completed.stderr)

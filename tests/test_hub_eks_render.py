@@ -1,0 +1,376 @@
+"""The jupyterhub role's EKS backend, checked without a cluster.
+
+playbooks/hub.yml renders three sites (tests/fixtures/hub-site plus variants); for each, the values
+merged over the chart's defaults must pass the chart's own schema (zero-to-jupyterhub 4.4.0,
+Draft 7), the manifests and every profile's pod (rendered by the real KubeSpawner) must pass
+kubernetes-validate --strict, and the hub configuration must load in the real JupyterHub,
+KubeSpawner and authenticator without an unrecognised or deprecated option.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from hub_eks import (
+    ROOT,
+    Rendered,
+    chart_defaults,
+    chart_schema,
+    helm_merge,
+    hub_config,
+    load_hub,
+    merged_values,
+    render,
+)
+
+KUBERNETES_VERSION = "1.33.0"  # the cluster stage's eks_cluster_version
+ACM_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+COOKIE_SECRET = "ab" * 32
+PROXY_TOKEN = "cd" * 32
+OAUTH_SECRET = "oauth-client-secret-never-logged"
+DUMMY_PASSWORD = "dummy-password-not-secret"  # tests/fixtures/hub-site/group_vars/all/hub.yml
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "dummy": {},
+    "github-acm": {
+        "jupyterhub_authenticator": "github",
+        "jupyterhub_oauth_client_id": "gh-client-id",
+        "jupyterhub_oauth_client_secret": OAUTH_SECRET,
+        "jupyterhub_allowed_groups": ["spacetelescope"],
+        "jupyterhub_admin_users": ["ops-admin"],
+        "jupyterhub_hostname": "hub.example.org",
+        "jupyterhub_https": "acm",
+        "jupyterhub_https_acm_certificate_arn": ACM_ARN,
+        "jupyterhub_cookie_secret": COOKIE_SECRET,
+        "jupyterhub_proxy_token": PROXY_TOKEN,
+        "jupyterhub_culler_max_age": 28800,
+        "jupyterhub_eks_user_placeholder_replicas": 0,
+    },
+    "cilogon-letsencrypt": {
+        "jupyterhub_authenticator": "generic_oauth",
+        "jupyterhub_oauth_client_id": "cilogon:/client_id/1234",
+        "jupyterhub_oauth_client_secret": OAUTH_SECRET,
+        "jupyterhub_oauth_authorize_url": "https://cilogon.org/authorize",
+        "jupyterhub_oauth_token_url": "https://cilogon.org/oauth2/token",
+        "jupyterhub_oauth_userdata_url": "https://cilogon.org/oauth2/userinfo",
+        "jupyterhub_oauth_username_claim": "email",
+        "jupyterhub_oauth_groups_claim": "isMemberOf",
+        "jupyterhub_oauth_scopes": ["openid", "email", "org.cilogon.userinfo"],
+        "jupyterhub_allowed_groups": ["CO:COU:astro:members:active"],
+        "jupyterhub_hostname": "hub.example.org",
+        "jupyterhub_https": "letsencrypt",
+        "jupyterhub_https_letsencrypt_email": "ops@example.org",
+        "jupyterhub_eks_network_policy_enabled": True,
+    },
+}
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Rendered]:
+    rendered = render(tmp_path_factory.mktemp(request.param), VARIANTS[request.param])
+    assert rendered.run.returncode == 0, rendered.run.output[-4000:]
+    return request.param, rendered
+
+
+@pytest.fixture(scope="module")
+def loaded(site: tuple[str, Rendered]) -> tuple[dict[str, Any], list[str], dict[str, dict[str, Any]]]:
+    values = merged_values(site[1])
+    problems, pods = load_hub(hub_config(values))
+    return values, problems, pods
+
+
+def test_merged_values_pass_the_chart_schema(site: tuple[str, Rendered]) -> None:
+    errors = [
+        f"{'.'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in jsonschema.Draft7Validator(chart_schema()).iter_errors(merged_values(site[1]))
+    ]
+    assert errors == []
+
+
+def test_schema_check_can_fail() -> None:
+    """The same check refuses a value the chart does not know (so the test above can fail)."""
+    bad = helm_merge(chart_defaults(), {"singleuser": {"storage": {"static": {"subpath": "{username}"}}}})
+    assert list(jsonschema.Draft7Validator(chart_schema()).iter_errors(bad))
+
+
+def test_hub_config_loads_without_unknown_options(
+    loaded: tuple[dict[str, Any], list[str], dict[str, Any]],
+) -> None:
+    _, problems, pods = loaded
+    assert problems == []
+    assert set(pods) == {"scipy", "astro"}
+
+
+def test_hub_config_check_can_fail(loaded: tuple[dict[str, Any], list[str], dict[str, Any]]) -> None:
+    values = helm_merge(
+        loaded[0], {"hub": {"config": {"KubeSpawner": {"cpu_limt": 2}, "NoSuchAuthenticator": {"x": 1}}}}
+    )
+    problems, _ = load_hub(hub_config(values))
+    assert any("cpu_limt" in p and "not recognized" in p for p in problems), problems
+    assert any("NoSuchAuthenticator" in p for p in problems), problems
+
+
+def _kubernetes_validate(paths: list[Path]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "kubernetes-validate"),
+            "--strict",
+            "-k",
+            KUBERNETES_VERSION,
+            *map(str, paths),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_manifests_and_user_pods_pass_kubernetes_validate(
+    site: tuple[str, Rendered], loaded: tuple[dict[str, Any], list[str], dict[str, Any]], tmp_path: Path
+) -> None:
+    pods = []
+    for slug, pod in loaded[2].items():
+        path = tmp_path / f"pod-{slug}.yaml"
+        path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", **pod}))
+        pods.append(path)
+    manifests = site[1].manifests
+    assert [p.name for p in manifests] == [
+        "limitrange.yaml",
+        "namespace.yaml",
+        "resourcequota.yaml",
+        "storageclass-hub-db.yaml",
+    ]
+    result = _kubernetes_validate(manifests + pods)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("passed") == len(manifests) + len(pods), result.stdout
+
+
+def test_user_pods_run_as_the_user_with_their_profile(
+    loaded: tuple[dict[str, Any], list[str], dict[str, Any]],
+) -> None:
+    _, _, pods = loaded
+    expected = {"scipy": (0.5, 2.0, 2**30, 4 * 2**30), "astro": (1.0, 4.0, 2 * 2**30, 8 * 2**30)}
+    for slug, pod in pods.items():
+        notebook = next(c for c in pod["spec"]["containers"] if c["name"] == "notebook")
+        assert notebook["securityContext"]["runAsUser"] == 1000
+        assert notebook["securityContext"]["allowPrivilegeEscalation"] is False
+        assert pod["spec"]["securityContext"]["fsGroup"] == 100
+        cpu_g, cpu_l, mem_g, mem_l = expected[slug]
+        assert notebook["resources"]["requests"] == {"cpu": cpu_g, "memory": mem_g}
+        assert notebook["resources"]["limits"] == {"cpu": cpu_l, "memory": mem_l}
+        assert notebook["image"].startswith("quay.io/jupyter/scipy-notebook")
+        # Home: the storage stage's EFS claim, one subdirectory per user.
+        assert {"name": "home", "persistentVolumeClaim": {"claimName": "homes"}} in pod["spec"]["volumes"]
+        home = next(m for m in notebook["volumeMounts"] if m["name"] == "home")
+        assert home["mountPath"] == "/home/jovyan"
+        assert home["subPath"].startswith("mock-name")  # KubeSpawner's escaped {username}
+        # The user node group.
+        assert pod["spec"]["nodeSelector"] == {"hub.jupyter.org/node-purpose": "user"}
+        terms = pod["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        assert terms["nodeSelectorTerms"][0]["matchExpressions"][0]["key"] == "hub.jupyter.org/node-purpose"
+        assert pod["spec"]["schedulerName"] == "jupyterhub-user-scheduler"
+        # Only the chart's iptables init container (cloud metadata block) runs as root, and exits.
+        init = pod["spec"].get("initContainers", [])
+        assert [c["name"] for c in init] == ["block-cloud-metadata"]
+        assert "169.254.169.254" in init[0]["command"]
+
+
+def test_profiles_and_default(site: tuple[str, Rendered]) -> None:
+    values = site[1].values
+    profiles = values["singleuser"]["profileList"]
+    assert [p["slug"] for p in profiles] == ["scipy", "astro"]
+    assert [p["default"] for p in profiles] == [False, True]
+    # The default profile's image is also the chart's singleuser image (pre-pulled), digest intact.
+    image = values["singleuser"]["image"]
+    assert f"{image['name']}:{image['tag']}" == profiles[1]["kubespawner_override"]["image"]
+    assert values["prePuller"]["continuous"]["enabled"] is True
+    assert values["prePuller"]["hook"]["enabled"] is True
+
+
+def test_culler_service_carries_timeout_and_max_age(
+    site: tuple[str, Rendered], loaded: tuple[dict[str, Any], list[str], dict[str, Any]]
+) -> None:
+    command = next(
+        s for s in hub_config(loaded[0]).JupyterHub.services if s["name"] == "jupyterhub-idle-culler"
+    )["command"]
+    assert "--timeout=3600" in command
+    assert "--cull-every=300" in command
+    max_age = VARIANTS[site[0]].get("jupyterhub_culler_max_age", 0)
+    assert (f"--max-age={max_age}" in command) == bool(max_age)
+
+
+def test_hub_database_volume_is_tagged_for_the_backup_plan(site: tuple[str, Rendered]) -> None:
+    rendered = site[1]
+    storage_class = rendered.manifest("storageclass-hub-db")
+    assert rendered.values["hub"]["db"]["pvc"]["storageClassName"] == storage_class["metadata"]["name"]
+    assert storage_class["provisioner"] == "ebs.csi.aws.com"
+    assert storage_class["parameters"]["encrypted"] == "true"
+    assert storage_class["reclaimPolicy"] == "Retain"
+    tags = [v for k, v in storage_class["parameters"].items() if k.startswith("tagSpecification_")]
+    # What the backup stage's selection looks for (backup_selection_tags: {Backup: <site>}).
+    assert "Backup=hubtest" in tags
+
+
+def test_namespace_compute_ceiling(site: tuple[str, Rendered]) -> None:
+    quota = site[1].manifest("resourcequota")["spec"]["hard"]
+    assert quota["limits.cpu"] == "64"
+    assert quota["limits.memory"] == "256Gi"
+    limits = site[1].manifest("limitrange")["spec"]["limits"][0]
+    # The largest profile (astro: 4 cores, 8G = 8 GiB as KubeSpawner reads it) fits under max.
+    assert limits["max"] == {"cpu": "4000m", "memory": str(8 * 2**30)}
+    assert limits["default"] == {"cpu": "1", "memory": "1Gi"}
+
+
+def test_network_policy_and_metadata_block(site: tuple[str, Rendered]) -> None:
+    values = site[1].values
+    assert values["singleuser"]["cloudMetadata"]["blockWithIptables"] is True
+    assert values["singleuser"]["networkPolicy"]["enabled"] is True
+    assert values["singleuser"]["networkPolicy"]["egressAllowRules"]["cloudMetadataServer"] is False
+    assert values["hub"]["networkPolicy"]["enabled"] is True
+    assert values["proxy"]["chp"]["networkPolicy"]["enabled"] is True
+
+
+def test_authentication_and_https(site: tuple[str, Rendered]) -> None:
+    name, rendered = site
+    config = rendered.values["hub"]["config"]
+    if name == "dummy":
+        assert config["JupyterHub"]["authenticator_class"] == "shared-password"
+        assert config["Authenticator"]["allow_all"] is True
+        assert "https" not in rendered.values.get("proxy", {})
+    elif name == "github-acm":
+        assert config["JupyterHub"]["authenticator_class"] == "github"
+        assert config["GitHubOAuthenticator"]["allowed_organizations"] == ["spacetelescope"]
+        assert (
+            config["GitHubOAuthenticator"]["oauth_callback_url"]
+            == "https://hub.example.org/hub/oauth_callback"
+        )
+        assert "allow_all" not in config["Authenticator"]
+        assert rendered.values["proxy"]["https"] == {"enabled": True, "type": "offload"}
+        annotations = rendered.values["proxy"]["service"]["annotations"]
+        assert annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"] == ACM_ARN
+        assert annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] == "https"
+        assert "hub: https://hub.example.org/" in rendered.run.output
+    else:
+        generic = config["GenericOAuthenticator"]
+        assert config["JupyterHub"]["authenticator_class"] == "generic-oauth"
+        assert generic["allowed_groups"] == ["CO:COU:astro:members:active"]
+        assert generic["auth_state_groups_key"] == "oauth_user.isMemberOf"
+        assert rendered.values["proxy"]["https"]["type"] == "letsencrypt"
+        assert rendered.values["proxy"]["https"]["hosts"] == ["hub.example.org"]
+
+
+def test_secrets_only_in_the_private_values_file(site: tuple[str, Rendered]) -> None:
+    name, rendered = site
+    secrets = {"dummy": [DUMMY_PASSWORD]}.get(name, [OAUTH_SECRET])
+    if name == "github-acm":
+        secrets += [COOKIE_SECRET, PROXY_TOKEN]
+    public = (rendered.out / "values.yaml").read_text()
+    private = rendered.out / "secret-values.yaml"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    for secret in secrets:
+        assert secret not in public
+        assert secret in private.read_text()
+        assert secret not in rendered.run.output, "a secret was logged"
+
+
+def test_second_run_changes_nothing(tmp_path: Path) -> None:
+    first = render(tmp_path)
+    assert first.run.returncode == 0, first.run.output[-3000:]
+    assert first.run.changed > 0
+    again = render(tmp_path)
+    assert again.run.returncode == 0, again.run.output[-3000:]
+    assert again.run.changed == 0, again.run.output[-3000:]
+
+
+def test_check_mode_diff_changes_nothing_and_hides_secrets(tmp_path: Path) -> None:
+    rendered = render(tmp_path, VARIANTS["github-acm"], args=("--check", "--diff"))
+    assert rendered.run.returncode == 0, rendered.run.output[-3000:]
+    assert "+  profileList:" in rendered.run.output  # the public values are diffed
+    for secret in (OAUTH_SECRET, COOKIE_SECRET, PROXY_TOKEN):
+        assert secret not in rendered.run.output
+    assert not rendered.out.exists()
+
+
+def _path_without_helm() -> str:
+    path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"])
+    assert shutil.which("helm", path=path) is None, "this test needs a PATH without helm"
+    return path
+
+
+def test_apply_without_helm_stops_before_any_change(tmp_path: Path) -> None:
+    run = render(
+        tmp_path,
+        {"jupyterhub_eks_apply": True, "jupyterhub_eks_kubeconfig": str(tmp_path / "kubeconfig")},
+        env={"PATH": _path_without_helm()},
+    )
+    assert run.run.returncode != 0
+    assert "no helm binary on PATH" in run.run.output, run.run.output[-3000:]
+    assert "jupyterhub_eks_apply" in run.run.output
+    assert not run.out.exists()
+
+
+def test_apply_without_a_reachable_cluster_stops_before_any_change(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helm = bin_dir / "helm"
+    helm.write_text("#!/bin/sh\necho 'a stand-in: the cluster check must stop the run first' >&2\nexit 1\n")
+    helm.chmod(0o755)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                # Port 9 (discard) on loopback: nothing answers.
+                "clusters": [{"name": "gone", "cluster": {"server": "https://127.0.0.1:9"}}],
+                "users": [{"name": "gone", "user": {"token": "x"}}],
+                "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "gone"}}],
+                "current-context": "gone",
+            }
+        )
+    )
+    run = render(
+        tmp_path,
+        {"jupyterhub_eks_apply": True, "jupyterhub_eks_kubeconfig": str(kubeconfig)},
+        env={"PATH": os.pathsep.join([str(bin_dir), _path_without_helm()])},
+    )
+    assert run.run.returncode != 0
+    assert "the cluster is not reachable" in run.run.output, run.run.output[-3000:]
+    assert str(kubeconfig) in run.run.output
+    assert "no helm binary" not in run.run.output
+    assert not run.out.exists()
+
+
+def test_example_inventory_renders_valid_values(tmp_path: Path) -> None:
+    """The site to copy (CILogon, ACM, two profiles) renders values the chart and the hub accept."""
+    rendered = render(tmp_path, {"jupyterhub_eks_apply": False}, site="example")
+    assert rendered.run.returncode == 0, rendered.run.output[-3000:]
+    values = merged_values(rendered)
+    assert list(jsonschema.Draft7Validator(chart_schema()).iter_errors(values)) == []
+    problems, pods = load_hub(hub_config(values))
+    assert problems == []
+    assert set(pods) == {"astro", "astro-large"}
+    assert "hub: https://hub.hst.example.org/" in rendered.run.output
+
+
+def test_vendored_chart_files_match_the_reference() -> None:
+    """The copies under tests/fixtures/z2jh-4.4.0 are the chart's files, unchanged (when shared/ is there)."""
+    reference = ROOT.parent.parent / "shared" / "reference"
+    if not reference.is_dir():
+        pytest.skip("no shared/reference next to the checkout")
+    fixtures = ROOT / "tests" / "fixtures" / "z2jh-4.4.0"
+    for ours, theirs in (
+        ("values.yaml", "z2jh-4.4.0-values.yaml"),
+        ("values.schema.yaml", "z2jh-4.4.0-values.schema.yaml"),
+    ):
+        assert (fixtures / ours).read_bytes() == (reference / theirs).read_bytes()
