@@ -153,8 +153,37 @@ class Machine:
             "KbdInteractiveAuthentication no\n"
             "UseDNS no\n"
         )
+        self._trust_host_cas(tree)
         (tree / "etc" / "hostname").write_text(f"{self.name}\n")
         (tree / "etc" / "hosts").write_text(f"127.0.0.1 localhost\n127.0.1.1 {self.name}\n::1 localhost\n")
+
+    @staticmethod
+    def _trust_host_cas(tree: Path) -> None:
+        """Trust what the host trusts beyond Debian's bundle (a proxy's CA, a site's own CA).
+
+        The machine shares the host's network, so it meets the same TLS interception; pip's and
+        npm's own bundles are pointed at the system one, as a site's base image would do.
+        """
+        extra = sorted(Path("/usr/local/share/ca-certificates").glob("**/*.crt"))
+        if not extra:
+            return
+        target = tree / "usr" / "local" / "share" / "ca-certificates"
+        target.mkdir(parents=True, exist_ok=True)
+        for cert in extra:
+            shutil.copyfile(cert, target / cert.name)
+        subprocess.run(
+            ["chroot", str(tree), "update-ca-certificates"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
+        bundle = "/etc/ssl/certs/ca-certificates.crt"
+        (tree / "etc" / "pip.conf").write_text(f"[global]\ncert = {bundle}\n")
+        (tree / "etc" / "npmrc").write_text(f"cafile={bundle}\n")
+        environment = tree / "etc" / "environment"
+        lines = environment.read_text().splitlines() if environment.exists() else []
+        if f"NODE_EXTRA_CA_CERTS={bundle}" not in lines:
+            environment.write_text("\n".join([*lines, f"NODE_EXTRA_CA_CERTS={bundle}"]) + "\n")
 
     # -- run ---------------------------------------------------------------------------------
 
