@@ -15,8 +15,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export EMULATOR_STATE_DIR ?= $(CURDIR)/.emulator
 # Local systemd machines (docs/hosts.md): rootfs copies, SSH keys and ports, under this directory.
 export MACHINES_STATE_DIR ?= $(CURDIR)/.machines
-# Debian packages the local machines need: systemd-nspawn and debootstrap.
-HOST_DEBS := systemd-container debootstrap
+# Debian packages the local machines need (systemd-nspawn, debootstrap) and the browser test's.
+HOST_DEBS := systemd-container debootstrap chromium chromium-driver
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # The mitogen strategy halves Ansible's per-task cost; its plugin ships inside the venv.
 MITOGEN_STRATEGY_DIR = $(shell $(VENV)/bin/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__) + "/plugins/strategy")' 2>/dev/null)
@@ -24,7 +24,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps host setup demo drift down emulator test lint unit molecule e2e bench lock clean
+.PHONY: help host-deps host browser bench-hub setup demo drift down emulator test lint unit molecule e2e bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,9 +53,13 @@ host: setup emulator ## boot the local site's hub machine (systemd-nspawn; SSH o
 	$(VENV)/bin/python -m machines start hub --port http --port hub_api --port proxy_api \
 	  --bind $(EMULATOR_STATE_DIR)/efs:/srv/efs --bind $(CACHE_DIR)/hub:/var/cache/sciplat-kit
 
-demo: setup emulator ## converge the local site against the emulator and show what exists
+demo: setup emulator host ## converge the local site against the emulator and show what exists
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml
 	$(VENV)/bin/runbook status --site $(SITE)
+	@echo "hub: http://127.0.0.1:$$($(VENV)/bin/python -m machines port hub http)/ (user astro1, password sciplat-demo)"
+
+browser: setup ## the browser test on the local hub (after make demo): log in, start JupyterLab, run a cell
+	pytest -m browser -q
 
 drift: setup ## what a converge would change on SITE (check mode, diff), changing nothing
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml --check --diff
@@ -73,12 +77,13 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff
 	ruff format --check .
 
 unit: setup ## pytest: emulator, modules, filters, runbooks, bad input
-	pytest -m 'not e2e' -q
+	pytest -m 'not e2e and not browser' -q
 
-molecule: setup ## every role's Molecule scenario (converge, idempotence, check, verify)
-	@for role in roles/*/; do \
-	  echo "== molecule test: $$role"; \
-	  (cd $$role && $(ANSIBLE_FAST) molecule test) || exit 1; \
+molecule: setup ## every role's Molecule scenarios (converge, idempotence, check, verify)
+	@for scenario in roles/*/molecule/*/molecule.yml; do \
+	  role=$${scenario%%/molecule/*}; name=$$(basename $$(dirname $$scenario)); \
+	  echo "== molecule test: $$role -s $$name"; \
+	  (cd $$role && $(ANSIBLE_FAST) molecule test -s $$name) || exit 1; \
 	done
 
 e2e: setup ## converge the whole local site twice and check it from outside
@@ -86,6 +91,9 @@ e2e: setup ## converge the whole local site twice and check it from outside
 
 bench: setup ## measure converge times and the critical-path ratio; writes bench/results.json
 	$(VENV)/bin/python bench/converge.py --output bench/results.json
+
+bench-hub: setup ## after make demo: user server spawn time and login-to-JupyterLab time on the local hub
+	$(VENV)/bin/python bench/hub.py --output bench/hub_results.json
 
 lock: ## re-freeze requirements.lock from requirements.in
 	rm -rf /tmp/sciplat-lock && $(PYTHON) -m venv /tmp/sciplat-lock

@@ -18,7 +18,8 @@ from machines.machine import Bind, Machine, default_state_dir
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m machines", description=__doc__)
-    parser.add_argument("command", choices=["build", "start", "stop", "status", "destroy", "ssh", "tree"])
+    commands = ["build", "start", "stop", "status", "destroy", "ssh", "tree", "port"]
+    parser.add_argument("command", choices=commands)
     parser.add_argument("name", nargs="?", default="hub", help="machine name (default: %(default)s)")
     parser.add_argument(
         "--state-dir", type=Path, default=None, help="default: $MACHINES_STATE_DIR or ./.machines"
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         help="build/start: also allocate a free loopback port under this name (config.json ports)",
     )
     args, command = parser.parse_known_args(argv)
-    if command and args.command != "ssh":
+    if command and args.command not in ("ssh", "port"):
         parser.error(f"unrecognized arguments: {' '.join(command)}")
     machine = Machine(args.name, (args.state_dir or default_state_dir()).resolve())
     log = lambda message: print(message, file=sys.stderr)  # noqa: E731
@@ -56,6 +57,10 @@ def main(argv: list[str] | None = None) -> None:
         elif args.command == "destroy":
             machine.destroy(log=log)
             log(f"machines: {machine.name} destroyed")
+        elif args.command == "port":
+            if len(command) != 1:
+                sys.exit("machines: port NAME PORT_NAME (e.g. port hub http)")
+            print(machine.config()["ports"][command[0]])
         elif args.command == "ssh":
             if not machine.running():
                 sys.exit(f"machines: {machine.name} is not running")
