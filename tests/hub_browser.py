@@ -22,7 +22,6 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -66,6 +65,47 @@ class LocalHub:
         with urllib.request.urlopen(request, timeout=30) as response:
             raw = response.read()
             return response.status, json.loads(raw) if raw else {}
+
+    def put_notebook(self, user: str, name: str, source: str) -> None:
+        """Write a one-cell notebook (no outputs) into the user's home through their server."""
+        notebook = {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "execution_count": None,
+                    "metadata": {},
+                    "outputs": [],
+                    "source": source,
+                }
+            ],
+            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+        request = urllib.request.Request(
+            f"{self.url}/user/{user}/api/contents/{name}",
+            method="PUT",
+            data=json.dumps({"type": "notebook", "format": "json", "content": notebook}).encode(),
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status in (200, 201)
+
+    def delete_file(self, user: str, name: str) -> None:
+        request = urllib.request.Request(
+            f"{self.url}/user/{user}/api/contents/{name}",
+            method="DELETE",
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 204
+
+    def home_files(self, user: str) -> list[str]:
+        request = urllib.request.Request(
+            f"{self.url}/user/{user}/api/contents/", headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return [item["name"] for item in json.loads(response.read())["content"]]
 
     def server_ready(self, user: str) -> bool:
         return bool(self.api("GET", f"/users/{user}")[1].get("servers", {}).get("", {}).get("ready"))
@@ -141,21 +181,21 @@ def log_in_to_lab(driver: WebDriver, hub: LocalHub, user: str, timeout: float = 
     return time.monotonic() - started
 
 
-def run_demo_cell(driver: WebDriver, hub: LocalHub, user: str, timeout: float = 120) -> str:
-    """Open demo.ipynb in JupyterLab, run its code cell, return the cell's output text."""
+def run_notebook_cell(driver: WebDriver, hub: LocalHub, user: str, name: str, timeout: float = 120) -> str:
+    """Open notebook `name` in JupyterLab, run its first cell, return the cell's output text."""
     wait = WebDriverWait(driver, timeout)
-    driver.get(f"{hub.url}/user/{user}/lab/tree/demo.ipynb")
-    cell = (By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell .cm-content")
-    editor = wait.until(expected_conditions.element_to_be_clickable(cell))
-    # Wait for the kernel before running (the toolbar's kernel status shows Idle).
-    idle = ".jp-Notebook-ExecutionIndicator[data-status='idle']"
+    # ?reset: a fresh workspace, so that only this notebook is open; selectors stay within its
+    # (visible) panel anyway, as JupyterLab keeps other tabs' panels in the page, hidden.
+    driver.get(f"{hub.url}/user/{user}/lab/tree/{name}?reset")
+    panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+    prompt = (By.CSS_SELECTOR, f"{panel} .jp-CodeCell .jp-InputPrompt")
+    run_button = "[data-command='notebook:run-cell-and-select-next']"
+    run = (By.CSS_SELECTOR, f"{panel} .jp-NotebookPanel-toolbar {run_button}")
+    outputs = (By.CSS_SELECTOR, f"{panel} .jp-CodeCell .jp-OutputArea-output")
+    # Wait for the kernel (the notebook's execution indicator says idle), select the cell, run it.
+    idle = f"{panel} .jp-Notebook-ExecutionIndicator[data-status='idle']"
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, idle))
-    editor.click()
-    webdriver.ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
-    output = wait.until(
-        expected_conditions.visibility_of_element_located(
-            (By.CSS_SELECTOR, ".jp-CodeCell .jp-OutputArea-output")
-        )
-    )
-    wait.until(lambda d: "profile" in output.text)
-    return output.text
+    wait.until(expected_conditions.element_to_be_clickable(prompt)).click()
+    wait.until(expected_conditions.element_to_be_clickable(run)).click()
+    wait.until(lambda d: d.find_elements(*outputs) and d.find_elements(*outputs)[0].text.strip())
+    return driver.find_elements(*outputs)[0].text
