@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -195,7 +196,17 @@ def run_notebook_cell(driver: WebDriver, hub: LocalHub, user: str, name: str, ti
     # Wait for the kernel (the notebook's execution indicator says idle), select the cell, run it.
     idle = f"{panel} .jp-Notebook-ExecutionIndicator[data-status='idle']"
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, idle))
-    wait.until(expected_conditions.element_to_be_clickable(prompt)).click()
-    wait.until(expected_conditions.element_to_be_clickable(run)).click()
-    wait.until(lambda d: d.find_elements(*outputs) and d.find_elements(*outputs)[0].text.strip())
-    return driver.find_elements(*outputs)[0].text
+    # A run asked for while the kernel's connection is still being set up can be dropped: ask
+    # again (running this cell twice is harmless) until an output shows or the deadline passes.
+    deadline = time.monotonic() + timeout
+    while True:
+        wait.until(expected_conditions.element_to_be_clickable(prompt)).click()
+        wait.until(expected_conditions.element_to_be_clickable(run)).click()
+        try:
+            WebDriverWait(driver, 15).until(
+                lambda d: d.find_elements(*outputs) and d.find_elements(*outputs)[0].text.strip()
+            )
+            return driver.find_elements(*outputs)[0].text
+        except TimeoutException:
+            if time.monotonic() > deadline:
+                raise
