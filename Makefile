@@ -13,6 +13,10 @@ CACHE_DIR ?= $(HOME)/.cache/sciplat-kit
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export EMULATOR_STATE_DIR ?= $(CURDIR)/.emulator
+# Local systemd machines (docs/hosts.md): rootfs copies, SSH keys and ports, under this directory.
+export MACHINES_STATE_DIR ?= $(CURDIR)/.machines
+# Debian packages the local machines need (systemd-nspawn, debootstrap) and the browser test's.
+HOST_DEBS := systemd-container debootstrap chromium chromium-driver
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # The mitogen strategy halves Ansible's per-task cost; its plugin ships inside the venv.
 MITOGEN_STRATEGY_DIR = $(shell $(VENV)/bin/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__) + "/plugins/strategy")' 2>/dev/null)
@@ -20,12 +24,21 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo drift down emulator test lint unit molecule e2e bench lock clean
+.PHONY: help host-deps host browser bench-hub setup demo drift down emulator test lint unit molecule e2e bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: $(STAMP) ## create .venv with the pinned dependencies
+setup: host-deps $(STAMP) ## create .venv with the pinned dependencies
+
+host-deps: ## install the Debian packages the local machines need (skipped when present)
+	@missing=""; for deb in $(HOST_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$deb 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$deb"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,14 +49,24 @@ $(STAMP): requirements.lock pyproject.toml
 emulator: setup ## start (or reuse) the emulated AWS account
 	$(VENV)/bin/python -m emulator start
 
-demo: setup emulator ## converge the local site against the emulator and show what exists
+host: setup emulator ## boot the local site's hub machine (systemd-nspawn; SSH on a loopback port)
+	$(VENV)/bin/python -m machines start hub --port http --port hub_api --port proxy_api \
+	  --bind $(EMULATOR_STATE_DIR)/efs:/srv/efs --bind $(CACHE_DIR)/hub:/var/cache/sciplat-kit
+
+demo: setup emulator host ## converge the local site against the emulator and show what exists
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml
+	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/hub.yml
 	$(VENV)/bin/runbook status --site $(SITE)
+	@echo "hub: http://127.0.0.1:$$($(VENV)/bin/python -m machines port hub http)/ (user astro1, password sciplat-demo)"
+
+browser: setup ## the browser test on the local hub (after make demo): log in, start JupyterLab, run a cell
+	pytest -m browser -q
 
 drift: setup ## what a converge would change on SITE (check mode, diff), changing nothing
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml --check --diff
 
 down: ## stop everything `make demo` started
+	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m machines stop hub; fi
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m emulator stop; fi
 
 test: setup lint unit molecule e2e ## lint, unit tests, every Molecule scenario, the end-to-end site test
@@ -55,12 +78,13 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff
 	ruff format --check .
 
 unit: setup ## pytest: emulator, modules, filters, runbooks, bad input
-	pytest -m 'not e2e' -q
+	pytest -m 'not e2e and not browser' -q
 
-molecule: setup ## every role's Molecule scenario (converge, idempotence, check, verify)
-	@for role in roles/*/; do \
-	  echo "== molecule test: $$role"; \
-	  (cd $$role && $(ANSIBLE_FAST) molecule test) || exit 1; \
+molecule: setup ## every role's Molecule scenarios (converge, idempotence, check, verify)
+	@for scenario in roles/*/molecule/*/molecule.yml; do \
+	  role=$${scenario%%/molecule/*}; name=$$(basename $$(dirname $$scenario)); \
+	  echo "== molecule test: $$role -s $$name"; \
+	  (cd $$role && $(ANSIBLE_FAST) molecule test -s $$name) || exit 1; \
 	done
 
 e2e: setup ## converge the whole local site twice and check it from outside
@@ -69,10 +93,13 @@ e2e: setup ## converge the whole local site twice and check it from outside
 bench: setup ## measure converge times and the critical-path ratio; writes bench/results.json
 	$(VENV)/bin/python bench/converge.py --output bench/results.json
 
+bench-hub: setup ## after make demo: user server spawn time and login-to-JupyterLab time on the local hub
+	$(VENV)/bin/python bench/hub.py --output bench/hub_results.json
+
 lock: ## re-freeze requirements.lock from requirements.in
 	rm -rf /tmp/sciplat-lock && $(PYTHON) -m venv /tmp/sciplat-lock
 	/tmp/sciplat-lock/bin/pip install --quiet -r requirements.in
 	/tmp/sciplat-lock/bin/pip freeze --exclude-editable > requirements.lock
 
 clean: down ## remove the venv and local state
-	rm -rf $(VENV) .emulator
+	rm -rf $(VENV) .emulator .machines

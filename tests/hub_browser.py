@@ -1,0 +1,212 @@
+"""Drive the local site's single-node hub in headless Debian chromium (selenium + chromedriver).
+
+Shared by tests/test_hub_browser.py (marker `browser`) and bench/hub.py. The hub is the one
+`make demo` converged on the local `hub` machine (docs/hosts.md); its port is read from the
+machine's config.json, its operators' API token over SSH.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(os.environ.get("MACHINES_STATE_DIR", ROOT / ".machines"))
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+# The local site's demo users and password (inventories/local/group_vars/all/hub.yml).
+PASSWORD = "sciplat-demo"
+
+
+@dataclass
+class LocalHub:
+    url: str
+    token: str
+
+    @classmethod
+    def find(cls) -> LocalHub:
+        from machines.machine import Machine
+
+        machine = Machine("hub", STATE_DIR)
+        if not machine.running():
+            raise RuntimeError("the local hub machine is not running: run `make demo` first")
+        port = machine.config()["ports"]["http"]
+        token = subprocess.run(
+            machine.ssh_argv("cat", "/var/lib/jupyterhub/ops_api_token"),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return cls(f"http://127.0.0.1:{port}", token)
+
+    def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            f"{self.url}/hub/api{path}",
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else {}
+
+    def put_notebook(self, user: str, name: str, source: str) -> None:
+        """Write a one-cell notebook (no outputs) into the user's home through their server."""
+        notebook = {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "execution_count": None,
+                    "metadata": {},
+                    "outputs": [],
+                    "source": source,
+                }
+            ],
+            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+        request = urllib.request.Request(
+            f"{self.url}/user/{user}/api/contents/{name}",
+            method="PUT",
+            data=json.dumps({"type": "notebook", "format": "json", "content": notebook}).encode(),
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status in (200, 201)
+
+    def delete_file(self, user: str, name: str) -> None:
+        request = urllib.request.Request(
+            f"{self.url}/user/{user}/api/contents/{name}",
+            method="DELETE",
+            headers={"Authorization": f"token {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 204
+
+    def home_files(self, user: str) -> list[str]:
+        request = urllib.request.Request(
+            f"{self.url}/user/{user}/api/contents/", headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return [item["name"] for item in json.loads(response.read())["content"]]
+
+    def server_ready(self, user: str) -> bool:
+        return bool(self.api("GET", f"/users/{user}")[1].get("servers", {}).get("", {}).get("ready"))
+
+    def stop_server(self, user: str, timeout: float = 60) -> None:
+        """Stop the user's server (if any) and wait until the hub has no server for them."""
+        try:
+            self.api("DELETE", f"/users/{user}/server")
+        except urllib.error.HTTPError as error:
+            if error.code not in (400, 404):
+                raise
+        deadline = time.monotonic() + timeout
+        while self.api("GET", f"/users/{user}")[1].get("servers"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{user}'s server did not stop in {timeout:.0f} s")
+            time.sleep(0.5)
+
+    def spawn_seconds(self, user: str, timeout: float = 120) -> float:
+        """Start the user's server through the REST API; seconds until the hub reports it ready."""
+        started = time.monotonic()
+        self.api("POST", f"/users/{user}/server", {})
+        while not self.server_ready(user):
+            if time.monotonic() - started > timeout:
+                raise TimeoutError(f"{user}'s server was not ready in {timeout:.0f} s")
+            time.sleep(0.2)
+        return time.monotonic() - started
+
+
+def browser_available() -> bool:
+    return shutil.which(CHROMIUM) is not None and shutil.which(CHROMEDRIVER) is not None
+
+
+@contextmanager
+def chromium() -> Iterator[WebDriver]:
+    """Headless chromium as root on loopback, with a fresh profile directory."""
+    with tempfile.TemporaryDirectory(prefix="sciplat-chromium-") as profile:
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for flag in (
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1400,900",
+            f"--user-data-dir={profile}",
+        ):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        try:
+            yield driver
+        finally:
+            driver.quit()
+
+
+def log_in_to_lab(driver: WebDriver, hub: LocalHub, user: str, timeout: float = 120) -> float:
+    """Log in with the dummy password, start the default profile; seconds until JupyterLab shows."""
+    wait = WebDriverWait(driver, timeout)
+    driver.get(f"{hub.url}/hub/login")
+    started = time.monotonic()
+    wait.until(expected_conditions.presence_of_element_located((By.ID, "username_input"))).send_keys(user)
+    driver.find_element(By.ID, "password_input").send_keys(PASSWORD)
+    driver.find_element(By.ID, "login_submit").click()
+    # The spawn page offers the profiles (the default preselected); a running server skips it.
+    wait.until(lambda d: "/hub/spawn" in d.current_url or "/user/" in d.current_url)
+    if driver.find_elements(By.ID, "profile"):
+        driver.find_element(By.CSS_SELECTOR, "form input[type=submit], form button[type=submit]").click()
+    wait.until(expected_conditions.presence_of_element_located((By.ID, "jp-main-dock-panel")))
+    return time.monotonic() - started
+
+
+def run_notebook_cell(driver: WebDriver, hub: LocalHub, user: str, name: str, timeout: float = 120) -> str:
+    """Open notebook `name` in JupyterLab, run its first cell, return the cell's output text."""
+    wait = WebDriverWait(driver, timeout)
+    # ?reset: a fresh workspace, so that only this notebook is open; selectors stay within its
+    # (visible) panel anyway, as JupyterLab keeps other tabs' panels in the page, hidden.
+    driver.get(f"{hub.url}/user/{user}/lab/tree/{name}?reset")
+    panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+    prompt = (By.CSS_SELECTOR, f"{panel} .jp-CodeCell .jp-InputPrompt")
+    run_button = "[data-command='notebook:run-cell-and-select-next']"
+    run = (By.CSS_SELECTOR, f"{panel} .jp-NotebookPanel-toolbar {run_button}")
+    outputs = (By.CSS_SELECTOR, f"{panel} .jp-CodeCell .jp-OutputArea-output")
+    # Wait for the kernel (the notebook's execution indicator says idle), select the cell, run it.
+    idle = f"{panel} .jp-Notebook-ExecutionIndicator[data-status='idle']"
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, idle))
+    # A run asked for while the kernel's connection is still being set up can be dropped: ask
+    # again (running this cell twice is harmless) until an output shows or the deadline passes.
+    deadline = time.monotonic() + timeout
+    while True:
+        wait.until(expected_conditions.element_to_be_clickable(prompt)).click()
+        wait.until(expected_conditions.element_to_be_clickable(run)).click()
+        try:
+            WebDriverWait(driver, 15).until(
+                lambda d: d.find_elements(*outputs) and d.find_elements(*outputs)[0].text.strip()
+            )
+            return driver.find_elements(*outputs)[0].text
+        except TimeoutException:
+            if time.monotonic() > deadline:
+                raise
