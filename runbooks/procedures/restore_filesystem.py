@@ -68,6 +68,10 @@ def _restore(ctx: Context) -> str:
     job = aws.restore(ctx.site, ctx.data["recovery_point_arn"], metadata, _timeout(ctx))
     new_id = job["CreatedResourceArn"].split("/")[-1]
     ctx.data["new_file_system_id"] = new_id
+    created = sorted(p.name for p in home_access(ctx.site).root(new_id).glob(f"{SIDE_PREFIX}*"))
+    if len(created) != 1:
+        raise StepFailed(f"expected one {SIDE_PREFIX}* directory on the new {new_id}, found {created}")
+    ctx.data["restore_dir"] = created[0]
     efs = aws.client(ctx.site, "efs")
 
     def available() -> bool | None:
@@ -80,12 +84,11 @@ def _restore(ctx: Context) -> str:
 
 def _lift(ctx: Context) -> str:
     root = home_access(ctx.site).root(ctx.data["new_file_system_id"])
-    sides = sorted(root.glob(f"{SIDE_PREFIX}*"))
-    if not sides:
+    side = root / ctx.data["restore_dir"]
+    if not side.exists():
         if ctx.data.get("lifted"):
-            return "already lifted"
-        raise StepFailed(f"no {SIDE_PREFIX}* directory on {ctx.data['new_file_system_id']}")
-    side = sides[-1]
+            return f"/{side.name} was already lifted"
+        raise StepFailed(f"{side} is missing on {ctx.data['new_file_system_id']}")
     moved = 0
     for entry in sorted(side.iterdir()):
         target = root / entry.name
@@ -101,9 +104,8 @@ def _lift(ctx: Context) -> str:
 
 
 def _verify_lift(ctx: Context) -> str | None:
-    root = home_access(ctx.site).root(ctx.data["new_file_system_id"])
-    left = list(root.glob(f"{SIDE_PREFIX}*"))
-    return f"{left[0]} is still there" if left else None
+    side = home_access(ctx.site).root(ctx.data["new_file_system_id"]) / ctx.data["restore_dir"]
+    return f"{side} is still there" if side.exists() else None
 
 
 def _swap(ctx: Context) -> str:
