@@ -32,6 +32,37 @@ def _check(ctx: Context) -> None:
     ctx.data.setdefault("cluster_before", cluster["status"] if cluster else "absent")
 
 
+def _drop_stale_rules(ctx: Context) -> str:
+    """Revoke the NFS rules that admit a security group which no longer exists (the lost cluster's):
+    the storage stage then writes the rule for the new cluster's group. By rule id, which works for
+    a rule whose group is gone."""
+    efs, ec2 = aws.client(ctx.site, "efs"), aws.client(ctx.site, "ec2")
+    targets = efs.describe_mount_targets(FileSystemId=ctx.data["file_system_id"])["MountTargets"]
+    groups = {
+        g
+        for t in targets
+        for g in efs.describe_mount_target_security_groups(MountTargetId=t["MountTargetId"])["SecurityGroups"]
+    }
+    revoked = []
+    for group in sorted(groups):
+        rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group]}])[
+            "SecurityGroupRules"
+        ]
+        for rule in rules:
+            referenced = (rule.get("ReferencedGroupInfo") or {}).get("GroupId")
+            if rule["IsEgress"] or not referenced:
+                continue
+            found = ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [referenced]}])
+            if not found["SecurityGroups"]:
+                ec2.revoke_security_group_ingress(
+                    GroupId=group, SecurityGroupRuleIds=[rule["SecurityGroupRuleId"]]
+                )
+                revoked.append(f"{group} <- {referenced}")
+    return f"revoked {len(revoked)} rules admitting deleted groups" + (
+        f": {', '.join(revoked)}" if revoked else ""
+    )
+
+
 def steps(ctx: Context) -> list[Step]:
     def describe(c: Context) -> str:
         return (
@@ -47,6 +78,13 @@ def steps(ctx: Context) -> list[Step]:
     return [
         Step("check-inputs", describe, describe, precondition=_check),
         cluster,
+        Step(
+            "drop-stale-nfs-rules",
+            lambda c: (
+                "revoke the home file system's NFS rules that admit security groups which no longer exist"
+            ),
+            _drop_stale_rules,
+        ),
         storage,
         hub_converge(),
         kubernetes_step(),
