@@ -75,7 +75,7 @@ def recovery_points(site: Site, resource_arn: str | None = None) -> list[dict[st
         if error.response["Error"]["Code"] in ("ResourceNotFoundException", "AccessDeniedException"):
             raise Refused(
                 f"site {site.name}: backup vault {vault} does not exist (converge the backup stage)"
-            )
+            ) from error
         raise
     if resource_arn:
         points = [p for p in points if p.get("ResourceArn") == resource_arn]

@@ -315,7 +315,8 @@ class Drill:
                 lambda: True if aws.describe_cluster(self.site) is None else None,
                 timeout=self.timeout,
             )
-            return f"deleted cluster {name}, {len(before['groups'])} node groups, {len(before['addons'])} add-ons"
+            groups, addons = len(before["groups"]), len(before["addons"])
+            return f"deleted cluster {name}, {groups} node groups, {addons} add-ons"
 
         self.fault_at = time.monotonic()
         self.step("inject-fault", fault)
@@ -333,7 +334,8 @@ class Drill:
             if again is None or again["FileSystemId"] != fs["FileSystemId"]:
                 raise StepFailed("the home file system changed")
             self.compare(before["files"], root)
-            return f"cluster ACTIVE, node groups {groups}, {len(addons)} add-ons, home {fs['FileSystemId']} unchanged"
+            home = fs["FileSystemId"]
+            return f"cluster ACTIVE, node groups {groups}, {len(addons)} add-ons, home {home} unchanged"
 
         self.step("verify", verify)
 
@@ -346,6 +348,8 @@ def run_drill(
     user = user or str(site.var("runbook_drill_user") or "drill-user")
     drill = Drill(site, scenario, echo)
     drill.fault_at = None  # type: ignore[attr-defined]
+    if site.var("runbook_drill_note"):
+        drill.note(str(site.var("runbook_drill_note")))
     started = time.monotonic()
     try:
         {"user-files": drill.user_files, "filesystem": drill.filesystem, "cluster": drill.cluster}[scenario](
@@ -421,7 +425,7 @@ def markdown(report: dict[str, Any]) -> str:
             "|---|---|---:|---|",
         ]
         lines += [
-            f"| {s['step']} | {s['result']} | {s.get('duration_s', '')} | {str(s.get('note', '')).splitlines()[0] if s.get('note') else ''} |"
+            f"| {s['step']} | {s['result']} | {s.get('duration_s', '')} | {_first_line(s.get('note'))} |"
             for s in report["recovery_steps"]
         ]
     if report.get("notes"):
@@ -429,3 +433,7 @@ def markdown(report: dict[str, Any]) -> str:
     if report.get("error"):
         lines += ["", "## Error", "", "```", report["error"], "```"]
     return "\n".join(lines) + "\n"
+
+
+def _first_line(text: object) -> str:
+    return str(text).splitlines()[0] if text else ""

@@ -64,7 +64,7 @@ def test_destructive_steps_need_yes_without_a_terminal(tmp_path: Path) -> None:
     run = Run(
         LOCAL, "demo", touch_steps(tmp_path, log), {}, apply=True, interactive=False, echo=lambda _: None
     )
-    with pytest.raises(Refused, match="no terminal to confirm.*--yes"):
+    with pytest.raises(Refused, match=r"no terminal to confirm.*--yes"):
         run.execute()
     assert log == []
 

@@ -17,7 +17,7 @@ import yaml
 from ansible_run import TEST_TIME_SCALE, run_playbook
 from typer.testing import CliRunner
 
-from emulator.launcher import Emulator, running_emulator
+from emulator.launcher import running_emulator
 from runbooks import aws, drills, procedures
 from runbooks.cli import app
 from runbooks.engine import Refused, Run, procedure_lock
@@ -224,7 +224,7 @@ def test_restore_hub_database_puts_back_a_sound_copy(site: Site, tmp_path: Path)
     (backups / "jupyterhub-2.sqlite").write_bytes(b"torn write")  # newer, and broken: not chosen
     target.write_bytes(b"corrupt")
     local = with_vars(site, runbook_hub_db_path=str(target), runbook_hub_db_backup_dir=str(backups))
-    with pytest.raises(Refused, match="database copy 'missing.sqlite' does not exist"):
+    with pytest.raises(Refused, match=r"database copy 'missing\.sqlite' does not exist"):
         run(local, "restore-hub-database", "--from", "missing.sqlite")
     run(local, "restore-hub-database")
     with sqlite3.connect(target) as db:

@@ -224,7 +224,8 @@ def steps(ctx: Context) -> list[Step]:
         Step(
             "restore-to-new-filesystem",
             lambda c: (
-                f"restore it into a NEW encrypted EFS file system through AWS Backup, wait at most {timeout:.0f} s"
+                "restore it into a NEW encrypted EFS file system through AWS Backup, "
+                f"wait at most {timeout:.0f} s"
             ),
             _restore,
         ),
@@ -240,7 +241,8 @@ def steps(ctx: Context) -> list[Step]:
             "switch-site-to-new-filesystem",
             lambda c: (
                 f"give the new file system the Name {aws.home_fs_name(c.site)} and the backup tag; "
-                "rename the old one and take it out of the backup selection (users see the backup's data from now on)"
+                "rename the old one and take it out of the backup selection "
+                "(users see the backup's data from now on)"
             ),
             _swap,
             _verify_swap,

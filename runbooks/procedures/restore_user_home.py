@@ -211,7 +211,8 @@ def steps(ctx: Context) -> list[Step]:
             "restore-to-side-directory",
             lambda c: (
                 f"start an AWS Backup item-level restore of /{_home_rel(c)} into "
-                f"/{SIDE_PREFIX}<timestamp>/ on {c.data.get('file_system_id', '?')} and wait (at most {timeout:.0f} s)"
+                f"/{SIDE_PREFIX}<timestamp>/ on {c.data.get('file_system_id', '?')} "
+                f"and wait (at most {timeout:.0f} s)"
             ),
             _restore,
             _verify_restore,

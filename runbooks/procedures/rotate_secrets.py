@@ -48,7 +48,8 @@ def _variables(ctx: Context) -> dict[str, str]:
     missing = [s for s in chosen if not mapping.get(s)]
     if missing:
         raise Refused(
-            f"site {ctx.site.name}: runbook_secret_variables does not name the variable of {', '.join(missing)}"
+            f"site {ctx.site.name}: runbook_secret_variables does not name the variable of "
+            + ", ".join(missing)
         )
     return {s: str(mapping[s]) for s in chosen}
 
