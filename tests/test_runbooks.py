@@ -234,3 +234,71 @@ def test_cli_refuses_an_unknown_site_and_procedure() -> None:
     assert result.exit_code == 2 and "unknown procedure 'fix-everything'" in result.output
     result = runner.invoke(app, ["drill", "meteor", "--site", "local"])
     assert result.exit_code == 2 and "unknown drill scenario 'meteor'" in result.output
+
+
+class HubAPI:
+    """JupyterHub's REST API for one user's default server, as far as the runbooks use it
+    (GET /hub/api/users/NAME, POST and DELETE /hub/api/users/NAME/server), on a loopback port."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.running = True
+        self.calls: list[tuple[str, str, str]] = []
+        api = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _answer(self, code: int, body: Any = None) -> None:
+                api.calls.append((self.command, self.path, self.headers.get("Authorization", "")))
+                data = json.dumps(body).encode() if body is not None else b""
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path == "/hub/api/users/alice":
+                    self._answer(
+                        200, {"name": "alice", "servers": {"": {"ready": api.running}} if api.running else {}}
+                    )
+                else:
+                    self._answer(404, {"message": "Not found"})
+
+            def do_DELETE(self) -> None:
+                api.running = False
+                self._answer(204)
+
+            def do_POST(self) -> None:
+                api.running = True
+                self._answer(201)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_hub_steps_stop_and_start_the_users_server_through_the_api() -> None:
+    import dataclasses
+
+    from runbooks.hub import Hub, no_hub_reason
+
+    assert "jupyterhub_out_url is not set" in (no_hub_reason(LOCAL) or "")
+    api = HubAPI()
+    try:
+        site = dataclasses.replace(
+            LOCAL,
+            hostvars={**LOCAL.hostvars, "jupyterhub_out_url": api.url, "runbook_hub_api_token": "t0ken"},
+        )
+        assert no_hub_reason(site) is None
+        hub = Hub(site)
+        assert hub.user("alice") is not None and hub.user("mallory") is None
+        assert hub.stop_server("alice", wait=5) == "alice's server is stopped" and not api.running
+        assert hub.start_server("alice", wait=5) == "alice's server is running" and api.running
+        assert ("DELETE", "/hub/api/users/alice/server", "token t0ken") in api.calls
+        assert ("POST", "/hub/api/users/alice/server", "token t0ken") in api.calls
+    finally:
+        api.server.shutdown()
