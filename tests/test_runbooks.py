@@ -227,9 +227,7 @@ def test_cli_lists_and_shows_procedures() -> None:
 def test_cli_refuses_an_unknown_site_and_procedure() -> None:
     runner = CliRunner()
     result = runner.invoke(app, ["run", "restore-user-home", "--site", "atlantis", "--user", "alice"])
-    assert (
-        result.exit_code == 2 and "unknown site 'atlantis': known sites are example, local" in result.output
-    )
+    assert result.exit_code == 2 and "unknown site 'atlantis': known sites are " in result.output
     result = runner.invoke(app, ["run", "fix-everything", "--site", "local"])
     assert result.exit_code == 2 and "unknown procedure 'fix-everything'" in result.output
     result = runner.invoke(app, ["drill", "meteor", "--site", "local"])
