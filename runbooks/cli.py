@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from runbooks import procedures
@@ -79,6 +81,12 @@ def run(
         raise _fail(error) from error
     except StepFailed as error:
         raise _fail(error, 1) from error
+    except Exception as error:  # an AWS or file error: one line for the operator, the trace on demand
+        if os.environ.get("RUNBOOK_DEBUG"):
+            raise
+        raise _fail(
+            RuntimeError(f"{type(error).__name__}: {error} (RUNBOOK_DEBUG=1 shows the trace)"), 1
+        ) from error
 
 
 @app.command()

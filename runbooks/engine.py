@@ -334,13 +334,16 @@ class Run:
                 problem = step.verify(self.ctx) if step.verify else None
                 if problem:
                     raise StepFailed(f"verification failed: {problem}")
-            except (Refused, StepFailed, Exception) as error:
-                self._finish(step, record, "failed", step_start, str(error))
-                self.echo(
-                    f"{prefix}: FAILED: {error}\n"
-                    f"Resume after fixing the cause: runbook run {self.procedure} --site {self.site.name} "
-                    f"--apply --resume {self.run_id}"
-                )
+            except KeyboardInterrupt:
+                self._finish(step, record, "interrupted", step_start, "interrupted (Ctrl-C)")
+                self.echo(f"{prefix}: INTERRUPTED; {self._resume_hint()}")
+                raise
+            except Exception as error:
+                kind = "REFUSED" if isinstance(error, Refused) else "FAILED"
+                self._finish(step, record, kind.lower(), step_start, str(error))
+                done = any(r.get("result") == "done" for r in self.state["steps"].values())
+                hint = self._resume_hint() if done or kind == "FAILED" else "nothing was changed"
+                self.echo(f"{prefix}: {kind}: {error}\n{hint}")
                 raise
             self._finish(step, record, "done", step_start, note or "")
             if note:
@@ -351,6 +354,12 @@ class Run:
         self._audit(step="-", action="finish", result="done", duration_s=round(elapsed, 3))
         self.echo(f"done in {elapsed:.1f} s ({total} steps)")
         return self.results
+
+    def _resume_hint(self) -> str:
+        return (
+            f"resume after fixing the cause: runbook run {self.procedure} --site {self.site.name} "
+            f"--apply --resume {self.run_id}"
+        )
 
     def _finish(self, step: Step, record: dict[str, Any], result: str, start: float, note: str) -> None:
         duration = round(time.monotonic() - start, 3)
