@@ -20,7 +20,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo drift down emulator test lint unit molecule e2e bench drill lock clean
+.PHONY: help setup demo drift down emulator test lint unit molecule e2e e2e-slow bench drill lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,7 +64,10 @@ molecule: setup ## every role's Molecule scenario (converge, idempotence, check,
 	done
 
 e2e: setup ## converge the whole local site twice and check it from outside
-	$(ANSIBLE_FAST) pytest -m e2e -q
+	$(ANSIBLE_FAST) pytest -m 'e2e and not slow' -q
+
+e2e-slow: setup ## the longer end-to-end runs: restore-filesystem, replace-node-group, the cluster drill
+	$(ANSIBLE_FAST) pytest -m 'e2e and slow' -q
 
 drill: setup emulator ## converge SITE, run the three disaster-recovery drills, print where the reports are
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml

@@ -237,6 +237,7 @@ def test_restore_hub_database_puts_back_a_sound_copy(site: Site, tmp_path: Path)
     assert kept.read_bytes() == b"corrupt"
 
 
+@pytest.mark.slow
 def test_replace_node_group_recreates_it(site: Site) -> None:
     eks = aws.client(site, "eks")
     before = eks.describe_nodegroup(clusterName="local-hub", nodegroupName="user")["nodegroup"]
@@ -246,6 +247,7 @@ def test_replace_node_group_recreates_it(site: Site) -> None:
     assert after["scalingConfig"] == before["scalingConfig"] and after["labels"] == before["labels"]
 
 
+@pytest.mark.slow
 def test_restore_filesystem_to_a_new_file_system(site: Site, alice: dict[str, bytes]) -> None:
     old = aws.find_home_fs(site)
     assert old is not None
@@ -266,6 +268,7 @@ def test_restore_filesystem_to_a_new_file_system(site: Site, alice: dict[str, by
     assert old["FileSystemId"] not in {f["FileSystemId"] for f in efs.describe_file_systems()["FileSystems"]}
 
 
+@pytest.mark.slow
 def test_rebuild_cluster_after_the_cluster_drill(site: Site) -> None:
     """The cluster drill deletes the cluster and runs rebuild-cluster; the report says recovered."""
     report = drills.run_drill(site, "cluster", echo=lambda _: None)
