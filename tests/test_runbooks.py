@@ -300,3 +300,28 @@ def test_hub_steps_stop_and_start_the_users_server_through_the_api() -> None:
         assert ("POST", "/hub/api/users/alice/server", "token t0ken") in api.calls
     finally:
         api.server.shutdown()
+
+
+def test_unbuilt_home_access_kinds_refuse_and_say_so() -> None:
+    import dataclasses
+
+    from runbooks.home_access import home_access
+
+    for kind, message in (
+        ("ssh_host", "runbook_home_access: ssh_host is not implemented yet"),
+        ("nfs_magic", "runbook_home_access must be one of local_path, ssh_host, kubernetes_job"),
+    ):
+        site = dataclasses.replace(LOCAL, hostvars={**LOCAL.hostvars, "runbook_home_access": kind})
+        with pytest.raises(Refused, match=message):
+            home_access(site)
+
+
+def test_a_refusal_at_the_first_step_says_nothing_changed(tmp_path: Path) -> None:
+    def refuse(ctx: Context) -> None:
+        raise Refused("unknown user 'mallory'")
+
+    steps = [Step("check", lambda c: "check", lambda c: "ok", precondition=refuse)]
+    lines: list[str] = []
+    with pytest.raises(Refused):
+        Run(LOCAL, "demo", lambda c: steps, {}, apply=True, echo=lines.append).execute()
+    assert lines[-1] == "[1/1] check: REFUSED: unknown user 'mallory'\nnothing was changed"
