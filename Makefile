@@ -24,7 +24,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps host browser bench-hub setup demo drift down emulator test lint unit molecule e2e bench lock clean
+.PHONY: help host-deps host browser bench-hub setup demo drift down emulator test lint unit molecule e2e e2e-slow bench drill lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -88,7 +88,19 @@ molecule: setup ## every role's Molecule scenarios (converge, idempotence, check
 	done
 
 e2e: setup ## converge the whole local site twice and check it from outside
-	$(ANSIBLE_FAST) pytest -m e2e -q
+	$(ANSIBLE_FAST) pytest -m 'e2e and not slow' -q
+
+e2e-slow: setup ## the longer end-to-end runs: restore-filesystem, replace-node-group, the cluster drill
+	$(ANSIBLE_FAST) pytest -m 'e2e and slow' -q
+
+drill: setup emulator ## converge SITE, run the three disaster-recovery drills, print where the reports are
+	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml
+	@reports=""; for scenario in user-files filesystem cluster; do \
+	  echo "== runbook drill $$scenario --site $(SITE)"; \
+	  out=$$($(VENV)/bin/runbook drill $$scenario --site $(SITE) 2>&1) || { echo "$$out"; exit 1; }; \
+	  echo "$$out" | grep -v '^      |'; \
+	  reports="$$reports  $$(echo "$$out" | sed -n 's/^report: //p')"$$'\n'; \
+	done; echo "Drill reports (Markdown; JSON beside them):"; printf '%s' "$$reports"
 
 bench: setup ## measure converge times and the critical-path ratio; writes bench/results.json
 	$(VENV)/bin/python bench/converge.py --output bench/results.json

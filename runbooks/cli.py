@@ -2,30 +2,112 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
+from runbooks import procedures
 from runbooks import status as status_module
+from runbooks.engine import Refused, Run, StepFailed
 from runbooks.site import SiteError, load_site
 
 app = typer.Typer(
     help="Operate a science platform site: status, recovery procedures, drills.", no_args_is_help=True
 )
+SITE_HELP = "inventory name under inventories/"
+EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
 @app.callback()
 def _root() -> None:
-    """Keep subcommands explicit even while there is only one."""
+    """Keep subcommands explicit."""
+
+
+def _fail(error: Exception, code: int = 2) -> typer.Exit:
+    typer.echo(f"runbook: {error}", err=True)
+    return typer.Exit(code)
 
 
 @app.command()
-def status(site: str = typer.Option("local", "--site", help="inventory name under inventories/")) -> None:
+def status(site: str = typer.Option("local", "--site", help=SITE_HELP)) -> None:
     """Show what exists for a site: network, cluster, node groups, add-ons."""
     try:
         loaded = load_site(site)
         typer.echo(status_module.render(loaded, status_module.collect(loaded)))
     except SiteError as error:
-        typer.echo(f"runbook: {error}", err=True)
-        raise typer.Exit(2) from error
+        raise _fail(error) from error
+
+
+@app.command("list")
+def list_procedures() -> None:
+    """List the recovery procedures."""
+    for name, module in procedures.registry().items():
+        typer.echo(f"{name:<22} {module.SUMMARY}")
+
+
+@app.command()
+def show(name: str = typer.Argument(..., help="procedure name (runbook list)")) -> None:
+    """Show what a procedure is for, its arguments and its steps' purpose."""
+    try:
+        module = procedures.get(name)
+    except Refused as error:
+        raise _fail(error) from error
+    typer.echo(f"{module.NAME}: {module.SUMMARY}\n\nWhen: {module.WHEN}\n\nArguments:")
+    for param_name, param in module.PARAMS.items():
+        form = param_name if param.positional else f"--{param_name}" + ("" if param.flag else " VALUE")
+        extra = " (required)" if param.required else ""
+        extra += f" [{'|'.join(param.choices)}]" if param.choices else ""
+        typer.echo(f"  {form:<26} {param.help}{extra}")
+    typer.echo(f"\nRun: runbook run {module.NAME} --site SITE [args]  (a dry run; --apply to act)")
+    typer.echo(f"Operator page: docs/runbooks/{module.NAME}.md")
+
+
+@app.command(context_settings=EXTRA)
+def run(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="procedure name (runbook list)"),
+    site: str = typer.Option("local", "--site", help=SITE_HELP),
+    apply: bool = typer.Option(False, "--apply", help="act (default: a dry run that prints the plan)"),
+    yes: bool = typer.Option(False, "--yes", help="confirm destructive steps without asking"),
+    resume: str = typer.Option(None, "--resume", help="run id of an interrupted run to continue"),
+) -> None:
+    """Run a procedure: a dry run by default; --apply acts. Procedure arguments follow, e.g. --user alice."""
+    try:
+        module = procedures.get(name)
+        loaded = load_site(site)
+        params = procedures.parse_args(module, list(ctx.args))
+        Run(loaded, module.NAME, module.steps, params, apply=apply, yes=yes, resume=resume).execute()
+    except (SiteError, Refused) as error:
+        raise _fail(error) from error
+    except StepFailed as error:
+        raise _fail(error, 1) from error
+    except Exception as error:  # an AWS or file error: one line for the operator, the trace on demand
+        if os.environ.get("RUNBOOK_DEBUG"):
+            raise
+        raise _fail(
+            RuntimeError(f"{type(error).__name__}: {error} (RUNBOOK_DEBUG=1 shows the trace)"), 1
+        ) from error
+
+
+@app.command()
+def drill(
+    scenario: str = typer.Argument(..., help="user-files, filesystem or cluster"),
+    site: str = typer.Option("local", "--site", help=SITE_HELP),
+    user: str = typer.Option(None, "--user", help="user-files: whose files to delete (runbook_drill_user)"),
+) -> None:
+    """Break the site on purpose, recover it, and report RTO and RPO (Markdown and JSON)."""
+    from runbooks import drills
+
+    try:
+        loaded = load_site(site)
+        report = drills.run_drill(loaded, scenario, user=user, echo=typer.echo)
+    except (SiteError, Refused) as error:
+        raise _fail(error) from error
+    except StepFailed as error:
+        raise _fail(error, 1) from error
+    typer.echo(f"report: {report['paths']['markdown']}\n        {report['paths']['json']}")
+    if report["result"] != "recovered":
+        raise typer.Exit(1)
 
 
 def main() -> None:

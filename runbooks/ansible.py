@@ -1,0 +1,96 @@
+"""Ansible work of a procedure, through ansible-runner: one fresh private data dir per run under the
+run's directory, the site's own inventory, and the run's events in the procedure's audit log."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from runbooks.engine import Context, StepFailed
+from runbooks.site import PROJECT_ROOT
+
+RECORDED_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped")
+
+
+def _strategy_env() -> dict[str, str]:
+    """The mitogen strategy when it is installed (halves Ansible's per-task cost), as `make demo`."""
+    try:
+        import ansible_mitogen
+    except ImportError:
+        return {}
+    strategy_dir = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(strategy_dir), "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
+def playbook_path(name: str) -> Path:
+    return PROJECT_ROOT / "playbooks" / name
+
+
+def run_playbook(
+    ctx: Context, playbook: str, *, extravars: dict[str, Any] | None = None, timeout: int = 1800
+) -> dict[str, int]:
+    """Run playbooks/<playbook> against the site; StepFailed unless it succeeds. Returns the recap
+    (ok, changed, failed) summed over hosts."""
+    import ansible_runner
+
+    runs = ctx.run_dir / "ansible"
+    runs.mkdir(parents=True, exist_ok=True)
+    private = runs / f"{len(list(runs.iterdir())) + 1:02d}-{Path(playbook).stem}"
+    private.mkdir()
+    venv_bin = str(Path(sys.executable).parent)
+    envvars = {
+        "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "ANSIBLE_CONFIG": str(PROJECT_ROOT / "ansible.cfg"),
+        "ANSIBLE_ROLES_PATH": str(PROJECT_ROOT / "roles"),
+        "ANSIBLE_COLLECTIONS_PATH": str(PROJECT_ROOT / "collections"),
+        "ANSIBLE_NOCOLOR": "1",
+        **_strategy_env(),
+    }
+    if os.environ.get("EMULATOR_STATE_DIR"):
+        envvars["EMULATOR_STATE_DIR"] = os.environ["EMULATOR_STATE_DIR"]
+
+    def on_event(event: dict[str, Any]) -> bool:
+        if event.get("event") in RECORDED_EVENTS:
+            data = event.get("event_data", {})
+            result = event["event"].removeprefix("runner_on_")
+            if result == "ok" and data.get("res", {}).get("changed"):
+                result = "changed"
+            ctx.audit(
+                step=f"ansible:{playbook}",
+                action=str(data.get("task", ""))[:200],
+                result=result,
+                duration_s=data.get("duration"),
+                host=data.get("host"),
+            )
+        return True
+
+    ctx.audit(
+        step=f"ansible:{playbook}", action="ansible-runner", result="started", private_data_dir=str(private)
+    )
+    runner = ansible_runner.run(
+        private_data_dir=str(private),
+        playbook=str(playbook_path(playbook)),
+        inventory=str(ctx.site.inventory),
+        extravars=extravars or {},
+        envvars=envvars,
+        event_handler=on_event,
+        quiet=True,
+        timeout=timeout,
+        suppress_env_files=True,
+    )
+    recap = {"ok": 0, "changed": 0, "failed": 0}
+    for key, stats_key in (("ok", "ok"), ("changed", "changed"), ("failed", "failures")):
+        recap[key] = sum((runner.stats or {}).get(stats_key, {}).values())
+    ctx.audit(step=f"ansible:{playbook}", action="ansible-runner", result=runner.status, **recap)
+    if runner.status != "successful" or runner.rc != 0:
+        tail = ""
+        stdout = private / "artifacts"
+        outputs = sorted(stdout.rglob("stdout"))
+        if outputs:
+            tail = outputs[-1].read_text(errors="replace")[-3000:]
+        raise StepFailed(
+            f"playbooks/{playbook} {runner.status} (rc {runner.rc}); output in {private}/artifacts\n{tail}"
+        )
+    return recap

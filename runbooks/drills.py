@@ -1,0 +1,439 @@
+"""Disaster-recovery drills: break a site on purpose, recover it with the procedure an operator
+would run, check the result from outside, and report RTO and RPO.
+
+- RPO: at the moment of the fault, the age of the newest completed recovery point of the home file
+  system, and what changed on it since (files and bytes newer than that point: what the fault
+  could lose for good).
+- RTO: from the fault to the end of the verification (files back byte for byte, resources back).
+
+Scenarios: ``user-files`` (a user's files deleted -> restore-user-home), ``filesystem`` (the home
+file system deleted -> restore-filesystem), ``cluster`` (the EKS cluster deleted -> rebuild-cluster).
+Reports: ``<runbook output dir>/drills/<scenario>-<timestamp>.md`` and ``.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from runbooks import aws, procedures
+from runbooks.engine import Refused, Run, StepFailed, output_dir, wait_until
+from runbooks.home_access import home_access, home_root
+from runbooks.site import Site
+
+SCENARIOS = {
+    "user-files": "delete one user's files, restore them with restore-user-home",
+    "filesystem": "delete the home file system, restore it with restore-filesystem",
+    "cluster": "delete the EKS cluster, rebuild it with rebuild-cluster",
+}
+SIDE_PREFIX = "aws-backup-restore_"
+
+
+def _sha(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def tree(root: Path) -> dict[str, dict[str, Any]]:
+    """Every regular file under root (restore side directories left out): digest, mode, mtime, size."""
+    files: dict[str, dict[str, Any]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        if Path(dirpath) == root:
+            dirnames[:] = [d for d in dirnames if not d.startswith(SIDE_PREFIX)]
+        for name in filenames:
+            path = Path(dirpath) / name
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode):
+                files[str(path.relative_to(root))] = {
+                    "sha256": _sha(path),
+                    "mode": stat.S_IMODE(info.st_mode),
+                    "mtime": info.st_mtime,
+                    "size": info.st_size,
+                }
+    return files
+
+
+class Drill:
+    def __init__(self, site: Site, scenario: str, echo: Callable[[str], None]) -> None:
+        self.site = site
+        self.scenario = scenario
+        self.echo = echo
+        self.steps: list[dict[str, Any]] = []
+        self.report: dict[str, Any] = {
+            "scenario": scenario,
+            "what": SCENARIOS[scenario],
+            "site": site.name,
+            "region": site.region,
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "steps": self.steps,
+            "notes": [],
+        }
+        self.timeout = float(site.var("runbook_wait_timeout", 1800))
+
+    def step(self, name: str, action: Callable[[], str | None]) -> None:
+        self.echo(f"drill {self.scenario}: {name}")
+        start = time.monotonic()
+        try:
+            note = action() or ""
+        except Exception as error:
+            self.steps.append(
+                {
+                    "step": name,
+                    "result": "failed",
+                    "duration_s": round(time.monotonic() - start, 3),
+                    "note": str(error),
+                }
+            )
+            raise
+        self.steps.append(
+            {"step": name, "result": "done", "duration_s": round(time.monotonic() - start, 3), "note": note}
+        )
+        if note:
+            self.echo(f"      {note}")
+
+    def note(self, text: str) -> None:
+        self.report["notes"].append(text)
+
+    # -- shared pieces ---------------------------------------------------------------------------
+
+    def home_fs(self) -> dict[str, Any]:
+        fs = aws.find_home_fs(self.site)
+        if fs is None:
+            raise Refused(f"site {self.site.name} has no home file system: converge it first (make demo)")
+        return fs
+
+    def seed_user(self, root: Path, user: str) -> str:
+        home = root / home_root(self.site).strip("/") / user
+        if home.is_dir() and any(p.is_file() for p in home.rglob("*")):
+            return f"{user}'s home has {sum(1 for p in home.rglob('*') if p.is_file())} files"
+        (home / "data").mkdir(parents=True, exist_ok=True)
+        (home / "notes.md").write_text("# observing log\nM31, 300 s, F606W\n")
+        (home / "data" / "frame.fits").write_bytes(os.urandom(256 * 1024))
+        script = home / "analysis.py"
+        script.write_text("print('photometry')\n")
+        script.chmod(0o750)
+        self.note(f"{user}'s home was empty: the drill wrote 3 sample files into it first")
+        self.seeded = True
+        return f"seeded {home} with 3 files"
+
+    def ensure_backup(self, fs: dict[str, Any]) -> str:
+        points = [
+            p for p in aws.recovery_points(self.site, fs["FileSystemArn"]) if p.get("Status") == "COMPLETED"
+        ]
+        if points and not getattr(self, "seeded", False):
+            return f"newest recovery point {points[0]['RecoveryPointArn'].split(':')[-1]}"
+        job = aws.start_backup(self.site, fs, self.timeout)
+        why = "the drill wrote data after it" if points else "there was none"
+        self.note(f"the drill took an on-demand backup first ({why})")
+        return f"on-demand backup job {job['BackupJobId']} completed"
+
+    def record_rpo(self, fs: dict[str, Any], root: Path) -> dict[str, dict[str, Any]]:
+        """RPO at this instant; returns the files a restore can bring back (unchanged since the point)."""
+        point = aws.choose_recovery_point(self.site, None, fs["FileSystemArn"])
+        created = point.get("CompletionDate") or point["CreationDate"]
+        cutoff = created.timestamp()
+        files = tree(root)
+        changed = {k: v for k, v in files.items() if v["mtime"] > cutoff}
+        self.report["rpo"] = {
+            "recovery_point": point["RecoveryPointArn"],
+            "recovery_point_completed": created.isoformat(),
+            "age_s": round(aws.age_seconds(created), 1),
+            "changed_files_since": len(changed),
+            "changed_bytes_since": sum(v["size"] for v in changed.values()),
+            "files_on_filesystem": len(files),
+        }
+        rpo = self.report["rpo"]
+        self.echo(
+            f"      RPO: newest recovery point {rpo['age_s']} s old; "
+            f"{rpo['changed_files_since']} files ({rpo['changed_bytes_since']} bytes) changed since"
+        )
+        return {k: v for k, v in files.items() if k not in changed}
+
+    def recover(self, name: str, params: dict[str, Any]) -> str:
+        module = procedures.get(name)
+        run = Run(
+            self.site,
+            name,
+            module.steps,
+            procedures.parse_args(module, [f"--{k}={v}" for k, v in params.items()]),
+            apply=True,
+            yes=True,
+            interactive=False,
+            echo=lambda line: self.echo(f"      | {line}"),
+        )
+        self.report["recovery_run_id"] = run.run_id
+        self.report["recovery_steps"] = run.execute()
+        return f"{name} run {run.run_id} done"
+
+    def compare(self, expected: dict[str, dict[str, Any]], root: Path, prefix: str = "") -> str:
+        now = tree(root)
+        wrong = []
+        for rel, want in expected.items():
+            have = now.get(prefix + rel)
+            if have is None:
+                wrong.append(f"{rel} missing")
+            elif have["sha256"] != want["sha256"]:
+                wrong.append(f"{rel} differs")
+            elif have["mode"] != want["mode"]:
+                wrong.append(f"{rel} mode {oct(have['mode'])} != {oct(want['mode'])}")
+        if wrong:
+            raise StepFailed(f"{len(wrong)} of {len(expected)} files not back: {', '.join(wrong[:5])}")
+        self.report["verified_files"] = len(expected)
+        return f"{len(expected)} files back byte for byte, modes kept"
+
+    # -- scenarios --------------------------------------------------------------------------------
+
+    def user_files(self, user: str) -> None:
+        fs = self.home_fs()
+        root = home_access(self.site).root(fs["FileSystemId"])
+        home_rel = f"{home_root(self.site).strip('/')}/{user}"
+        self.report["user"] = user
+        self.step("prepare", lambda: self.seed_user(root, user))
+        self.step("ensure-backup", lambda: self.ensure_backup(fs))
+        expected: dict[str, dict[str, Any]] = {}
+
+        def rpo() -> str:
+            every = self.record_rpo(fs, root)
+            expected.update(
+                {k.removeprefix(home_rel + "/"): v for k, v in every.items() if k.startswith(home_rel + "/")}
+            )
+            return f"{len(expected)} of {user}'s files are in the recovery point"
+
+        self.step("record-rpo", rpo)
+        home = root / home_rel
+
+        def fault() -> str:
+            for entry in list(home.iterdir()):
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+            return f"deleted everything in {home}"
+
+        self.fault_at = time.monotonic()
+        self.step("inject-fault", fault)
+        self.step("recover", lambda: self.recover("restore-user-home", {"user": user}))
+        self.step("verify", lambda: self.compare(expected, home))
+
+    def filesystem(self, user: str) -> None:
+        fs = self.home_fs()
+        root = home_access(self.site).root(fs["FileSystemId"])
+        self.report["old_file_system_id"] = fs["FileSystemId"]
+        self.step("prepare", lambda: self.seed_user(root, user))
+        self.step("ensure-backup", lambda: self.ensure_backup(fs))
+        expected: dict[str, dict[str, Any]] = {}
+
+        def rpo() -> str:
+            expected.update(self.record_rpo(fs, root))
+            return f"{len(expected)} files are in the recovery point"
+
+        self.step("record-rpo", rpo)
+        efs = aws.client(self.site, "efs")
+
+        def fault() -> str:
+            fs_id = fs["FileSystemId"]
+            for target in efs.describe_mount_targets(FileSystemId=fs_id)["MountTargets"]:
+                efs.delete_mount_target(MountTargetId=target["MountTargetId"])
+            wait_until(
+                "mount targets to go",
+                lambda: True if not efs.describe_mount_targets(FileSystemId=fs_id)["MountTargets"] else None,
+                timeout=self.timeout,
+            )
+            for point in efs.describe_access_points(FileSystemId=fs_id)["AccessPoints"]:
+                efs.delete_access_point(AccessPointId=point["AccessPointId"])
+            efs.delete_file_system(FileSystemId=fs_id)
+            wait_until(
+                "the file system to go",
+                lambda: True if aws.find_home_fs(self.site) is None else None,
+                timeout=self.timeout,
+            )
+            return f"deleted {fs_id}, its mount targets and access points"
+
+        self.fault_at = time.monotonic()
+        self.step("inject-fault", fault)
+        self.step("recover", lambda: self.recover("restore-filesystem", {}))
+
+        def verify() -> str:
+            new = aws.find_home_fs(self.site)
+            if new is None or new["FileSystemId"] == fs["FileSystemId"]:
+                raise StepFailed("the site has no new home file system")
+            targets = efs.describe_mount_targets(FileSystemId=new["FileSystemId"])["MountTargets"]
+            if not targets or any(t["LifeCycleState"] != "available" for t in targets):
+                raise StepFailed(f"mount targets of {new['FileSystemId']} not available")
+            self.report["new_file_system_id"] = new["FileSystemId"]
+            files = self.compare(expected, home_access(self.site).root(new["FileSystemId"]))
+            return f"{new['FileSystemId']} with {len(targets)} mount targets; {files}"
+
+        self.step("verify", verify)
+
+    def cluster(self, user: str) -> None:
+        fs = self.home_fs()
+        root = home_access(self.site).root(fs["FileSystemId"])
+        eks = aws.client(self.site, "eks")
+        name = aws.cluster_name(self.site)
+        if aws.describe_cluster(self.site) is None:
+            raise Refused(f"cluster {name} does not exist: converge the site first (make demo)")
+        self.step("ensure-backup", lambda: self.ensure_backup(fs))
+        before: dict[str, Any] = {}
+
+        def rpo() -> str:
+            before["files"] = tree(root)
+            self.record_rpo(fs, root)
+            before["groups"] = sorted(eks.list_nodegroups(clusterName=name)["nodegroups"])
+            before["addons"] = sorted(eks.list_addons(clusterName=name)["addons"])
+            self.note("the home file system is not part of this fault: its data is not at risk")
+            return f"node groups {before['groups']}, add-ons {before['addons']}"
+
+        self.step("record-rpo", rpo)
+
+        def fault() -> str:
+            for group in before["groups"]:
+                eks.delete_nodegroup(clusterName=name, nodegroupName=group)
+            wait_until(
+                "node groups to go",
+                lambda: True if not eks.list_nodegroups(clusterName=name)["nodegroups"] else None,
+                timeout=self.timeout,
+            )
+            for addon in before["addons"]:
+                eks.delete_addon(clusterName=name, addonName=addon)
+            wait_until(
+                "add-ons to go",
+                lambda: True if not eks.list_addons(clusterName=name)["addons"] else None,
+                timeout=self.timeout,
+            )
+            eks.delete_cluster(name=name)
+            wait_until(
+                "the cluster to go",
+                lambda: True if aws.describe_cluster(self.site) is None else None,
+                timeout=self.timeout,
+            )
+            groups, addons = len(before["groups"]), len(before["addons"])
+            return f"deleted cluster {name}, {groups} node groups, {addons} add-ons"
+
+        self.fault_at = time.monotonic()
+        self.step("inject-fault", fault)
+        self.step("recover", lambda: self.recover("rebuild-cluster", {}))
+
+        def verify() -> str:
+            cluster = aws.describe_cluster(self.site)
+            if cluster is None or cluster["status"] != "ACTIVE":
+                raise StepFailed(f"cluster {name} is not ACTIVE")
+            groups = sorted(eks.list_nodegroups(clusterName=name)["nodegroups"])
+            addons = sorted(eks.list_addons(clusterName=name)["addons"])
+            if groups != before["groups"] or not set(before["addons"]) <= set(addons):
+                raise StepFailed(f"node groups {groups} / add-ons {addons} differ from before")
+            again = aws.find_home_fs(self.site)
+            if again is None or again["FileSystemId"] != fs["FileSystemId"]:
+                raise StepFailed("the home file system changed")
+            self.compare(before["files"], root)
+            home = fs["FileSystemId"]
+            return f"cluster ACTIVE, node groups {groups}, {len(addons)} add-ons, home {home} unchanged"
+
+        self.step("verify", verify)
+
+
+def run_drill(
+    site: Site, scenario: str, *, user: str | None = None, echo: Callable[[str], None] = print
+) -> dict[str, Any]:
+    if scenario not in SCENARIOS:
+        raise Refused(f"unknown drill scenario {scenario!r}: known scenarios are {', '.join(SCENARIOS)}")
+    user = user or str(site.var("runbook_drill_user") or "drill-user")
+    drill = Drill(site, scenario, echo)
+    drill.fault_at = None  # type: ignore[attr-defined]
+    if site.var("runbook_drill_note"):
+        drill.note(str(site.var("runbook_drill_note")))
+    started = time.monotonic()
+    try:
+        {"user-files": drill.user_files, "filesystem": drill.filesystem, "cluster": drill.cluster}[scenario](
+            user
+        )
+        drill.report["result"] = "recovered"
+    except (Refused, StepFailed) as error:
+        if not drill.steps:
+            raise
+        drill.report["result"] = "failed"
+        drill.report["error"] = str(error)
+    except Exception as error:
+        if not drill.steps:
+            raise
+        drill.report["result"] = "failed"
+        drill.report["error"] = f"{type(error).__name__}: {error}"
+    end = time.monotonic()
+    drill.report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    drill.report["total_s"] = round(end - started, 1)
+    fault_at = getattr(drill, "fault_at", None)
+    drill.report["rto_s"] = (
+        round(end - fault_at, 1) if fault_at and drill.report["result"] == "recovered" else None
+    )
+    drill.report["paths"] = write_report(site, drill.report)
+    rpo = drill.report.get("rpo", {})
+    echo(
+        f"drill {scenario}: {drill.report['result'].upper()}; RTO {drill.report['rto_s']} s; "
+        f"RPO {rpo.get('age_s')} s ({rpo.get('changed_files_since')} files changed since the recovery point)"
+    )
+    return drill.report
+
+
+def write_report(site: Site, report: dict[str, Any]) -> dict[str, str]:
+    directory = output_dir(site) / "drills"
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"{report['scenario']}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+    paths = {"markdown": str(directory / f"{stem}.md"), "json": str(directory / f"{stem}.json")}
+    report["paths"] = paths
+    Path(paths["json"]).write_text(json.dumps(report, indent=2, default=str) + "\n")
+    Path(paths["markdown"]).write_text(markdown(report))
+    return paths
+
+
+def markdown(report: dict[str, Any]) -> str:
+    rpo = report.get("rpo", {})
+    lines = [
+        f"# Drill `{report['scenario']}` on site `{report['site']}`: {report['result']}",
+        "",
+        f"{report['what']}. Started {report['started']}, finished {report['finished']}.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| RTO (fault to verified recovery) | {report['rto_s']} s |",
+        f"| RPO: age of the newest recovery point at the fault | {rpo.get('age_s')} s |",
+        f"| RPO: files / bytes changed since that point (at risk) | "
+        f"{rpo.get('changed_files_since')} / {rpo.get('changed_bytes_since')} |",
+        f"| recovery point | `{rpo.get('recovery_point', '-')}` |",
+        f"| files verified byte for byte | {report.get('verified_files', '-')} |",
+        f"| drill total | {report['total_s']} s |",
+        "",
+        "## Drill steps",
+        "",
+        "| step | result | seconds | note |",
+        "|---|---|---:|---|",
+    ]
+    lines += [f"| {s['step']} | {s['result']} | {s['duration_s']} | {s['note']} |" for s in report["steps"]]
+    if report.get("recovery_steps"):
+        lines += [
+            "",
+            f"## Recovery procedure steps (run `{report.get('recovery_run_id')}`)",
+            "",
+            "| step | result | seconds | note |",
+            "|---|---|---:|---|",
+        ]
+        lines += [
+            f"| {s['step']} | {s['result']} | {s.get('duration_s', '')} | {_first_line(s.get('note'))} |"
+            for s in report["recovery_steps"]
+        ]
+    if report.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in report["notes"]]
+    if report.get("error"):
+        lines += ["", "## Error", "", "```", report["error"], "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _first_line(text: object) -> str:
+    return str(text).splitlines()[0] if text else ""

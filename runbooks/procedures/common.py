@@ -1,0 +1,144 @@
+"""Steps and checks more than one procedure uses: stage re-converges, cluster checks, hub skips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from runbooks import aws
+from runbooks.ansible import playbook_path, run_playbook
+from runbooks.engine import Context, Step, wait_until
+from runbooks.hub import no_hub_reason
+
+
+def timeout(ctx: Context) -> float:
+    return float(ctx.site.var("runbook_wait_timeout", 1800))
+
+
+def cluster_problem(ctx: Context) -> str | None:
+    """None when the cluster, every node group of the inventory and every add-on are ACTIVE."""
+    eks = aws.client(ctx.site, "eks")
+    name = aws.cluster_name(ctx.site)
+    cluster = aws.describe_cluster(ctx.site)
+    if cluster is None or cluster["status"] != "ACTIVE":
+        return f"cluster {name} is {cluster['status'] if cluster else 'absent'}"
+    for group in aws.node_groups(ctx.site):
+        try:
+            ng = eks.describe_nodegroup(clusterName=name, nodegroupName=group["name"])["nodegroup"]
+        except eks.exceptions.ResourceNotFoundException:
+            return f"node group {group['name']} is absent"
+        if ng["status"] != "ACTIVE":
+            return f"node group {group['name']} is {ng['status']}"
+    for addon in eks.list_addons(clusterName=name)["addons"]:
+        status = eks.describe_addon(clusterName=name, addonName=addon)["addon"]["status"]
+        if status != "ACTIVE":
+            return f"add-on {addon} is {status}"
+    return None
+
+
+def cluster_security_group(ctx: Context) -> str | None:
+    ec2 = aws.client(ctx.site, "ec2")
+    groups = ec2.describe_security_groups(
+        Filters=[{"Name": "tag:aws:eks:cluster-name", "Values": [aws.cluster_name(ctx.site)]}]
+    )["SecurityGroups"]
+    return groups[0]["GroupId"] if groups else None
+
+
+def home_attached_problem(ctx: Context, file_system_id: str) -> str | None:
+    """None when the home file system admits the cluster's nodes and its manifests name it."""
+    efs, ec2 = aws.client(ctx.site, "efs"), aws.client(ctx.site, "ec2")
+
+    def ready() -> list[dict[str, Any]] | None:
+        targets = efs.describe_mount_targets(FileSystemId=file_system_id)["MountTargets"]
+        return targets if targets and all(t["LifeCycleState"] == "available" for t in targets) else None
+
+    targets = wait_until(f"mount targets of {file_system_id}", ready, timeout=timeout(ctx))
+    node_sg = cluster_security_group(ctx)
+    if node_sg is None:
+        return "the cluster has no security group"
+    groups = efs.describe_mount_target_security_groups(MountTargetId=targets[0]["MountTargetId"])[
+        "SecurityGroups"
+    ]
+    admitted = {
+        pair["GroupId"]
+        for group in ec2.describe_security_groups(GroupIds=groups)["SecurityGroups"]
+        for rule in group.get("IpPermissions", [])
+        for pair in rule.get("UserIdGroupPairs", [])
+    }
+    if node_sg not in admitted:
+        return f"the NFS security group of {file_system_id} does not admit the cluster's nodes ({node_sg})"
+    manifest_dir = ctx.site.var("efs_storage_manifest_dir")
+    if isinstance(manifest_dir, str) and "{{" not in manifest_dir:
+        texts = [p.read_text() for p in Path(manifest_dir).expanduser().glob("*.y*ml")]
+        if texts and not any(file_system_id in text for text in texts):
+            return f"no manifest in {manifest_dir} names {file_system_id}"
+    return None
+
+
+def converge(playbook: str, what: str) -> Step:
+    def act(ctx: Context) -> str:
+        recap = run_playbook(ctx, playbook)
+        return f"{what} converged: {recap['changed']} changed, {recap['ok']} ok"
+
+    return Step(
+        f"reconverge-{what.split()[0]}",
+        lambda c: f"run playbooks/{playbook} through ansible-runner ({what})",
+        act,
+    )
+
+
+def hub_skip(ctx: Context) -> str | None:
+    reason = no_hub_reason(ctx.site)
+    if reason:
+        return reason
+    if not playbook_path("hub.yml").exists():
+        return "playbooks/hub.yml does not exist in this checkout (the hub stage is not merged yet)"
+    return None
+
+
+def hub_converge() -> Step:
+    step = converge("hub.yml", "hub stage")
+    step.skip = hub_skip
+    return step
+
+
+def kubernetes_skip(ctx: Context) -> str | None:
+    if not ctx.site.var("runbook_kubernetes_api"):
+        return (
+            f"site {ctx.site.name} has no Kubernetes API server to ask (runbook_kubernetes_api is false): "
+            "nodes joining, the home claim binding and the hub pod are not checked"
+        )
+    return None
+
+
+def kubernetes_check(ctx: Context) -> str:
+    """Nodes Ready and the home claim Bound, through the kubernetes client and the site's kubeconfig."""
+    from kubernetes import client, config
+
+    config.load_kube_config(config_file=str(ctx.site.var("eks_cluster_kubeconfig_path")))
+    core = client.CoreV1Api()
+    namespace = str(ctx.site.var("efs_storage_kubernetes_namespace") or "jhub")
+    claim = str(ctx.site.var("efs_storage_pvc_name") or "homes")
+
+    def ready() -> str | None:
+        nodes = core.list_node(_request_timeout=10).items
+        ready_nodes = [
+            n
+            for n in nodes
+            if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
+        ]
+        pvc = core.read_namespaced_persistent_volume_claim(claim, namespace, _request_timeout=10)
+        if ready_nodes and pvc.status.phase == "Bound":
+            return f"{len(ready_nodes)} nodes Ready, claim {namespace}/{claim} Bound"
+        return None
+
+    return wait_until("nodes Ready and the home claim Bound", ready, timeout=timeout(ctx), interval=5)
+
+
+def kubernetes_step() -> Step:
+    return Step(
+        "check-kubernetes",
+        lambda c: "ask the Kubernetes API: nodes Ready, the home claim Bound",
+        kubernetes_check,
+        skip=kubernetes_skip,
+    )

@@ -1,0 +1,165 @@
+"""rotate-secrets: new hub cookie secret, proxy token and OAuth client secret.
+
+The inventory says where they live: ``runbook_secrets_file`` (a YAML vars file of the inventory,
+plain or ansible-vault encrypted) and ``runbook_secret_variables`` (which variable holds which
+secret). The old file is kept, mode 0600, in the run's directory (the way back); the values are
+never printed nor written to the audit log. Then the hub stage is re-converged so the hub uses them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runbooks.engine import Context, Refused, Step
+from runbooks.procedures import Param
+from runbooks.procedures.common import hub_converge
+
+NAME = "rotate-secrets"
+SUMMARY = "Generate new hub cookie secret, proxy token and OAuth client secret; re-converge the hub."
+WHEN = "A secret may have leaked (a laptop lost, a log shared), someone with access left, or on schedule."
+PARAMS = {
+    "only": Param(
+        "rotate one secret only",
+        choices=("all", "cookie_secret", "proxy_token", "oauth_client_secret"),
+        default="all",
+    )
+}
+SECRETS = ("cookie_secret", "proxy_token", "oauth_client_secret")
+VAULT_HEADER = "$ANSIBLE_VAULT"
+
+
+def _file(ctx: Context) -> Path:
+    path = ctx.site.var("runbook_secrets_file")
+    if not isinstance(path, str) or not path or "{{" in path:
+        raise Refused(f"site {ctx.site.name}: runbook_secrets_file (where the hub's secrets live) is not set")
+    return Path(path).expanduser()
+
+
+def _variables(ctx: Context) -> dict[str, str]:
+    mapping = ctx.site.var("runbook_secret_variables") or {}
+    chosen = SECRETS if ctx.params.get("only") in (None, "all") else (ctx.params["only"],)
+    missing = [s for s in chosen if not mapping.get(s)]
+    if missing:
+        raise Refused(
+            f"site {ctx.site.name}: runbook_secret_variables does not name the variable of "
+            + ", ".join(missing)
+        )
+    return {s: str(mapping[s]) for s in chosen}
+
+
+def _vault(ctx: Context) -> Any:
+    from ansible.constants import DEFAULT_VAULT_ID_MATCH
+    from ansible.parsing.vault import VaultLib, get_file_vault_secret
+
+    password_file = ctx.site.var("runbook_vault_password_file") or os.environ.get(
+        "ANSIBLE_VAULT_PASSWORD_FILE"
+    )
+    if not password_file:
+        raise Refused(
+            f"{_file(ctx)} is vault-encrypted: set ANSIBLE_VAULT_PASSWORD_FILE or runbook_vault_password_file"
+        )
+    from ansible.parsing.dataloader import DataLoader
+
+    secret = get_file_vault_secret(filename=str(password_file), loader=DataLoader())
+    secret.load()
+    return VaultLib([(DEFAULT_VAULT_ID_MATCH, secret)])
+
+
+def read_vars(ctx: Context) -> tuple[dict[str, Any], bool]:
+    path = _file(ctx)
+    if not path.exists():
+        return {}, False
+    raw = path.read_bytes()
+    encrypted = raw.lstrip().startswith(VAULT_HEADER.encode())
+    if encrypted:
+        raw = _vault(ctx).decrypt(raw)
+    return yaml.safe_load(raw) or {}, encrypted
+
+
+def _fingerprint(values: dict[str, Any], names: list[str]) -> str:
+    return hashlib.sha256("\0".join(str(values.get(n, "")) for n in names).encode()).hexdigest()[:16]
+
+
+def _check(ctx: Context) -> None:
+    path = _file(ctx)
+    if not path.parent.is_dir():
+        raise Refused(f"{path.parent} (the directory of runbook_secrets_file) does not exist")
+    names = list(_variables(ctx).values())
+    current, encrypted = read_vars(ctx)
+    ctx.data.setdefault("before", _fingerprint(current, names))
+    ctx.data.setdefault("encrypted", encrypted)
+
+
+def _keep_old(ctx: Context) -> str:
+    path = _file(ctx)
+    if not path.exists():
+        ctx.data["kept"] = None
+        return f"{path} does not exist yet: nothing to keep"
+    kept = ctx.run_dir / "secrets-before.yml"
+    shutil.copyfile(path, kept)
+    kept.chmod(0o600)
+    ctx.data["kept"] = str(kept)
+    return f"old file kept as {kept} (mode 0600)"
+
+
+def _write(ctx: Context) -> str:
+    path = _file(ctx)
+    current, encrypted = read_vars(ctx)
+    variables = _variables(ctx)
+    for variable in variables.values():
+        current[variable] = secrets.token_hex(32)
+    text = yaml.safe_dump(current, default_flow_style=False, sort_keys=True).encode()
+    if encrypted:
+        text = _vault(ctx).encrypt(text)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(text if text.endswith(b"\n") else text + b"\n")
+    tmp.replace(path)
+    ctx.data["after"] = _fingerprint(current, list(variables.values()))
+    return f"new {', '.join(variables)} written to {path}" + (" (vault-encrypted)" if encrypted else "")
+
+
+def _verify_write(ctx: Context) -> str | None:
+    current, _ = read_vars(ctx)
+    names = list(_variables(ctx).values())
+    if _fingerprint(current, names) != ctx.data.get("after"):
+        return f"{_file(ctx)} does not hold the values just written"
+    if ctx.data["after"] == ctx.data["before"]:
+        return "the secrets did not change"
+    return None
+
+
+def steps(ctx: Context) -> list[Step]:
+    def which(c: Context) -> str:
+        return ", ".join(f"{s} ({v})" for s, v in _variables(c).items())
+
+    return [
+        Step(
+            "check-inputs",
+            lambda c: f"read {_file(c)}",
+            lambda c: f"rotating {which(c)}",
+            precondition=_check,
+        ),
+        Step(
+            "keep-old-secrets", lambda c: f"copy {_file(c)} into the run's directory (mode 0600)", _keep_old
+        ),
+        Step(
+            "write-new-secrets",
+            lambda c: (
+                f"write new random values of {which(c)} to {_file(c)}: users' sessions end and OAuth "
+                "must be updated at the identity provider for a new client secret"
+            ),
+            _write,
+            _verify_write,
+            destructive=True,
+        ),
+        hub_converge(),
+    ]
