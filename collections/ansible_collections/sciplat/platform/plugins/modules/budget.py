@@ -45,7 +45,7 @@ options:
     default: MONTHLY
   cost_filter_tags:
     description:
-      - Cost-allocation tags the budget counts, as C({key: value}). Each becomes C(user:key$value)
+      - Cost-allocation tags the budget counts, as a dict of key and value. Each becomes C(user:key$value)
         in the budget's C(TagKeyValue) filter. AWS Budgets counts costs carrying B(any) of the
         listed tags (values of one filter are ORed), so give the one tag that identifies the site.
       - The tags must be activated as cost-allocation tags in the Billing console, or the budget
