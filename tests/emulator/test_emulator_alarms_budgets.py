@@ -190,3 +190,17 @@ def test_budget_update_and_subscribers(aws: Client, unique: Callable[[str], str]
         )
     with pytest.raises(ClientError, match="NotFound"):
         budgets.update_budget(AccountId=ACCOUNT, NewBudget={**budget, "BudgetName": unique("missing")})
+
+
+def test_an_unreachable_webhook_does_not_stop_the_other_deliveries(
+    aws: Client, unique: Callable[[str], str]
+) -> None:
+    name = unique("hook")
+    topic, queue = _queue_on_topic(aws, name)
+    # Port 9 (discard) on loopback: nothing listens, the connection is refused.
+    aws("sns").subscribe(TopicArn=topic, Protocol="https", Endpoint="https://127.0.0.1:9/hook")
+    _alarm(aws, name, topic)
+
+    aws("cloudwatch").set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="webhook down")
+
+    assert [json.loads(m["Message"])["NewStateReason"] for m in _received(aws, queue)] == ["webhook down"]
