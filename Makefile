@@ -20,7 +20,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo drift down emulator test lint unit molecule e2e bench lock clean
+.PHONY: help setup demo drift down emulator test lint unit molecule e2e bench lock clean cost
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ demo: setup emulator ## converge the local site against the emulator and show wh
 
 drift: setup ## what a converge would change on SITE (check mode, diff), changing nothing
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml --check --diff
+
+cost: setup ## expected monthly cost of SITE from its inventory and data/prices (COMPARE=other for two sites)
+	$(VENV)/bin/runbook cost --site $(SITE) $(if $(COMPARE),--compare $(COMPARE))
 
 down: ## stop everything `make demo` started
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m emulator stop; fi

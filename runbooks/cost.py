@@ -158,19 +158,29 @@ def estimate(variables: Mapping[str, Any], prices: Prices) -> list[Item]:
             Item(
                 "EFS homes",
                 f"{gb:g} GB, {ia:.0%} in IA",
-                gb * (1 - ia) * prices.price("efs_standard_gb_month") + gb * ia * prices.price("efs_ia_gb_month"),
+                gb * (1 - ia) * prices.price("efs_standard_gb_month")
+                + gb * ia * prices.price("efs_ia_gb_month"),
             )
         )
     if variables.get("backup_name"):
         warm = _assumption(variables, "cost_estimate_backup_warm_gb")
         cold = _assumption(variables, "cost_estimate_backup_cold_gb")
-        copied = _assumption(variables, "cost_estimate_backup_copy_gb") if variables.get("backup_copy_region") else 0
+        copied = (
+            _assumption(variables, "cost_estimate_backup_copy_gb")
+            if variables.get("backup_copy_region")
+            else 0
+        )
         copies = 2 if copied else 1  # the copy region keeps as many GB again
         items.append(
             Item(
                 "AWS Backup",
-                f"{warm:g} GB warm + {cold:g} GB cold" + (f", x2 regions, {copied:g} GB copied" if copied else ""),
-                copies * (warm * prices.price("backup_efs_warm_gb_month") + cold * prices.price("backup_efs_cold_gb_month"))
+                f"{warm:g} GB warm + {cold:g} GB cold"
+                + (f", x2 regions, {copied:g} GB copied" if copied else ""),
+                copies
+                * (
+                    warm * prices.price("backup_efs_warm_gb_month")
+                    + cold * prices.price("backup_efs_cold_gb_month")
+                )
                 + copied * prices.price("backup_cross_region_gb"),
             )
         )
@@ -191,7 +201,9 @@ def estimate(variables: Mapping[str, Any], prices: Prices) -> list[Item]:
             Item(
                 "load balancer",
                 f"{balancers:g} x {hours:g} h + {lcu:g} LCU",
-                balancers * hours * (prices.price("load_balancer_hour") + lcu * prices.price("load_balancer_lcu_hour")),
+                balancers
+                * hours
+                * (prices.price("load_balancer_hour") + lcu * prices.price("load_balancer_lcu_hour")),
             )
         )
     if variables.get("cloudwatch_alarms_name"):
