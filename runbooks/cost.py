@@ -113,15 +113,30 @@ def _nat_gateways(variables: Mapping[str, Any]) -> int:
     return 0 if mode == "none" else 1
 
 
+# What each alarm of the cloudwatch_alarms role watches: it exists only when that is set.
+ALARM_NEEDS = {
+    "node_cpu": "cloudwatch_alarms_cluster_name",
+    "node_memory": "cloudwatch_alarms_cluster_name",
+    "user_nodes_at_max": "cloudwatch_alarms_cluster_name",
+    "efs_io_limit": "efs_storage_name",  # its file system ID is known only once storage is built
+    "efs_burst_credits": "efs_storage_name",
+    "efs_storage_growth": "efs_storage_name",
+    "backup_failed": "cloudwatch_alarms_backup_vault_name",
+    "backup_missing": "cloudwatch_alarms_backup_vault_name",
+    "hub_health": "cloudwatch_alarms_hub_url",
+    "lb_5xx": "cloudwatch_alarms_load_balancer",
+    "billing": "",
+}
+
+
 def _alarm_metrics(variables: Mapping[str, Any]) -> int:
-    """One metric per enabled alarm of the cloudwatch_alarms role (inventory over role defaults)."""
+    """One metric per alarm the cloudwatch_alarms role would create (inventory over role defaults)."""
     defaults = yaml.safe_load(ROLE_DEFAULTS.read_text()) if ROLE_DEFAULTS.exists() else {}
     count = 0
-    for name, default in defaults.items():
-        if not (isinstance(default, dict) and "threshold" in default):
-            continue
-        setting = {**default, **(variables.get(name) or {})}
-        if setting.get("enabled", True):
+    for key, needs in ALARM_NEEDS.items():
+        name = f"cloudwatch_alarms_{key}"
+        setting = {**(defaults.get(name) or {}), **(variables.get(name) or {})}
+        if setting.get("enabled", True) and (not needs or variables.get(needs)):
             count += 1
     return count
 
