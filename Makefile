@@ -24,7 +24,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps host browser bench-hub setup demo drift down emulator test lint unit molecule e2e e2e-slow bench drill lock clean
+.PHONY: help host-deps host browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e e2e-slow bench drill lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ browser: setup ## the browser test on the local hub (after make demo): log in, s
 
 drift: setup ## what a converge would change on SITE (check mode, diff), changing nothing
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml --check --diff
+
+cost: setup ## expected monthly cost of SITE from its inventory and data/prices (COMPARE=other for two sites)
+	$(VENV)/bin/runbook cost --site $(SITE) $(if $(COMPARE),--compare $(COMPARE))
 
 down: ## stop everything `make demo` started
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m machines stop hub; fi

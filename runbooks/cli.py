@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from enum import StrEnum
+from typing import Annotated
 
 import typer
 
-from runbooks import procedures
+from runbooks import cost as cost_module
+from runbooks import cost_cap, procedures
 from runbooks import status as status_module
 from runbooks.engine import Refused, Run, StepFailed
 from runbooks.site import SiteError, load_site
@@ -108,6 +111,55 @@ def drill(
     typer.echo(f"report: {report['paths']['markdown']}\n        {report['paths']['json']}")
     if report["result"] != "recovered":
         raise typer.Exit(1)
+
+
+class CapAction(StrEnum):
+    on = "on"
+    off = "off"
+    status = "status"
+
+
+@app.command("cost-cap")
+def cost_cap_command(
+    action: Annotated[CapAction, typer.Argument(help="on: engage the cap; off: lift it; status: show it")],
+    site: str = typer.Option("local", "--site", help=SITE_HELP),
+    reason: str = typer.Option("engaged by hand", "--reason", help="recorded with the cap (on)"),
+) -> None:
+    """Engage, lift or show the cost cap: the user node group held at its floor."""
+    try:
+        loaded = load_site(site)
+        if action is CapAction.on:
+            result = cost_cap.engage(loaded, reason)
+        elif action is CapAction.off:
+            result = cost_cap.lift(loaded)
+            if result.get("changed"):
+                typer.echo("cost cap: lifted; node group sizes restored")
+                return
+        else:
+            result = cost_cap.state(loaded)
+        typer.echo(cost_cap.describe(result))
+    except (SiteError, cost_cap.CostCapError) as error:
+        raise _fail(error) from error
+
+
+@app.command()
+def cost(
+    site: str = typer.Option("local", "--site", help=SITE_HELP),
+    compare: str = typer.Option("", "--compare", help="a second site, shown side by side"),
+) -> None:
+    """Print a site's expected monthly AWS cost from its inventory and the price table."""
+    try:
+        columns = []
+        prices = None
+        for name in [site, compare] if compare else [site]:
+            loaded = load_site(name)
+            table = cost_module.load_prices(loaded.region)
+            prices = prices or table
+            columns.append((name, cost_module.estimate(cost_module.site_variables(loaded), table)))
+        assert prices is not None
+        typer.echo(cost_module.render(columns, prices))
+    except (SiteError, cost_module.PriceError) as error:
+        raise _fail(error) from error
 
 
 def main() -> None:

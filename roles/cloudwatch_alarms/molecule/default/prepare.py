@@ -1,0 +1,48 @@
+"""Make what the role watches (it stands alone): an EKS cluster with a user node group, an EFS file
+system, a backup vault and an SQS queue to subscribe to the topic. Prints their names as YAML.
+
+Usage: prepare.py REGION
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import boto3
+
+
+def main(region: str) -> str:
+    session = boto3.session.Session(region_name=region)
+    eks, efs, sqs, backup = (session.client(s) for s in ("eks", "efs", "sqs", "backup"))
+    eks.create_cluster(
+        name="molecule-hub",
+        roleArn="arn:aws:iam::123456789012:role/molecule-cluster",
+        resourcesVpcConfig={"subnetIds": ["subnet-0a", "subnet-0b"]},
+    )
+    deadline = time.monotonic() + 120
+    while eks.describe_cluster(name="molecule-hub")["cluster"]["status"] != "ACTIVE":
+        if time.monotonic() > deadline:
+            raise SystemExit("cluster not ACTIVE in 120 s")
+        time.sleep(1)
+    eks.create_nodegroup(
+        clusterName="molecule-hub",
+        nodegroupName="user",
+        nodeRole="arn:aws:iam::123456789012:role/molecule-node",
+        subnets=["subnet-0a", "subnet-0b"],
+        scalingConfig={"minSize": 0, "maxSize": 4, "desiredSize": 0},
+    )
+    file_system = efs.create_file_system(CreationToken="molecule-homes")["FileSystemId"]
+    backup.create_backup_vault(BackupVaultName="molecule-homes")
+    queue = sqs.create_queue(QueueName="molecule-alarms")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    queue_arn = attributes["QueueArn"]
+    return (
+        f"cloudwatch_alarms_test_fs_id: {file_system}\n"
+        f"cloudwatch_alarms_test_queue_url: {queue}\n"
+        f"cloudwatch_alarms_test_queue_arn: {queue_arn}\n"
+    )
+
+
+if __name__ == "__main__":
+    print(main(sys.argv[1]), end="")
