@@ -89,7 +89,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
     )
     if not result.changed:
         print(
-            f"{result.repository}:{result.channel} already is {result.source_tag} ({result.digest}); no change"
+            f"{result.repository}:{result.channel} already is {result.source_tag} "
+            f"({result.digest}); no change"
         )
     else:
         verb = "would retag" if args.check else "retagged"
@@ -124,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
         (
             "test",
             cmd_test,
-            "build, then run the smoke notebooks against S3 (AWS_ENDPOINT_URL or the emulator)",
+            "build, then run the smoke notebooks against S3 (emulated or AWS_ENDPOINT_URL)",
         ),
     ):
         p = sub.add_parser(command, help=text)
