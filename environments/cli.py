@@ -64,17 +64,17 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_dockerfile(args: argparse.Namespace) -> int:
     env = core.get(args.name, args.version)
     text = image.render_dockerfile(env)
+    if args.check:
+        committed = env.path / "Dockerfile"
+        if not committed.exists() or committed.read_text() != text:
+            raise core.EnvError(f"{committed} is not what the spec renders; run freeze or dockerfile -o")
+        print(f"{committed}: up to date")
+        return 0
     if args.output:
         Path(args.output).write_text(text)
         print(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
-    return 0
-
-
-def cmd_buildspec(args: argparse.Namespace) -> int:
-    env = core.get(args.name, args.version)
-    sys.stdout.write(image.render_buildspec(env, f"{args.repository_prefix}{env.name}"))
     return 0
 
 
@@ -138,13 +138,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("version", nargs="?")
     p.add_argument("--output", "-o")
+    p.add_argument("--check", action="store_true", help="fail unless the committed Dockerfile is current")
     p.set_defaults(func=cmd_dockerfile)
-
-    p = sub.add_parser("buildspec", help="render the CodeBuild buildspec for one version")
-    p.add_argument("name")
-    p.add_argument("version", nargs="?")
-    p.add_argument("--repository-prefix", default=image.DEFAULT_REPOSITORY_PREFIX)
-    p.set_defaults(func=cmd_buildspec)
 
     p = sub.add_parser("promote", help="retag a built, tested image as dev or stable (ECR, no rebuild)")
     p.add_argument("name")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,19 +108,20 @@ class Spec:
             )
 
     def dump(self) -> str:
-        body = {
-            "name": self.name,
-            "version": self.version,
-            "description": self.description,
-            "python": self.python,
-            "packages": self.packages,
-        }
+        """The spec as YAML that yamllint --strict accepts (document start, indented lists)."""
+        lines = [
+            "---",
+            "# What the scientists asked for. Edit it; `python -m environments freeze` writes the lock.",
+            f"name: {self.name}",
+            f'version: "{self.version}"',
+            f"description: {json.dumps(self.description)}",
+            f'python: "{self.python}"',
+            "packages:",
+            *[f"  - {json.dumps(p) if set(p) & set(':#{}[],&*!|>%@`') else p}" for p in self.packages],
+        ]
         if self.notes:
-            body["notes"] = self.notes
-        header = (
-            "# What the scientists asked for. Edit this; `python -m environments freeze` writes the lock.\n"
-        )
-        return header + yaml.safe_dump(body, sort_keys=False, width=100)
+            lines += ["notes: >-", *[f"  {line}" for line in textwrap.wrap(self.notes, 100)]]
+        return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -367,6 +370,9 @@ def freeze(
         target.path.mkdir(parents=True, exist_ok=True)
         target.spec_path.write_text(spec.dump())
         shutil.copyfile(lock_path, target.lock_path)
+    from environments.image import render_dockerfile  # the image follows the lock
+
+    (target.path / "Dockerfile").write_text(render_dockerfile(target))
     if from_version is not None:
         notebooks = source.path / "notebooks"
         if notebooks.is_dir():

@@ -44,11 +44,11 @@ LABEL org.opencontainers.image.title="sciplat-{env.name}" \\
       org.opencontainers.image.description="{spec.description.replace('"', "'")}" \\
       org.sciplat.environment.lock-sha256="{lock.digest}"
 
-# The notebook user owns /opt/conda in the base image: nothing here runs as root.
-USER ${{NB_UID}}
+# The notebook user (jovyan, UID 1000, NB_UID in the base image) owns /opt/conda: nothing runs as root.
+USER 1000
 
 COPY --chown=${{NB_UID}}:${{NB_GID}} requirements.lock {prefix}.lock
-COPY --chown=${{NB_UID}}:${{NB_GID}} notebooks/ /opt/sciplat/smoke/{env.name}/
+COPY --chown=${{NB_UID}}:${{NB_GID}} notebooks/ /opt/sciplat/smoke/
 
 # Every package pinned with its hash, wheels only, nothing resolved at build time.
 RUN python -m venv {prefix} \\
@@ -62,36 +62,6 @@ ENV SCIPLAT_ENVIRONMENT={env.name} \\
     PATH={prefix}/bin:${{PATH}}
 
 WORKDIR /home/${{NB_USER}}
-"""
-
-
-def render_buildspec(env: EnvVersion, repository: str) -> str:
-    """CodeBuild's buildspec: build, run the smoke notebooks inside the image, then push both tags."""
-    lock = env.lock()
-    tags = [env.version, f"{env.version}-{lock.short_digest}"]
-    return f"""version: 0.2
-env:
-  variables:
-    ENVIRONMENT: {env.name}
-    VERSION: "{env.version}"
-    REPOSITORY: {repository}
-phases:
-  pre_build:
-    commands:
-      - aws ecr get-login-password | docker login --username AWS --password-stdin "${{REGISTRY}}"
-  build:
-    commands:
-      - cd environments/{env.name}/{env.version}
-      - docker build -t "${{REGISTRY}}/${{REPOSITORY}}:{tags[0]}" .
-      - >-
-        docker run --rm "${{REGISTRY}}/${{REPOSITORY}}:{tags[0]}"
-        bash -c 'for nb in /opt/sciplat/smoke/{env.name}/*.ipynb; do
-        jupyter execute --kernel_name={kernel_name(env)} "$nb" || exit 1; done'
-  post_build:
-    commands:
-      - docker tag "${{REGISTRY}}/${{REPOSITORY}}:{tags[0]}" "${{REGISTRY}}/${{REPOSITORY}}:{tags[1]}"
-      - docker push "${{REGISTRY}}/${{REPOSITORY}}:{tags[0]}"
-      - docker push "${{REGISTRY}}/${{REPOSITORY}}:{tags[1]}"
 """
 
 
