@@ -144,7 +144,14 @@ def run_notebook(built: Built, notebook: Path, aws_env: dict[str, str], timeout:
         (kernel_dir / "kernel.json").write_text(
             json.dumps(
                 {
-                    "argv": [str(built.python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    "argv": [
+                        str(built.python),
+                        "-m",
+                        "ipykernel_launcher",
+                        "--log-level=ERROR",
+                        "-f",
+                        "{connection_file}",
+                    ],
                     "display_name": built.env.label(),
                     "language": "python",
                     "env": {**aws_env, "MPLBACKEND": "Agg"},

@@ -19,7 +19,8 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-ROOT = Path(__file__).resolve().parent
+# The environments tree; SCIPLAT_ENVIRONMENTS_DIR points the tool at a copy (the tests do).
+ROOT = Path(os.environ.get("SCIPLAT_ENVIRONMENTS_DIR") or Path(__file__).resolve().parent)
 CACHE_DIR = Path(os.environ.get("SCIPLAT_CACHE_DIR", Path.home() / ".cache" / "sciplat-kit"))
 # Calendar versions: YEAR.MONTH, optionally .N for a re-freeze within the month (2026.11, 2026.11.1).
 VERSION_RE = re.compile(r"^(20\d\d)\.(1[0-2]|[1-9])(\.\d+)?$")
