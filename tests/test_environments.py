@@ -287,3 +287,43 @@ def test_a_lock_that_no_longer_installs_fails_naming_the_package(tree: Path) -> 
     result = tool("build", "tess", "2026.11", tree=tree)
     assert result.returncode == 2
     assert "tess 2026.11: the lock no longer installs: pyerfa" in result.stderr
+
+
+# --- messages, without the index --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stderr", "expected"),
+    [
+        (
+            "  x No solution found when resolving dependencies:\n  Because nosuchpkg was not found in the "
+            "package registry and you require nosuchpkg, your requirements are unsatisfiable.",
+            "package 'nosuchpkg' does not exist on the package index",
+        ),
+        (
+            "  Because fbpca==1.0 has no usable wheels and lightkurve>=1.9.0 depends on fbpca==1.0, ...",
+            "package 'fbpca' has no wheel for this platform",
+        ),
+        (
+            "  Because there is no version of astropy>=99 and you require astropy>=99, ...",
+            "no release of package 'astropy' matches the constraint in the spec",
+        ),
+    ],
+)
+def test_resolver_failures_are_explained_with_the_package_named(stderr: str, expected: str) -> None:
+    assert core.explain_compile_error(stderr).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("packages", "words"),
+    [
+        (["astropy", "numpy"], "must include ipykernel"),
+        (["astropy", "Astropy>=6", "ipykernel"], "'Astropy' is listed twice"),
+        (["astropy>>6", "ipykernel"], "'astropy>>6' is not a requirement"),
+        ([], "packages is empty"),
+    ],
+)
+def test_a_bad_spec_is_refused_naming_the_package(tmp_path: Path, packages: list[str], words: str) -> None:
+    spec = core.Spec(name="hst", version="2026.12", description="x", python="3.11", packages=packages)
+    with pytest.raises(core.EnvError, match=re.escape(words)):
+        spec.validate(tmp_path / "spec.yml")
