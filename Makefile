@@ -24,7 +24,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps host browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e e2e-slow bench drill lock clean
+.PHONY: help host-deps host browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e e2e-slow bench drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,6 +79,12 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff
 	ansible-lint --profile production --offline
 	ruff check .
 	ruff format --check .
+	$(VENV)/bin/python -m environments list >/dev/null
+	@for dockerfile in environments/*/*/Dockerfile; do \
+	  dir=$${dockerfile%/Dockerfile}; version=$${dir##*/}; name=$${dir%/*}; name=$${name##*/}; \
+	  $(VENV)/bin/python -m environments dockerfile $$name $$version --check >/dev/null || exit 1; \
+	  hadolint $$dockerfile || exit 1; \
+	done
 
 unit: setup ## pytest: emulator, modules, filters, runbooks, bad input
 	pytest -m 'not e2e and not browser' -q
@@ -107,6 +113,14 @@ drill: setup emulator ## converge SITE, run the three disaster-recovery drills, 
 
 bench: setup ## measure converge times and the critical-path ratio; writes bench/results.json
 	$(VENV)/bin/python bench/converge.py --output bench/results.json
+	$(VENV)/bin/python bench/environments.py --output bench/environments.json
+
+envs: setup ## list the science environments and build each from its lock (cached by the lock's hash)
+	$(VENV)/bin/python -m environments list
+	$(VENV)/bin/python -m environments build
+
+env-test: setup emulator ## build every environment and run its smoke notebooks against the emulated S3
+	$(VENV)/bin/python -m environments test
 
 bench-hub: setup ## after make demo: user server spawn time and login-to-JupyterLab time on the local hub
 	$(VENV)/bin/python bench/hub.py --output bench/hub_results.json

@@ -22,7 +22,7 @@ from typing import Any
 from moto.core.exceptions import JsonRESTError
 from moto.moto_api._internal.models import MotoAPIBackend
 
-from emulator import backup, backup_jobs, budgets, cloudwatch, ec2, efs, efs_data, eks, iam, lifecycle, sns
+from emulator import backup, backup_jobs, budgets, cloudwatch, codebuild, ec2, efs, efs_data, eks, iam, lifecycle, sns
 from emulator.patching import wrap
 
 
@@ -37,7 +37,7 @@ def install(time_scale: float, state_dir: Path) -> None:
     """State is in the process, as moto's is, except the EFS data plane under ``state_dir``."""
     lifecycle.configure(time_scale)
     efs_data.configure(state_dir)
-    for module in (eks, ec2, efs, backup, iam, budgets, cloudwatch, sns):
+    for module in (eks, ec2, efs, backup, iam, budgets, cloudwatch, sns, codebuild):
         module.install()
     wrap(MotoAPIBackend, "reset")(_reset)
 

@@ -1,0 +1,5 @@
+import sys
+
+from environments.cli import main
+
+sys.exit(main())

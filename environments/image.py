@@ -1,0 +1,130 @@
+"""The container image: a Dockerfile rendered from a spec, and promotion of built images in ECR."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from environments.core import EnvError, EnvVersion, check_version
+
+# The z2jh-compatible base image (Jupyter Docker Stacks), per Python version of a spec. Pinned by the
+# stack's commit tag; the digest could not be read from the documentation available offline, so it is
+# not pinned (a gap: docs/environments.md). Tag 615b8cc01b33 ships Python 3.11.9, UID:GID 1000:100.
+BASE_IMAGES: dict[str, str] = {"3.11": "quay.io/jupyter/base-notebook:615b8cc01b33"}
+BASE_IMAGE_DIGESTS: dict[str, str] = {}
+CHANNELS = ("dev", "stable")
+DEFAULT_REPOSITORY_PREFIX = "sciplat-envs/"
+
+
+def base_image(python: str) -> str:
+    try:
+        image = BASE_IMAGES[python]
+    except KeyError:
+        raise EnvError(
+            f"no base image for Python {python}; known: {', '.join(sorted(BASE_IMAGES))} (environments.image)"
+        ) from None
+    digest = BASE_IMAGE_DIGESTS.get(python)
+    return f"{image}@{digest}" if digest else image
+
+
+def kernel_name(env: EnvVersion) -> str:
+    return f"{env.name}-{env.version}"
+
+
+def render_dockerfile(env: EnvVersion) -> str:
+    """The image for the EKS hub: the base notebook image plus this lock in its own venv and kernel."""
+    spec = env.spec()
+    lock = env.lock()
+    prefix = f"/opt/conda/envs/{kernel_name(env)}"
+    return f"""# Rendered by `python -m environments dockerfile {env.name} {env.version}` from
+# environments/{env.name}/{env.version}/spec.yml; do not edit. Build context: that directory.
+FROM {base_image(spec.python)}
+
+LABEL org.opencontainers.image.title="sciplat-{env.name}" \\
+      org.opencontainers.image.version="{env.version}" \\
+      org.opencontainers.image.description="{spec.description.replace('"', "'")}" \\
+      org.sciplat.environment.lock-sha256="{lock.digest}"
+
+# The notebook user (jovyan, UID 1000, NB_UID in the base image) owns /opt/conda: nothing runs as root.
+USER 1000
+
+COPY --chown=${{NB_UID}}:${{NB_GID}} requirements.lock {prefix}.lock
+COPY --chown=${{NB_UID}}:${{NB_GID}} notebooks/ /opt/sciplat/smoke/
+
+# Every package pinned with its hash, wheels only, nothing resolved at build time.
+RUN python -m venv {prefix} \\
+    && {prefix}/bin/python -m pip install --no-cache-dir --no-deps --require-hashes \\
+       --only-binary :all: -r {prefix}.lock \\
+    && {prefix}/bin/python -m ipykernel install --prefix /opt/conda \\
+       --name {kernel_name(env)} --display-name "{env.name.upper()} {env.version}"
+
+ENV SCIPLAT_ENVIRONMENT={env.name} \\
+    SCIPLAT_ENVIRONMENT_VERSION={env.version} \\
+    PATH={prefix}/bin:${{PATH}}
+
+WORKDIR /home/${{NB_USER}}
+"""
+
+
+@dataclass
+class Promotion:
+    repository: str
+    source_tag: str
+    channel: str
+    digest: str
+    changed: bool
+
+
+def promote(
+    env_name: str,
+    version: str,
+    channel: str,
+    *,
+    repository_prefix: str = DEFAULT_REPOSITORY_PREFIX,
+    region: str | None = None,
+    check: bool = False,
+) -> Promotion:
+    """Point CHANNEL at the image built from VERSION's lock: the same manifest, never a rebuild.
+
+    Only an image tagged VERSION-LOCKDIGEST can be promoted; the build pushes that tag only after the
+    smoke notebooks passed inside the image, so its existence is the proof.
+    """
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from environments.core import get
+
+    check_version(version)
+    if channel not in CHANNELS:
+        raise EnvError(f"channel {channel!r} is not one of: {', '.join(CHANNELS)}")
+    env = get(env_name, version)
+    repository = f"{repository_prefix}{env.name}"
+    source_tag = f"{version}-{env.lock().short_digest}"
+    ecr = boto3.client("ecr", region_name=region)
+    try:
+        found = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": source_tag}])
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "RepositoryNotFoundException":
+            raise EnvError(
+                f"{env.label()} was never built: ECR repository {repository} does not exist; nothing changed"
+            ) from None
+        raise
+    if not found.get("images"):
+        raise EnvError(
+            f"{env.label()} was never built: no image tagged {source_tag} in ECR repository {repository} "
+            "(the build pushes it only after the smoke notebooks pass); nothing changed"
+        )
+    image = found["images"][0]
+    digest = image["imageId"]["imageDigest"]
+    current = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": channel}]).get("images")
+    if current and current[0]["imageId"]["imageDigest"] == digest:
+        return Promotion(repository, source_tag, channel, digest, changed=False)
+    if not check:
+        arguments = {
+            "repositoryName": repository,
+            "imageManifest": image["imageManifest"],
+            "imageTag": channel,
+        }
+        if image.get("imageManifestMediaType"):
+            arguments["imageManifestMediaType"] = image["imageManifestMediaType"]
+        ecr.put_image(**arguments)
+    return Promotion(repository, source_tag, channel, digest, changed=True)

@@ -1,0 +1,51 @@
+"""Print the image pipeline's resources as JSON, read with boto3: python read_account.py REGION."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import boto3
+from botocore.exceptions import ClientError
+
+
+def main() -> int:
+    region = sys.argv[1]
+    ecr = boto3.client("ecr", region_name=region)
+    repositories = {}
+    for repository in ecr.describe_repositories()["repositories"]:
+        name = repository["repositoryName"]
+        try:
+            policy = ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"]
+        except ClientError:
+            policy = "{}"
+        repositories[name] = {
+            "scan_on_push": repository["imageScanningConfiguration"]["scanOnPush"],
+            "mutability": repository["imageTagMutability"],
+            "lifecycle_policy": policy,
+        }
+    codebuild = boto3.client("codebuild", region_name=region)
+    names = codebuild.list_projects()["projects"]
+    projects = {p["name"]: p for p in codebuild.batch_get_projects(names=names)["projects"]} if names else {}
+    iam = boto3.client("iam", region_name=region)
+    role_policies = iam.list_role_policies(RoleName="molecule-image-build")["PolicyNames"]
+    s3 = boto3.client("s3", region_name=region)
+    buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    bucket = next(name for name in buckets if name.startswith("molecule-image-smoke-"))
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    print(
+        json.dumps(
+            {
+                "repositories": repositories,
+                "projects": projects,
+                "role_policies": role_policies,
+                "bucket_public_access_blocked": all(block.values()),
+            },
+            default=str,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
