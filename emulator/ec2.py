@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from moto.core.responses import ActionResult
-
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.amis import Ami, AmiBackend
 from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
@@ -103,7 +102,8 @@ def _deprecate_at(value: str | datetime | None) -> str:
         try:
             when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
-            raise EC2ClientError("InvalidParameterValue", f"Invalid value '{value}' for DeprecateAt") from None
+            message = f"Invalid value '{value}' for DeprecateAt"
+            raise EC2ClientError("InvalidParameterValue", message) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     when = (when + timedelta(seconds=30)).replace(second=0, microsecond=0)
@@ -111,7 +111,8 @@ def _deprecate_at(value: str | datetime | None) -> str:
     if when < now.replace(second=0, microsecond=0):
         raise EC2ClientError("InvalidParameterValue", "DeprecateAt cannot be in the past.")
     if when > now + timedelta(days=3653):
-        raise EC2ClientError("InvalidParameterValue", "DeprecateAt cannot be more than 10 years in the future.")
+        message = "DeprecateAt cannot be more than 10 years in the future."
+        raise EC2ClientError("InvalidParameterValue", message)
     return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 

@@ -50,9 +50,10 @@ def test_deprecation_refuses_the_past_and_unknown_images(aws: Client, image: str
 def test_launch_permission_and_cross_region_copy(aws: Client, image: str, unique: Names) -> None:
     ec2 = aws("ec2")
     ec2.modify_image_attribute(ImageId=image, LaunchPermission={"Add": [{"Group": "all"}]})
-    permissions = ec2.describe_image_attribute(ImageId=image, Attribute="launchPermission")["LaunchPermissions"]
-    assert permissions == [{"Group": "all"}]
+    attribute = ec2.describe_image_attribute(ImageId=image, Attribute="launchPermission")
+    assert attribute["LaunchPermissions"] == [{"Group": "all"}]
     name = unique("copy")
-    copied = aws("ec2", region="eu-west-1").copy_image(SourceImageId=image, SourceRegion="us-east-1", Name=name)
-    [found] = aws("ec2", region="eu-west-1").describe_images(ImageIds=[copied["ImageId"]])["Images"]
+    europe = aws("ec2", region="eu-west-1")
+    copied = europe.copy_image(SourceImageId=image, SourceRegion="us-east-1", Name=name)
+    [found] = europe.describe_images(ImageIds=[copied["ImageId"]])["Images"]
     assert found["Name"] == name

@@ -124,7 +124,7 @@ def wanted_time(module: AnsibleAWSModule, current: datetime | None) -> tuple[dat
         module.fail_json(msg=f"deprecate_at must be a UTC time like 2026-12-31T23:59:00Z, got {given!r}")
     when = to_minute(when)
     if when < _now().replace(second=0, microsecond=0):
-        module.fail_json(msg=f"deprecate_at {given} is in the past; AWS refuses a deprecation time in the past")
+        module.fail_json(msg=f"deprecate_at {given} is in the past; AWS refuses a past deprecation time")
     return when, current != when
 
 

@@ -10,6 +10,7 @@ from ansible_collections.sciplat.platform.plugins.modules import ec2_image_depre
 
 IMAGE = "ami-0123456789abcdef0"
 NOW = datetime(2026, 11, 25, 12, 0, 20, tzinfo=UTC)
+ENABLED = {"ImageId": IMAGE, "DeprecateAt": "2026-11-25T12:01:00Z"}
 
 
 @pytest.fixture(autouse=True)
@@ -26,9 +27,7 @@ def described(stubs: Any, deprecation: str | None = None) -> None:
 
 def test_deprecates_from_the_next_minute(run_module, stubs) -> None:
     described(stubs)
-    stubs.add(
-        "ec2", "enable_image_deprecation", {"Return": True}, {"ImageId": IMAGE, "DeprecateAt": "2026-11-25T12:01:00Z"}
-    )
+    stubs.add("ec2", "enable_image_deprecation", {"Return": True}, ENABLED)
     out = run_module(ec2_image_deprecation, {"image_id": IMAGE}, diff=True)
     assert not out.failed, out.result
     assert out.result["changed"] is True
@@ -50,9 +49,7 @@ def test_an_image_deprecated_already_is_left_alone(run_module, stubs) -> None:
 
 def test_a_later_deprecation_is_brought_forward(run_module, stubs) -> None:
     described(stubs, "2027-06-01T00:00:00.000Z")
-    stubs.add(
-        "ec2", "enable_image_deprecation", {"Return": True}, {"ImageId": IMAGE, "DeprecateAt": "2026-11-25T12:01:00Z"}
-    )
+    stubs.add("ec2", "enable_image_deprecation", {"Return": True}, ENABLED)
     assert run_module(ec2_image_deprecation, {"image_id": IMAGE}).result["changed"] is True
     stubs.assert_done()
 
