@@ -13,6 +13,10 @@ CACHE_DIR ?= $(HOME)/.cache/sciplat-kit
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export EMULATOR_STATE_DIR ?= $(CURDIR)/.emulator
+# Local systemd machines (docs/hosts.md): rootfs copies, SSH keys and ports, under this directory.
+export MACHINES_STATE_DIR ?= $(CURDIR)/.machines
+# Debian packages the local machines need: systemd-nspawn and debootstrap.
+HOST_DEBS := systemd-container debootstrap
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # The mitogen strategy halves Ansible's per-task cost; its plugin ships inside the venv.
 MITOGEN_STRATEGY_DIR = $(shell $(VENV)/bin/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__) + "/plugins/strategy")' 2>/dev/null)
@@ -20,12 +24,21 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup demo drift down emulator test lint unit molecule e2e bench lock clean
+.PHONY: help host-deps host setup demo drift down emulator test lint unit molecule e2e bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: $(STAMP) ## create .venv with the pinned dependencies
+setup: host-deps $(STAMP) ## create .venv with the pinned dependencies
+
+host-deps: ## install the Debian packages the local machines need (skipped when present)
+	@missing=""; for deb in $(HOST_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$deb 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$deb"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +49,10 @@ $(STAMP): requirements.lock pyproject.toml
 emulator: setup ## start (or reuse) the emulated AWS account
 	$(VENV)/bin/python -m emulator start
 
+host: setup emulator ## boot the local site's hub machine (systemd-nspawn; SSH on a loopback port)
+	$(VENV)/bin/python -m machines start hub --port http --port hub_api --port proxy_api \
+	  --bind $(EMULATOR_STATE_DIR)/efs:/srv/efs --bind $(CACHE_DIR)/hub:/var/cache/sciplat-kit
+
 demo: setup emulator ## converge the local site against the emulator and show what exists
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml
 	$(VENV)/bin/runbook status --site $(SITE)
@@ -44,6 +61,7 @@ drift: setup ## what a converge would change on SITE (check mode, diff), changin
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml --check --diff
 
 down: ## stop everything `make demo` started
+	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m machines stop hub; fi
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m emulator stop; fi
 
 test: setup lint unit molecule e2e ## lint, unit tests, every Molecule scenario, the end-to-end site test
@@ -75,4 +93,4 @@ lock: ## re-freeze requirements.lock from requirements.in
 	/tmp/sciplat-lock/bin/pip freeze --exclude-editable > requirements.lock
 
 clean: down ## remove the venv and local state
-	rm -rf $(VENV) .emulator
+	rm -rf $(VENV) .emulator .machines

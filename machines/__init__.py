@@ -1,0 +1,1 @@
+"""Local systemd hosts (systemd-nspawn) that the kit's host roles converge against."""

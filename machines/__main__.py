@@ -1,0 +1,3 @@
+from machines.cli import main
+
+main()
