@@ -23,34 +23,23 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     ("copy-region-empty", {"ami_demo_copy_regions": ["us-west-2", ""]}, ["ami_demo_copy_regions", '""']),
     (
-        "copy-region-unknown",
-        {"ami_demo_copy_regions": ["mars-north-1"]},
-        ["ami_demo_copy_regions", "mars-north-1"],
-    ),
-    (
         "copy-region-is-home",
         {"ami_demo_copy_regions": ["us-east-1"]},
         ["ami_demo_copy_regions", "ami_demo_region"],
     ),
     ("keep-last-zero", {"ami_demo_keep_last": 0}, ["ami_demo_keep_last", "at least 1"]),
-    ("keep-last-negative", {"ami_demo_keep_last": -2}, ["ami_demo_keep_last", "at least 1"]),
-    ("keep-last-not-a-number", {"ami_demo_keep_last": "many"}, ["ami_demo_keep_last"]),
     (
         "bucket-upper-case",
         {"demo_host_bucket": "STPubData"},
         ["demo_host_bucket", "STPubData", "bucket name"],
     ),
-    ("bucket-too-short", {"demo_host_bucket": "st"}, ["demo_host_bucket", "bucket name"]),
-    ("bucket-underscore", {"demo_host_bucket": "st_pub_data"}, ["demo_host_bucket", "bucket name"]),
     ("bucket-ip-address", {"demo_host_bucket": "192.168.5.4"}, ["demo_host_bucket", "bucket name"]),
     ("operator-cidr-world", {"ami_demo_operator_cidr": "0.0.0.0/0"}, ["ami_demo_operator_cidr", "0.0.0.0/0"]),
-    ("operator-cidr-not-an-address", {"ami_demo_operator_cidr": "my laptop"}, ["ami_demo_operator_cidr"]),
     (
         "launch-account-malformed",
         {"ami_demo_public": False, "ami_demo_launch_accounts": ["12345"]},
         ["ami_demo_launch_accounts", "12345"],
     ),
-    ("prefix-leading-slash", {"demo_host_prefix": "/hst/public/"}, ["demo_host_prefix"]),
 ]
 
 
