@@ -13,11 +13,19 @@ from typing import Any
 
 import pytest
 
-testinfra_hosts = ["ansible://demo-host"]
-
 EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+MACHINE = EPHEMERAL / "machines" / "demo-host"
 ENDPOINT = (EPHEMERAL / "emulator" / "endpoint").read_text().strip()
-PORT = json.loads((EPHEMERAL / "machines" / "demo-host" / "config.json").read_text())["ports"]["jupyter"]
+PORTS = json.loads((MACHINE / "config.json").read_text())["ports"]
+PORT = PORTS["jupyter"]
+# The machine's SSH settings as an ssh_config (testinfra reads the inventory's variables untemplated).
+SSH_CONFIG = EPHEMERAL / "demo-host.ssh_config"
+SSH_CONFIG.write_text(
+    f"Host demo-host\n  HostName 127.0.0.1\n  Port {PORTS['ssh']}\n  User root\n"
+    f"  IdentityFile {MACHINE / 'id_ed25519'}\n  UserKnownHostsFile {MACHINE / 'known_hosts'}\n"
+    "  StrictHostKeyChecking yes\n"
+)
+testinfra_hosts = [f"ssh://demo-host?ssh_config={SSH_CONFIG}"]
 LOCK = Path(__file__).resolve().parents[3] / "files" / "requirements.txt"
 VENV_PYTHON = "/opt/sciplat-demo/venv/bin/python"
 NOTEBOOKS = "/home/sciplat-demo/notebooks"
