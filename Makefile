@@ -24,7 +24,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps host browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e e2e-slow bench drill envs env-test lock clean
+.PHONY: help host-deps host demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e e2e-slow bench drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,24 @@ host: setup emulator ## boot the local site's hub machine (systemd-nspawn; SSH o
 	$(VENV)/bin/python -m machines start hub --port http --port hub_api --port proxy_api \
 	  --bind $(EMULATOR_STATE_DIR)/efs:/srv/efs --bind $(CACHE_DIR)/hub:/var/cache/sciplat-kit
 
+# The demo image's Python wheels (roles/demo_host's lock), downloaded once per lock for offline installs on
+# local machines.
+DEMO_LOCK := roles/demo_host/files/requirements.txt
+DEMO_WHEELS = $(CACHE_DIR)/demo-host/wheels-$(shell sha256sum $(DEMO_LOCK) | cut -c1-16)
+
+demo-wheels: setup ## download the demo image's pinned wheels (once per lock) for offline installs
+	@test -e $(DEMO_WHEELS)/.complete || { \
+	  $(VENV)/bin/python -m pip download --quiet --no-deps --only-binary=:all: --cache-dir $(CACHE_DIR)/pip \
+	    -r $(DEMO_LOCK) -d $(DEMO_WHEELS) && touch $(DEMO_WHEELS)/.complete; }
+
+ami: setup emulator ## bake the public-data demo image on SITE (local: the builder is the machine ami-builder)
+	@if [ "$(SITE)" = local ]; then \
+	  $(MAKE) --no-print-directory demo-wheels && \
+	  $(VENV)/bin/python -m machines start ami-builder --port jupyter \
+	    --bind $(DEMO_WHEELS):/var/cache/sciplat-demo/wheels:ro; \
+	fi
+	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/ami.yml
+
 demo: setup emulator host ## converge the local site against the emulator and show what exists
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/hub.yml
@@ -70,6 +88,7 @@ cost: setup ## expected monthly cost of SITE from its inventory and data/prices 
 
 down: ## stop everything `make demo` started
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m machines stop hub; fi
+	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m machines stop ami-builder; fi
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m emulator stop; fi
 
 test: setup lint unit molecule e2e ## lint, unit tests, every Molecule scenario, the end-to-end site test

@@ -1,13 +1,17 @@
-"""EC2: NAT gateways and AMIs take time; AMI names are unique; CreateImage tags the snapshot too."""
+"""EC2: NAT gateways and AMIs take time; AMI names are unique; CreateImage tags the snapshot too;
+AMIs can be deprecated (EnableImageDeprecation, DisableImageDeprecation, DeprecationTime)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.amis import Ami, AmiBackend
 from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
+from moto.ec2.responses.amis import AmisResponse
 
 from emulator.lifecycle import TimedStatus, deprovision, provision
 from emulator.patching import wrap
@@ -89,6 +93,54 @@ def _copy_image(
     return ami
 
 
+def _deprecate_at(value: str | datetime | None) -> str:
+    """DeprecateAt rounded to the minute, refused in the past or more than 10 years ahead:
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EnableImageDeprecation.html"""
+    if isinstance(value, datetime):  # moto parses timestamp members already
+        when = value
+    else:
+        try:
+            when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            message = f"Invalid value '{value}' for DeprecateAt"
+            raise EC2ClientError("InvalidParameterValue", message) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    when = (when + timedelta(seconds=30)).replace(second=0, microsecond=0)
+    now = datetime.now(UTC)
+    if when < now.replace(second=0, microsecond=0):
+        raise EC2ClientError("InvalidParameterValue", "DeprecateAt cannot be in the past.")
+    if when > now + timedelta(days=3653):
+        message = "DeprecateAt cannot be more than 10 years in the future."
+        raise EC2ClientError("InvalidParameterValue", message)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _owned_image(backend: Any, image_id: str) -> Any:
+    image = backend.amis.get(image_id)
+    if image is None:
+        raise EC2ClientError("InvalidAMIID.NotFound", f"The image id '[{image_id}]' does not exist")
+    return image
+
+
+def enable_image_deprecation(self: Any) -> ActionResult:
+    """EnableImageDeprecation: DescribeImages then shows ``DeprecationTime``:
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EnableImageDeprecation.html"""
+    self.error_on_dryrun()
+    image = _owned_image(self.ec2_backend, self._get_param("ImageId"))
+    image.deprecation_time = _deprecate_at(self._get_param("DeprecateAt"))
+    return ActionResult({"Return": True})
+
+
+def disable_image_deprecation(self: Any) -> ActionResult:
+    """DisableImageDeprecation: the image has no ``DeprecationTime`` any more:
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DisableImageDeprecation.html"""
+    self.error_on_dryrun()
+    image = _owned_image(self.ec2_backend, self._get_param("ImageId"))
+    image.deprecation_time = None
+    return ActionResult({"Return": True})
+
+
 def install() -> None:
     NatGateway.state = TimedStatus()  # type: ignore[assignment]
     Ami.state = TimedStatus()  # type: ignore[assignment]
@@ -97,3 +149,6 @@ def install() -> None:
     wrap(AmiBackend, "create_image")(_create_image)
     wrap(AmiBackend, "register_image")(_register_image)
     wrap(AmiBackend, "copy_image")(_copy_image)
+    Ami.deprecation_time = None  # type: ignore[attr-defined]
+    AmisResponse.enable_image_deprecation = enable_image_deprecation  # type: ignore[attr-defined]
+    AmisResponse.disable_image_deprecation = disable_image_deprecation  # type: ignore[attr-defined]

@@ -1,0 +1,101 @@
+"""playbooks/ami.yml: a bad inventory fails before any change, naming the variable.
+
+Each case overrides the local site's demo inventory with extra vars and runs the playbook; the error must
+name the variable, and the emulated account must hold no builder instance, key pair, security group or image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from ansible_run import run_playbook
+
+from emulator.launcher import Emulator
+
+# (case id, extra vars, words the error must contain)
+CASES: list[tuple[str, dict[str, Any], list[str]]] = [
+    (
+        "base-image-filter-matches-nothing",
+        {"ami_demo_base_image_filters": {"name": "no-such-image-*"}},
+        ["ami_demo_base_image_filters", "no-such-image-*", "match no image"],
+    ),
+    ("copy-region-empty", {"ami_demo_copy_regions": ["us-west-2", ""]}, ["ami_demo_copy_regions", '""']),
+    (
+        "copy-region-is-home",
+        {"ami_demo_copy_regions": ["us-east-1"]},
+        ["ami_demo_copy_regions", "ami_demo_region"],
+    ),
+    ("keep-last-zero", {"ami_demo_keep_last": 0}, ["ami_demo_keep_last", "at least 1"]),
+    (
+        "bucket-upper-case",
+        {"demo_host_bucket": "STPubData"},
+        ["demo_host_bucket", "STPubData", "bucket name"],
+    ),
+    ("bucket-ip-address", {"demo_host_bucket": "192.168.5.4"}, ["demo_host_bucket", "bucket name"]),
+    ("operator-cidr-world", {"ami_demo_operator_cidr": "0.0.0.0/0"}, ["ami_demo_operator_cidr", "0.0.0.0/0"]),
+    (
+        "launch-account-malformed",
+        {"ami_demo_public": False, "ami_demo_launch_accounts": ["12345"]},
+        ["ami_demo_launch_accounts", "12345"],
+    ),
+]
+
+
+def ami_resources(emulator: Emulator, region: str = "us-east-1") -> dict[str, list[str]]:
+    """What a bake creates, as found in the emulated account."""
+    ec2 = boto3.client(
+        "ec2",
+        endpoint_url=emulator.endpoint,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    instances = [
+        i["InstanceId"]
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] != "terminated"
+    ]
+    return {
+        "instances": instances,
+        "key_pairs": [k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"]],
+        "security_groups": [
+            g["GroupName"]
+            for g in ec2.describe_security_groups()["SecurityGroups"]
+            if g["GroupName"] != "default"
+        ],
+        "images": [i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]],
+    }
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize(("extra_vars", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_ami_inventory_fails_before_any_change(
+    site_emulator: Emulator, extra_vars: dict[str, Any], words: list[str]
+) -> None:
+    site_emulator.reset()
+    run = run_playbook("ami.yml", state_dir=site_emulator.state_dir, extra_vars=extra_vars)
+
+    assert run.returncode != 0, run.output[-3000:]
+    for word in words:
+        assert word in run.output, f"{word!r} not in the error:\n{run.output[-3000:]}"
+    assert not any(ami_resources(site_emulator).values()), ami_resources(site_emulator)
+
+
+@pytest.mark.emulator
+def test_example_demo_inventory_is_valid(site_emulator: Emulator) -> None:
+    """The example site's demo inputs pass validation up to the base-image lookup (no Debian image here)."""
+    site_emulator.reset()
+    run = run_playbook(
+        "ami.yml",
+        site="example",
+        state_dir=site_emulator.state_dir,
+        extra_vars={"site_aws_environment": site_emulator.client_env()},
+        args=("--tags", "ami", "--check"),
+    )
+    assert "ami_demo_base_image_filters" in run.output, run.output[-3000:]
+    assert "debian-12-amd64-*" in run.output
+    assert "Check the names, regions, numbers and addresses" in run.output
+    assert not any(ami_resources(site_emulator).values())
