@@ -73,7 +73,6 @@ ami: setup emulator ## bake the public-data demo image on SITE (local: the build
 
 demo: setup emulator host ## converge the local site against the emulator and show what exists
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml
-	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/hub.yml
 	$(VENV)/bin/runbook status --site $(SITE)
 	@echo "hub: http://127.0.0.1:$$($(VENV)/bin/python -m machines port hub http)/ (user astro1, password sciplat-demo)"
 

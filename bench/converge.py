@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from ansible_run import PlaybookRun, run_playbook  # noqa: E402
+from ansible_run import WITHOUT_HUB, PlaybookRun, run_playbook  # noqa: E402
 
 from emulator.launcher import Emulator, running_emulator  # noqa: E402
 
@@ -102,7 +102,7 @@ def managed_resources(emulator: Emulator, site_tag: dict[str, str]) -> int:
 
 def converge(state_dir: Path, fast: bool, args: tuple[str, ...] = ()) -> tuple[float, PlaybookRun]:
     started = time.monotonic()
-    run = run_playbook("site.yml", state_dir=state_dir, fast=fast, args=args)
+    run = run_playbook("site.yml", state_dir=state_dir, fast=fast, args=(*WITHOUT_HUB, *args))
     elapsed = time.monotonic() - started
     if run.returncode != 0:
         sys.exit(f"converge failed:\n{run.output[-4000:]}")

@@ -22,7 +22,20 @@ from typing import Any
 from moto.core.exceptions import JsonRESTError
 from moto.moto_api._internal.models import MotoAPIBackend
 
-from emulator import backup, backup_jobs, budgets, cloudwatch, codebuild, ec2, efs, efs_data, eks, iam, lifecycle, sns
+from emulator import (
+    backup,
+    backup_jobs,
+    budgets,
+    cloudwatch,
+    codebuild,
+    ec2,
+    efs,
+    efs_data,
+    eks,
+    iam,
+    lifecycle,
+    sns,
+)
 from emulator.patching import wrap
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_run import run_playbook
+from ansible_run import WITHOUT_HUB, run_playbook
 from typer.testing import CliRunner
 
 from emulator.launcher import running_emulator
@@ -36,7 +36,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with running_emulator(tmp_path_factory.mktemp("runbooks"), time_scale=TIME_SCALE) as emulator:
         os.environ["EMULATOR_STATE_DIR"] = str(emulator.state_dir)
         os.environ["RUNBOOK_OUTPUT_DIR"] = str(tmp_path_factory.mktemp("runbook-output"))
-        run = run_playbook("site.yml", state_dir=emulator.state_dir)
+        run = run_playbook("site.yml", state_dir=emulator.state_dir, args=WITHOUT_HUB)
         assert run.returncode == 0, run.output[-6000:]
         try:
             yield load_site("local")
