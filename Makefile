@@ -129,9 +129,10 @@ drill: setup emulator ## converge SITE, run the three disaster-recovery drills, 
 	  reports="$$reports  $$(echo "$$out" | sed -n 's/^report: //p')"$$'\n'; \
 	done; echo "Drill reports (Markdown; JSON beside them):"; printf '%s' "$$reports"
 
-bench: setup ## measure converge times and the critical-path ratio; writes bench/results.json
+bench: demo ## converge timings, environment builds, hub spawn and login times; writes bench/*.json
 	$(VENV)/bin/python bench/converge.py --output bench/results.json
 	$(VENV)/bin/python bench/environments.py --output bench/environments.json
+	$(VENV)/bin/python bench/hub.py --output bench/hub_results.json
 
 envs: setup ## list the science environments and build each from its lock (cached by the lock's hash)
 	$(VENV)/bin/python -m environments list

@@ -131,10 +131,18 @@ def wait_job(describe: Any, key: str, what: str, timeout: float) -> dict[str, An
 
 
 def start_backup(site: Site, fs: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """An on-demand backup of ``fs`` into the site's vault, waited for; the completed job."""
+    """An on-demand backup of ``fs`` into the site's vault, waited for; the completed job.
+
+    It is kept as long as the plan's shortest rule keeps its backups: a vault lock with a maximum
+    retention refuses jobs without one.
+    """
     backup = client(site, "backup")
+    days = min((int(r.get("delete_after_days", 35)) for r in site.var("backup_rules") or []), default=35)
     job_id = backup.start_backup_job(
-        BackupVaultName=vault_name(site), ResourceArn=fs["FileSystemArn"], IamRoleArn=backup_role_arn(site)
+        BackupVaultName=vault_name(site),
+        ResourceArn=fs["FileSystemArn"],
+        IamRoleArn=backup_role_arn(site),
+        Lifecycle={"DeleteAfterDays": days},
     )["BackupJobId"]
     return wait_job(
         lambda: backup.describe_backup_job(BackupJobId=job_id), "State", f"backup job {job_id}", timeout

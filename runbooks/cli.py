@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-from enum import StrEnum
-from typing import Annotated
 
 import typer
 
 from runbooks import cost as cost_module
-from runbooks import cost_cap, procedures
+from runbooks import procedures
 from runbooks import status as status_module
 from runbooks.engine import Refused, Run, StepFailed
 from runbooks.site import SiteError, load_site
@@ -113,32 +111,14 @@ def drill(
         raise typer.Exit(1)
 
 
-class CapAction(StrEnum):
-    on = "on"
-    off = "off"
-    status = "status"
-
-
 @app.command("cost-cap")
-def cost_cap_command(
-    action: Annotated[CapAction, typer.Argument(help="on: engage the cap; off: lift it; status: show it")],
-    site: str = typer.Option("local", "--site", help=SITE_HELP),
-    reason: str = typer.Option("engaged by hand", "--reason", help="recorded with the cap (on)"),
-) -> None:
-    """Engage, lift or show the cost cap: the user node group held at its floor."""
+def cost_cap_status(site: str = typer.Option("local", "--site", help=SITE_HELP)) -> None:
+    """Show whether the cost cap is on (turn it on or off with: runbook run cost-cap on|off)."""
+    from runbooks.procedures import cost_cap
+
     try:
-        loaded = load_site(site)
-        if action is CapAction.on:
-            result = cost_cap.engage(loaded, reason)
-        elif action is CapAction.off:
-            result = cost_cap.lift(loaded)
-            if result.get("changed"):
-                typer.echo("cost cap: lifted; node group sizes restored")
-                return
-        else:
-            result = cost_cap.state(loaded)
-        typer.echo(cost_cap.describe(result))
-    except (SiteError, cost_cap.CostCapError) as error:
+        typer.echo(cost_cap.describe(cost_cap.state(load_site(site))))
+    except SiteError as error:
         raise _fail(error) from error
 
 

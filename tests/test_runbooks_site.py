@@ -162,6 +162,7 @@ def test_cost_cap_on_and_off(site: Site) -> None:
         ]
 
     before = user_scaling()
+    assert cli("cost-cap", "--site", "local").output.strip() == "cost cap: off"
     assert cli("run", "cost-cap", "on", "--site", "local", "--apply").exit_code == 2  # destructive
     result = cli("run", "cost-cap", "on", "--site", "local", "--apply", "--yes", "--reason", "budget alarm")
     assert result.exit_code == 0, result.output
@@ -170,6 +171,8 @@ def test_cost_cap_on_and_off(site: Site) -> None:
         aws.client(site, "ssm").get_parameter(Name="/sciplat/local/cost-cap")["Parameter"]["Value"]
     )
     assert value["node_groups"] == {"user": before} and value["reason"] == "budget alarm"
+    status = cli("cost-cap", "--site", "local").output
+    assert status.startswith("cost cap: ON since") and "(budget alarm)" in status, status
     result = cli("run", "cost-cap", "off", "--site", "local", "--apply")
     assert result.exit_code == 0, result.output
     assert user_scaling() == before

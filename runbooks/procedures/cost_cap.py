@@ -1,9 +1,10 @@
 """cost-cap on|off: stop spending on user servers now, and undo it later.
 
-``on`` records the user node groups' sizes in the SSM parameter ``/sciplat/<site>/cost-cap`` (the
-hub reads it and refuses new servers while it exists), then scales those groups to their floor
-(desired = min size, max = max(min size, 1)). ``off`` restores the recorded sizes and deletes the
-parameter. A second ``on`` keeps the sizes recorded by the first.
+``on`` records the user node groups' sizes in the SSM parameter ``/sciplat/<site>/cost-cap``, then
+scales those groups to their floor (desired = min size, max = max(min size, 1)). ``off`` restores the
+recorded sizes and deletes the parameter. A second ``on`` keeps the sizes recorded by the first.
+``runbook cost-cap status`` shows the parameter (``state`` and ``describe`` below). The hub does not
+read the parameter yet (docs/cost.md, gaps): while the cap is on, spawns that need a user node wait.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from runbooks import aws
 from runbooks.engine import Context, Refused, Step, wait_until
 from runbooks.procedures import Param
 from runbooks.procedures.common import timeout
+from runbooks.site import Site
 
 NAME = "cost-cap"
 SUMMARY = "Scale user node groups to their floor and make the hub refuse spawns (on), or undo it (off)."
@@ -30,12 +32,31 @@ def parameter_name(ctx: Context) -> str:
     return f"/sciplat/{ctx.site.name}/cost-cap"
 
 
-def read_parameter(ctx: Context) -> dict[str, Any] | None:
-    ssm = aws.client(ctx.site, "ssm")
+def state(site: Site) -> dict[str, Any] | None:
+    """The cap's record in SSM, or None when the cap is off."""
+    ssm = aws.client(site, "ssm")
     try:
-        return json.loads(ssm.get_parameter(Name=parameter_name(ctx))["Parameter"]["Value"])
+        return json.loads(ssm.get_parameter(Name=f"/sciplat/{site.name}/cost-cap")["Parameter"]["Value"])
     except ssm.exceptions.ParameterNotFound:
         return None
+
+
+def describe(record: dict[str, Any] | None) -> str:
+    """One line for an operator."""
+    if not record:
+        return "cost cap: off"
+    sizes = ", ".join(
+        f"{n} {s['minSize']}..{s['maxSize']} (desired {s['desiredSize']})"
+        for n, s in record.get("node_groups", {}).items()
+    )
+    return (
+        f"cost cap: ON since {record.get('since')} ({record.get('reason')}); user node groups at their floor;"
+        f" `runbook run cost-cap off` restores {sizes}"
+    )
+
+
+def read_parameter(ctx: Context) -> dict[str, Any] | None:
+    return state(ctx.site)
 
 
 def _scaling(ctx: Context) -> dict[str, dict[str, int]]:
