@@ -24,7 +24,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps host demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e e2e-slow bench drill envs env-test lock clean
+.PHONY: help host-deps host demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -105,7 +105,7 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff
 	done
 
 unit: setup ## pytest: emulator, modules, filters, runbooks, bad input
-	pytest -m 'not e2e and not browser' -q
+	pytest -m 'not e2e and not browser' -q -n 2 --dist loadfile
 
 molecule: setup ## every role's Molecule scenarios (converge, idempotence, check, verify)
 	@for scenario in roles/*/molecule/*/molecule.yml; do \
@@ -114,11 +114,8 @@ molecule: setup ## every role's Molecule scenarios (converge, idempotence, check
 	  (cd $$role && $(ANSIBLE_FAST) molecule test -s $$name) || exit 1; \
 	done
 
-e2e: setup ## converge the whole local site twice and check it from outside
-	$(ANSIBLE_FAST) pytest -m 'e2e and not slow' -q
-
-e2e-slow: setup ## the longer end-to-end runs: restore-filesystem, replace-node-group, the cluster drill
-	$(ANSIBLE_FAST) pytest -m 'e2e and slow' -q
+e2e: setup ## converge the whole local site twice and check it from outside; every runbook procedure and a drill
+	$(ANSIBLE_FAST) pytest -m e2e -q -n 2 --dist loadfile
 
 drill: setup emulator ## converge SITE, run the three disaster-recovery drills, print where the reports are
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml

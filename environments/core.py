@@ -242,7 +242,8 @@ def explain_compile_error(stderr: str) -> str:
         (NO_VERSION_RE, "no release of package {0!r} matches the constraint in the spec"),
         (NO_WHEEL_RE, "package {0!r} has no wheel for this platform (environments install from wheels only)"),
     ):
-        match = pattern.search(stderr)
+        # uv wraps its messages to the terminal's width: match on the text with the breaks undone.
+        match = pattern.search(" ".join(stderr.split()))
         if match:
             return template.format(match.group(1)) + "\n" + stderr.strip()
     return "the spec does not resolve:\n" + stderr.strip()

@@ -1,5 +1,6 @@
 """Every procedure against the local site (converged once, in a private emulator): the effect, the
-dry run that changes nothing, the refusals. Ends with the user-files drill."""
+dry run that changes nothing, the refusals. Ends with the user-files drill. The procedures that
+rebuild whole resources are in test_runbooks_recovery.py (a second site, run beside this one)."""
 
 from __future__ import annotations
 
@@ -14,66 +15,24 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_run import WITHOUT_HUB, run_playbook
-from typer.testing import CliRunner
+from runbooks_site import cli, converged_local_site, files, home_root_of, run, seed_alice
 
-from emulator.launcher import running_emulator
-from runbooks import aws, drills, procedures
-from runbooks.cli import app
-from runbooks.engine import Refused, Run, procedure_lock
-from runbooks.home_access import home_access
-from runbooks.site import Site, load_site
+from runbooks import aws, drills
+from runbooks.engine import Refused, procedure_lock
+from runbooks.site import Site
 
 pytestmark = pytest.mark.e2e
-# Waits are real AWS durations divided by this: every wait loop still polls, the module stays quick.
-TIME_SCALE = 300.0
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The local site, converged in a private emulator; runs and reports go to a temporary dir."""
-    saved = {k: os.environ.get(k) for k in ("EMULATOR_STATE_DIR", "RUNBOOK_OUTPUT_DIR")}
-    with running_emulator(tmp_path_factory.mktemp("runbooks"), time_scale=TIME_SCALE) as emulator:
-        os.environ["EMULATOR_STATE_DIR"] = str(emulator.state_dir)
-        os.environ["RUNBOOK_OUTPUT_DIR"] = str(tmp_path_factory.mktemp("runbook-output"))
-        run = run_playbook("site.yml", state_dir=emulator.state_dir, args=WITHOUT_HUB)
-        assert run.returncode == 0, run.output[-6000:]
-        try:
-            yield load_site("local")
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-
-
-def cli(*args: str) -> Any:
-    return CliRunner().invoke(app, list(args))
-
-
-def home_root_of(site: Site) -> Path:
-    fs = aws.find_home_fs(site)
-    assert fs is not None
-    return home_access(site).root(fs["FileSystemId"])
-
-
-def files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    with converged_local_site(tmp_path_factory) as converged:
+        yield converged
 
 
 @pytest.fixture(scope="module")
 def alice(site: Site) -> dict[str, bytes]:
-    """alice's home with three files, backed up; returns what the backup holds."""
-    home = home_root_of(site) / "home" / "alice"
-    (home / "data").mkdir(parents=True)
-    (home / "notes.md").write_text("# observing log\n")
-    (home / "data" / "frame.fits").write_bytes(os.urandom(64 * 1024))
-    (home / "plot.py").write_text("print('plot')\n")
-    fs = aws.find_home_fs(site)
-    assert fs is not None
-    aws.start_backup(site, fs, 120)
-    return files(home)
+    return seed_alice(site)
 
 
 def test_dry_run_changes_nothing(site: Site, alice: dict[str, bytes]) -> None:
@@ -185,15 +144,9 @@ def with_vars(site: Site, **variables: Any) -> Site:
     return dataclasses.replace(site, hostvars={**site.hostvars, **variables})
 
 
-def run(site: Site, name: str, *args: str) -> list[dict[str, Any]]:
-    module = procedures.get(name)
-    params = procedures.parse_args(module, list(args))
-    return Run(site, name, module.steps, params, apply=True, yes=True, echo=lambda _: None).execute()
-
-
 def test_rotate_secrets_writes_new_values_and_keeps_the_old_file(site: Site, tmp_path: Path) -> None:
     secrets_file = tmp_path / "hub-secrets.yml"
-    old = {"jupyterhub_cookie_secret": "a" * 64, "jupyterhub_proxy_secret_token": "b" * 64, "other": "kept"}
+    old = {"jupyterhub_cookie_secret": "a" * 64, "jupyterhub_proxy_token": "b" * 64, "other": "kept"}
     secrets_file.write_text(yaml.safe_dump(old))
     local = with_vars(site, runbook_secrets_file=str(secrets_file))
     results = run(local, "rotate-secrets")
@@ -201,7 +154,7 @@ def test_rotate_secrets_writes_new_values_and_keeps_the_old_file(site: Site, tmp
     assert new["other"] == "kept"
     for name in (
         "jupyterhub_cookie_secret",
-        "jupyterhub_proxy_secret_token",
+        "jupyterhub_proxy_token",
         "jupyterhub_oauth_client_secret",
     ):
         assert len(new[name]) == 64 and new[name] != old.get(name)
@@ -238,48 +191,6 @@ def test_restore_hub_database_puts_back_a_sound_copy(site: Site, tmp_path: Path)
         "*restore-hub-database*/*.before"
     )
     assert kept.read_bytes() == b"corrupt"
-
-
-@pytest.mark.slow
-def test_replace_node_group_recreates_it(site: Site) -> None:
-    eks = aws.client(site, "eks")
-    before = eks.describe_nodegroup(clusterName="local-hub", nodegroupName="user")["nodegroup"]
-    run(site, "replace-node-group", "--group", "user")
-    after = eks.describe_nodegroup(clusterName="local-hub", nodegroupName="user")["nodegroup"]
-    assert after["status"] == "ACTIVE" and after["createdAt"] > before["createdAt"]
-    assert after["scalingConfig"] == before["scalingConfig"] and after["labels"] == before["labels"]
-
-
-@pytest.mark.slow
-def test_restore_filesystem_to_a_new_file_system(site: Site, alice: dict[str, bytes]) -> None:
-    old = aws.find_home_fs(site)
-    assert old is not None
-    aws.start_backup(site, old, 120)
-    expected = {
-        k: v
-        for k, v in files(home_access(site).root(old["FileSystemId"])).items()
-        if not k.startswith("aws-backup-restore_")
-    }
-    run(site, "restore-filesystem", "--remove-old")
-    new = aws.find_home_fs(site)
-    assert new is not None and new["FileSystemId"] != old["FileSystemId"]
-    restored = files(home_access(site).root(new["FileSystemId"]))
-    assert {k: v for k, v in restored.items() if not k.startswith("aws-backup-restore_")} == expected
-    efs = aws.client(site, "efs")
-    targets = efs.describe_mount_targets(FileSystemId=new["FileSystemId"])["MountTargets"]
-    assert len(targets) == 3 and {t["LifeCycleState"] for t in targets} == {"available"}
-    assert old["FileSystemId"] not in {f["FileSystemId"] for f in efs.describe_file_systems()["FileSystems"]}
-
-
-@pytest.mark.slow
-def test_rebuild_cluster_after_the_cluster_drill(site: Site) -> None:
-    """The cluster drill deletes the cluster and runs rebuild-cluster; the report says recovered."""
-    report = drills.run_drill(site, "cluster", echo=lambda _: None)
-    assert report["result"] == "recovered", report.get("error")
-    assert aws.describe_cluster(site)["status"] == "ACTIVE"
-    steps = {s["step"]: s["result"] for s in report["recovery_steps"]}
-    assert steps["reconverge-cluster"] == steps["reattach-home-filesystem"] == "done"
-    assert steps["check-kubernetes"] == "skipped"  # the local site has no API server, and says so
 
 
 def test_user_files_drill_reports_rto_and_rpo(site: Site) -> None:
