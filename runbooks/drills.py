@@ -13,7 +13,6 @@ Reports: ``<runbook output dir>/drills/<scenario>-<timestamp>.md`` and ``.json``
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -27,6 +26,7 @@ from typing import Any
 from runbooks import aws, procedures
 from runbooks.engine import Refused, Run, StepFailed, output_dir, wait_until
 from runbooks.home_access import home_access, home_root
+from runbooks.procedures.restore_user_home import digest
 from runbooks.site import Site
 
 SCENARIOS = {
@@ -35,14 +35,6 @@ SCENARIOS = {
     "cluster": "delete the EKS cluster, rebuild it with rebuild-cluster",
 }
 SIDE_PREFIX = "aws-backup-restore_"
-
-
-def _sha(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
 
 
 def tree(root: Path) -> dict[str, dict[str, Any]]:
@@ -56,7 +48,7 @@ def tree(root: Path) -> dict[str, dict[str, Any]]:
             info = path.lstat()
             if stat.S_ISREG(info.st_mode):
                 files[str(path.relative_to(root))] = {
-                    "sha256": _sha(path),
+                    "sha256": digest(path),
                     "mode": stat.S_IMODE(info.st_mode),
                     "mtime": info.st_mtime,
                     "size": info.st_size,

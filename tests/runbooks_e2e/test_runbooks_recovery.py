@@ -3,27 +3,14 @@ node group, restore the file system to a new one, rebuild the cluster through th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from runbooks_site import converged_local_site, files, run, seed_alice
+from runbooks_site import files, run
 
 from runbooks import aws, drills
 from runbooks.home_access import home_access
 from runbooks.site import Site
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with converged_local_site(tmp_path_factory) as converged:
-        yield converged
-
-
-@pytest.fixture(scope="module")
-def alice(site: Site) -> dict[str, bytes]:
-    return seed_alice(site)
 
 
 def test_replace_node_group_recreates_it(site: Site) -> None:

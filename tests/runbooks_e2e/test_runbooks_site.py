@@ -9,30 +9,18 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from runbooks_site import cli, converged_local_site, files, home_root_of, run, seed_alice
+from runbooks_site import cli, files, home_root_of, run
 
 from runbooks import aws, drills
 from runbooks.engine import Refused, procedure_lock
 from runbooks.site import Site
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with converged_local_site(tmp_path_factory) as converged:
-        yield converged
-
-
-@pytest.fixture(scope="module")
-def alice(site: Site) -> dict[str, bytes]:
-    return seed_alice(site)
 
 
 def test_dry_run_changes_nothing(site: Site, alice: dict[str, bytes]) -> None:
