@@ -76,7 +76,7 @@ demo: setup emulator host ## converge the local site against the emulator and sh
 	$(VENV)/bin/runbook status --site $(SITE)
 	@echo "hub: http://127.0.0.1:$$($(VENV)/bin/python -m machines port hub http)/ (user astro1, password sciplat-demo)"
 
-browser: setup ## the browser test on the local hub (after make demo): log in, start JupyterLab, run a cell
+browser: setup demo ## converge the local hub (make demo), then the browser tests: JupyterLab, a cell, the cost cap
 	pytest -m browser -q
 
 drift: setup ## what a converge would change on SITE (check mode, diff), changing nothing
@@ -90,7 +90,7 @@ down: ## stop everything `make demo` started
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m machines stop ami-builder; fi
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m emulator stop; fi
 
-test: setup lint unit molecule e2e ## lint, unit tests, every Molecule scenario, the end-to-end site test
+test: setup lint unit molecule e2e browser ## lint, unit tests, Molecule scenarios, the end-to-end site test, the browser tests
 
 lint: setup ## yamllint, ansible-lint (production profile), ruff
 	yamllint --strict .

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import ElementClickInterceptedException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -200,8 +200,19 @@ def run_notebook_cell(driver: WebDriver, hub: LocalHub, user: str, name: str, ti
     # again (running this cell twice is harmless) until an output shows or the deadline passes.
     deadline = time.monotonic() + timeout
     while True:
-        wait.until(expected_conditions.element_to_be_clickable(prompt)).click()
-        wait.until(expected_conditions.element_to_be_clickable(run)).click()
+        try:
+            wait.until(expected_conditions.element_to_be_clickable(prompt)).click()
+            wait.until(expected_conditions.element_to_be_clickable(run)).click()
+        except ElementClickInterceptedException:
+            # A JupyterLab dialog over the notebook (seen once on a freshly installed server): accept
+            # its default and ask again; the cell's output is still checked by the caller.
+            dialogs = driver.find_elements(By.CSS_SELECTOR, ".jp-Dialog")
+            accept = driver.find_elements(By.CSS_SELECTOR, ".jp-Dialog .jp-mod-accept")
+            if not accept or time.monotonic() > deadline:
+                raise
+            print(f"dismissed a JupyterLab dialog: {dialogs[0].text if dialogs else ''!r}")
+            accept[0].click()
+            continue
         try:
             WebDriverWait(driver, 15).until(
                 lambda d: d.find_elements(*outputs) and d.find_elements(*outputs)[0].text.strip()

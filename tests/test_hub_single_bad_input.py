@@ -109,6 +109,31 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["kernel_packages", "numpy", "=="],
     ),
     (
+        "cost-cap-parameter-relative",
+        {"jupyterhub_cost_cap_parameter": "sciplat/local/cost-cap"},
+        ["jupyterhub_cost_cap_parameter", "starting with /", "/sciplat/<site>/cost-cap"],
+    ),
+    (
+        "cost-cap-parameter-with-space",
+        {"jupyterhub_cost_cap_parameter": "/sciplat/local/cost cap"},
+        ["jupyterhub_cost_cap_parameter", "SSM"],
+    ),
+    (
+        "cost-cap-region-not-a-region",
+        {"jupyterhub_cost_cap_region": "Virginia"},
+        ["jupyterhub_cost_cap_region", "us-east-1"],
+    ),
+    (
+        "aws-environment-bad-name",
+        {"jupyterhub_single_node_aws_environment": {"aws endpoint": "http://127.0.0.1:1"}},
+        ["jupyterhub_single_node_aws_environment", "aws endpoint", "AWS_DEFAULT_REGION"],
+    ),
+    (
+        "aws-environment-not-a-dict",
+        {"jupyterhub_single_node_aws_environment": "AWS_DEFAULT_REGION=us-east-1"},
+        ["jupyterhub_single_node_aws_environment", "dict"],
+    ),
+    (
         "start-timeout-too-short",
         {"jupyterhub_single_node_start_timeout": 1},
         ["jupyterhub_single_node_start_timeout", "10 to 3600"],
