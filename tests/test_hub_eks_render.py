@@ -359,8 +359,17 @@ def test_example_inventory_renders_valid_values(tmp_path: Path) -> None:
     assert list(jsonschema.Draft7Validator(chart_schema()).iter_errors(values)) == []
     problems, pods = load_hub(hub_config(values))
     assert problems == []
-    assert set(pods) == {"astro", "astro-large"}
+    assert set(pods) == {"hst", "hst-large", "tess"}
     assert "hub: https://hub.hst.example.org/" in rendered.run.output
+    # Each profile runs its environment's image at the version the inventory promoted to stable, from
+    # the pipeline's repository: what image_pipeline_out_images[name].stable names after the images stage.
+    images = yaml.safe_load((ROOT / "inventories/example/group_vars/all/images.yml").read_text())
+    registry = images["image_pipeline_registry"].replace("{{ site_region }}", "us-east-1")
+    for slug, env in (("hst", "hst"), ("hst-large", "hst"), ("tess", "tess")):
+        promoted = images["image_pipeline_promoted"][env]["stable"]
+        expected = f"{registry}/{images['image_pipeline_repository_prefix']}{env}:{promoted}"
+        assert pods[slug]["spec"]["containers"][0]["image"] == expected, pods[slug]["spec"]["containers"][0]
+    assert expected == "111122223333.dkr.ecr.us-east-1.amazonaws.com/sciplat-envs/tess:2026.11"
 
 
 def test_vendored_chart_files_match_the_reference() -> None:

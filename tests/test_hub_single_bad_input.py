@@ -43,6 +43,17 @@ GOOD: dict[str, Any] = {
     "jupyterhub_single_node_home_mount_source": "/srv/efs/fs-12345678",
 }
 
+# A profile as the single-node backend needs it, for the cases that change one key of it.
+PROFILE: dict[str, Any] = {
+    "slug": "python",
+    "display_name": "Python",
+    "image": "quay.io/jupyter/minimal-notebook:2024-12-09",
+    "cpu_guarantee": 0.1,
+    "cpu_limit": 1,
+    "mem_guarantee": "256M",
+    "mem_limit": "1G",
+}
+
 CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
         "mount-source-empty",
@@ -132,6 +143,35 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "aws-environment-not-a-dict",
         {"jupyterhub_single_node_aws_environment": "AWS_DEFAULT_REGION=us-east-1"},
         ["jupyterhub_single_node_aws_environment", "dict"],
+    ),
+    (
+        "kernel-requirements-file-missing",
+        {
+            "jupyterhub_profiles": [
+                {**PROFILE, "kernel_requirements_file": "environments/hst/1999.1/requirements.lock"}
+            ]
+        },
+        [
+            "jupyterhub_profiles",
+            "python",
+            "kernel_requirements_file",
+            "1999.1",
+            "not a file on the controller",
+        ],
+        "kernel-packages-and-requirements-file",
+        {
+            "jupyterhub_profiles": [
+                {
+                    **PROFILE,
+                    "kernel_packages": ["tabulate==0.9.0"],
+                    "kernel_requirements_file": str(ROOT / "environments/hst/2026.11/requirements.lock"),
+                }
+            ]
+        },
+        ["jupyterhub_profiles", "python", "both kernel_packages and kernel_requirements_file", "one of them"],
+        "kernel-requirements-file-without-ipykernel",
+        {"jupyterhub_profiles": [{**PROFILE, "kernel_requirements_file": str(ROOT / "requirements.in")}]},
+        ["jupyterhub_profiles", "python", "kernel_requirements_file pins no", "ipykernel"],
     ),
     (
         "start-timeout-too-short",
