@@ -158,6 +158,8 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             "1999.1",
             "not a file on the controller",
         ],
+    ),
+    (
         "kernel-packages-and-requirements-file",
         {
             "jupyterhub_profiles": [
@@ -169,6 +171,8 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
             ]
         },
         ["jupyterhub_profiles", "python", "both kernel_packages and kernel_requirements_file", "one of them"],
+    ),
+    (
         "kernel-requirements-file-without-ipykernel",
         {"jupyterhub_profiles": [{**PROFILE, "kernel_requirements_file": str(ROOT / "requirements.in")}]},
         ["jupyterhub_profiles", "python", "kernel_requirements_file pins no", "ipykernel"],
