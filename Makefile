@@ -107,11 +107,12 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff
 unit: setup ## pytest: emulator, modules, filters, runbooks, bad input
 	pytest -m 'not e2e and not browser' -q -n 2 --dist loadfile
 
-molecule: setup ## every role's Molecule scenarios (converge, idempotence, check, verify)
+molecule: setup ## every role's Molecule scenarios (converge, idempotence, check, verify); state in .molecule/
 	@for scenario in roles/*/molecule/*/molecule.yml; do \
 	  role=$${scenario%%/molecule/*}; name=$$(basename $$(dirname $$scenario)); \
 	  echo "== molecule test: $$role -s $$name"; \
-	  (cd $$role && $(ANSIBLE_FAST) molecule test -s $$name) || exit 1; \
+	  (cd $$role && MOLECULE_EPHEMERAL_DIRECTORY=$(CURDIR)/.molecule/$$(basename $$role)-$$name \
+	    $(ANSIBLE_FAST) molecule test -s $$name) || exit 1; \
 	done
 
 e2e: setup ## converge the whole local site twice and check it from outside; every runbook procedure and a drill
@@ -147,4 +148,4 @@ lock: ## re-freeze requirements.lock from requirements.in
 	/tmp/sciplat-lock/bin/pip freeze --exclude-editable > requirements.lock
 
 clean: down ## remove the venv and local state
-	rm -rf $(VENV) .emulator .machines
+	rm -rf $(VENV) .emulator .machines .molecule
