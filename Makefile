@@ -24,7 +24,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps host demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench drill envs env-test lock clean
+.PHONY: help host-deps host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,8 +55,15 @@ host: setup emulator ## boot the local site's hub machine (systemd-nspawn; SSH o
 
 # The demo image's Python wheels (roles/demo_host's lock), downloaded once per lock for offline installs on
 # local machines.
-DEMO_LOCK := roles/demo_host/files/requirements.txt
+# The demo image's environment (what inventories/*/group_vars/all/demo.yml point demo_host_requirements_file at).
+# roles/demo_host/files/requirements.txt, the role's standalone default, is a copy of its lock: `make demo-lock`
+# writes it, tests/test_environments.py checks it is equal.
+DEMO_ENV := environments/demo/2026.11
+DEMO_LOCK := $(DEMO_ENV)/requirements.lock
 DEMO_WHEELS = $(CACHE_DIR)/demo-host/wheels-$(shell sha256sum $(DEMO_LOCK) | cut -c1-16)
+
+demo-lock: ## copy the demo environment's lock to demo_host's bundled files/requirements.txt (after a bump)
+	cp $(DEMO_LOCK) roles/demo_host/files/requirements.txt
 
 demo-wheels: setup ## download the demo image's pinned wheels (once per lock) for offline installs
 	@test -e $(DEMO_WHEELS)/.complete || { \

@@ -6,6 +6,7 @@ name the variable, and the emulated account must hold no builder instance, key p
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -32,6 +33,24 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         "bucket-upper-case",
         {"demo_host_bucket": "STPubData"},
         ["demo_host_bucket", "STPubData", "bucket name"],
+    ),
+    (
+        "requirements-file-missing",
+        {"demo_host_requirements_file": "/nonexistent/environments/demo/2099.1/requirements.lock"},
+        [
+            "demo_host_requirements_file",
+            "/nonexistent/environments/demo/2099.1/requirements.lock",
+            "name==version",
+        ],
+    ),
+    (
+        "requirements-file-pins-nothing",
+        {
+            "demo_host_requirements_file": str(
+                Path(__file__).resolve().parents[1] / "environments/demo/2026.11/spec.yml"
+            )
+        },
+        ["demo_host_requirements_file", "spec.yml", "name==version"],
     ),
     ("bucket-ip-address", {"demo_host_bucket": "192.168.5.4"}, ["demo_host_bucket", "bucket name"]),
     ("operator-cidr-world", {"ami_demo_operator_cidr": "0.0.0.0/0"}, ["ami_demo_operator_cidr", "0.0.0.0/0"]),

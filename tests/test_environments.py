@@ -103,6 +103,26 @@ def test_committed_dockerfile_is_the_rendered_one_and_passes_hadolint(name: str,
     assert re.findall(r"^USER (\S+)$", text, re.M)[-1] == "1000"
 
 
+def test_the_demo_image_installs_the_demo_environment_and_the_roles_copy_is_equal() -> None:
+    """One list for the demo image: the inventories, the Makefile's wheels and the role's Molecule scenario
+    name the same demo version's lock, and demo_host's bundled files/requirements.txt is a byte copy of it."""
+    demo_env = re.search(r"^DEMO_ENV := (\S+)$", (REPO / "Makefile").read_text(), re.M)
+    assert demo_env, "the Makefile names the demo environment (DEMO_ENV)"
+    lock = REPO / demo_env.group(1) / "requirements.lock"
+    assert lock.parent.parent == TREE / "demo" and lock.is_file()
+    wanted = f"environments/demo/{lock.parent.name}/requirements.lock"
+    for where in (
+        "inventories/local/group_vars/all/demo.yml",
+        "inventories/example/group_vars/all/demo.yml",
+        "roles/demo_host/molecule/default/converge.yml",
+        "roles/demo_host/molecule/default/wheelhouse.yml",
+    ):
+        named = re.findall(r"environments/demo/[^/]+/requirements\.lock", (REPO / where).read_text())
+        assert named and set(named) == {wanted}, f"{where} names {named}, not {wanted}"
+    copy = REPO / "roles/demo_host/files/requirements.txt"
+    assert copy.read_bytes() == lock.read_bytes(), f"{copy} differs from {lock}: run `make demo-lock`"
+
+
 def test_hadolint_refuses_an_unpinned_root_image(tmp_path: Path) -> None:
     """The lint gate can fail: a floating base image run as root does not pass."""
     bad = tmp_path / "Dockerfile"
