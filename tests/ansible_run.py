@@ -78,6 +78,9 @@ def run_playbook(
     run_env = {
         **os.environ,
         "EMULATOR_STATE_DIR": str(state_dir),
+        # What the site writes (kubeconfig, manifests) stays with its emulator: runs side by side
+        # do not overwrite each other's files.
+        "SITE_OUTPUT_DIR": os.environ.get("SITE_OUTPUT_DIR") or str(state_dir / "site-output"),
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",

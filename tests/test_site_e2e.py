@@ -128,8 +128,13 @@ def test_cluster_node_groups_and_addons(first_converge: PlaybookRun, aws: dict[s
     assert any(p["Arn"].endswith(issuer) for p in providers)
 
 
-def test_kubeconfig_is_written_for_the_site(first_converge: PlaybookRun, aws: dict[str, Any]) -> None:
-    path = Path(LOCAL.var("eks_cluster_kubeconfig_path"))
+def test_kubeconfig_is_written_for_the_site(
+    first_converge: PlaybookRun, aws: dict[str, Any], emulator: Emulator
+) -> None:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("SITE_OUTPUT_DIR", str(emulator.state_dir / "site-output"))
+        path = Path(load_site("local").var("eks_cluster_kubeconfig_path"))
+    assert path.is_relative_to(emulator.state_dir)
     config = yaml.safe_load(path.read_text())
     cluster = aws["eks"].describe_cluster(name=LOCAL.var("eks_cluster_name"))["cluster"]
     assert config["clusters"][0]["cluster"]["server"] == cluster["endpoint"]
