@@ -1,0 +1,117 @@
+"""Per-user storage quotas on a shared home filesystem: the rules and the user-facing messages.
+
+EFS has no per-user quota. The home_usage role measures each home on a schedule and writes
+``<home root>/.sciplat-usage/usage.json``; this module turns those figures and the site's quota
+settings into a status per user (ok, warn, over, unknown) and the words a user or an admin reads.
+The hub imports it (both backends: a file beside jupyterhub_config.py, or a z2jh extraFile) and so
+does the admin report (``runbook quota-report``). Standard library only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# Binary units, as the profiles' memory limits: 10G = 10 GiB.
+UNITS = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+SIZE_FORMS = "a number and a unit K, M, G or T (binary: 1G = 1024M), e.g. 500M, 10G, 1.5T"
+
+
+def parse_size(text) -> int:
+    """Bytes of a size such as ``10G`` or ``1.5T``; ValueError naming the accepted forms otherwise."""
+    if isinstance(text, bool) or not re.fullmatch(r"[0-9]+(\.[0-9]+)?[KMGT]", str(text)):
+        raise ValueError(f"{text!r} is not a size: use {SIZE_FORMS}")
+    return int(float(str(text)[:-1]) * UNITS[str(text)[-1]])
+
+
+def format_size(size: int) -> str:
+    """A size for people: 1.5 GiB, 300 MiB, 12 KiB, 512 B (rounded up, never below the truth)."""
+    for unit, name in (("T", "TiB"), ("G", "GiB"), ("M", "MiB"), ("K", "KiB")):
+        if size >= UNITS[unit]:
+            value = math.ceil(size * 10 / UNITS[unit]) / 10
+            return f"{value:g} {name}"
+    return f"{size} B"
+
+
+def load_usage(path) -> dict:
+    """The measurement file (home_usage's usage.json) as a dict; OSError or ValueError if unreadable."""
+    data = json.loads(Path(path).read_text())
+    if not isinstance(data, dict) or not isinstance(data.get("homes"), dict):
+        raise ValueError(f"{path}: not a usage file (no 'homes' mapping)")
+    return data
+
+
+@dataclass(frozen=True)
+class QuotaStatus:
+    user: str
+    used: int | None  # bytes; None when the home has not been measured yet
+    quota: int
+    percent: float | None
+    level: str  # ok | warn | over | unknown
+    to_delete: int  # bytes to delete to get back under the quota (0 unless over)
+    measured_at: str | None
+
+
+class Quotas:
+    """A site's quota rules: a default, per-user overrides, per-group overrides, a warning threshold.
+
+    A user's quota is their own override, else the largest override of the groups they are in,
+    else the default.
+    """
+
+    def __init__(self, default, users=None, groups=None, warn_percent=90):
+        self.default = parse_size(default)
+        self.users = {name: parse_size(size) for name, size in (users or {}).items()}
+        self.groups = {name: parse_size(size) for name, size in (groups or {}).items()}
+        warn = float(warn_percent)
+        if not 0 <= warn <= 100:
+            raise ValueError(f"the warning threshold must be a percentage from 0 to 100, not {warn_percent!r}")
+        self.warn_percent = warn
+
+    def quota_for(self, user: str, groups=()) -> int:
+        if user in self.users:
+            return self.users[user]
+        overrides = [self.groups[group] for group in groups if group in self.groups]
+        return max(overrides) if overrides else self.default
+
+    def status(self, user: str, groups=(), home: dict | None = None) -> QuotaStatus:
+        quota = self.quota_for(user, groups)
+        if not home or not isinstance(home.get("bytes"), int):
+            return QuotaStatus(user, None, quota, None, "unknown", 0, None)
+        used = home["bytes"]
+        percent = 100.0 * used / quota if quota else math.inf
+        if used > quota:
+            level = "over"
+        elif percent >= self.warn_percent:
+            level = "warn"
+        else:
+            level = "ok"
+        return QuotaStatus(user, used, quota, percent, level, max(0, used - quota), home.get("measured_at"))
+
+
+def user_message(status: QuotaStatus, help_text: str = "", recovery_profile: str = "") -> str:
+    """What the user reads at spawn (refusal or warning) and in JupyterLab's notification."""
+    if status.level not in ("warn", "over"):
+        return ""
+    used, quota = format_size(status.used), format_size(status.quota)
+    when = f" (measured {status.measured_at})" if status.measured_at else ""
+    if status.level == "warn":
+        return (
+            f"Your home directory uses {used} of your {quota} quota ({status.percent:.0f}%){when}. "
+            "Above the quota, new servers will not start: delete or move files you no longer need "
+            "(check with: du -sh ~)."
+        )
+    ways = []
+    if recovery_profile:
+        ways.append(f"start the '{recovery_profile}' environment, which is allowed over quota, to delete files")
+    if help_text:
+        ways.append(help_text.rstrip("."))
+    reach = ("To reach your files without a normal server: " + "; or ".join(ways) + ". ") if ways else ""
+    return (
+        f"Your home directory uses {used}, over your {quota} quota{when}. "
+        f"New servers will not start until you delete at least {format_size(status.to_delete)}. "
+        f"{reach}Usage is measured again every few minutes; try again once you are under the quota."
+    )
