@@ -129,6 +129,36 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"jupyterhub_eks_quota_cpu": "2"},
         ["jupyterhub_eks_quota_cpu", "largest profile cpu_limit"],
     ),
+    (
+        "storage-quota-not-a-size",
+        {"jupyterhub_quota_enabled": True, "jupyterhub_quota_default": "10 gigabytes"},
+        ["jupyterhub_quota_default", "10 gigabytes", "500M, 10G, 1.5T"],
+    ),
+    (
+        "storage-quota-override-not-a-size",
+        {"jupyterhub_quota_users": {"alice": "lots"}},
+        ["jupyterhub_quota_users.alice", "lots", "K, M, G or T"],
+    ),
+    (
+        "storage-quota-warning-above-100",
+        {"jupyterhub_quota_warn_percent": 120},
+        ["jupyterhub_quota_warn_percent", "120", "from 0 to 100"],
+    ),
+    (
+        "storage-quota-warning-negative",
+        {"jupyterhub_quota_warn_percent": -5},
+        ["jupyterhub_quota_warn_percent", "from 0 to 100"],
+    ),
+    (
+        "storage-quota-for-an-unknown-group",
+        {"jupyterhub_groups": {"staff": ["alice"]}, "jupyterhub_quota_groups": {"survey": "50G"}},
+        ["jupyterhub_quota_groups", "survey", "not a group the hub knows", "staff"],
+    ),
+    (
+        "storage-quota-recovery-profile-unknown",
+        {"jupyterhub_quota_recovery_profile": "cleanup"},
+        ["jupyterhub_quota_recovery_profile", "cleanup", "scipy, astro"],
+    ),
 ]
 
 

@@ -1,7 +1,7 @@
 """The single-node hub's cost-cap hook, as the role renders it into jupyterhub_config.py.
 
-The block of templates/single_node/jupyterhub_config.py.j2 under `jupyterhub_cost_cap_parameter` is
-rendered with Jinja2 and run against moto's SSM: cap off (ParameterNotFound) lets the spawn through,
+The spawn checks of templates/single_node/jupyterhub_config.py.j2 (tests/hub_config.py) are
+rendered with the cost cap on and run against moto's SSM: cap off (ParameterNotFound) lets the spawn through,
 cap on refuses it with the message the spawn page shows (jupyterhub_message, HTTP 403), and an SSM
 that cannot be reached lets it through (fail open). The browser test covers the hub itself.
 """
@@ -11,44 +11,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
-from types import SimpleNamespace
 from typing import Any
 
 import boto3
-import jinja2
 import pytest
-from ansible_run import ROOT
+from hub_config import spawn_checks, spawner
 from moto import mock_aws
 from tornado import web
 
-TEMPLATE = ROOT / "roles" / "jupyterhub" / "templates" / "single_node" / "jupyterhub_config.py.j2"
 PARAMETER = "/sciplat/unit/cost-cap"
 
 
 def hook_namespace(contact: str = "ops@example.org") -> dict[str, Any]:
-    text = TEMPLATE.read_text()
-    block = re.search(r"{% if jupyterhub_cost_cap_parameter %}\n(.*?){% endif %}\n", text, re.S)
-    assert block, "the cost-cap block is missing from the hub's configuration template"
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    environment.filters["to_json"] = json.dumps
-    source = environment.from_string(block.group(1)).render(
+    return spawn_checks(
         jupyterhub_cost_cap_parameter=PARAMETER,
         jupyterhub_cost_cap_region="us-east-1",
         jupyterhub_cost_cap_contact=contact,
     )
-    header = (
-        "import asyncio, json, logging, time\n"
-        "from tornado import web\n"
-        "c = SimpleNamespace(Spawner=SimpleNamespace())\n"
-    )
-    namespace: dict[str, Any] = {"SimpleNamespace": SimpleNamespace}
-    exec(compile(header + source, str(TEMPLATE), "exec"), namespace)
-    return namespace
-
-
-def spawner() -> SimpleNamespace:
-    return SimpleNamespace(user=SimpleNamespace(name="astro1"), log=logging.getLogger("test"))
 
 
 @pytest.fixture

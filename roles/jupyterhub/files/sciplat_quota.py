@@ -68,7 +68,7 @@ class Quotas:
         self.groups = {name: parse_size(size) for name, size in (groups or {}).items()}
         warn = float(warn_percent)
         if not 0 <= warn <= 100:
-            raise ValueError(f"the warning threshold must be a percentage from 0 to 100, not {warn_percent!r}")
+            raise ValueError(f"the warning threshold is a percentage from 0 to 100, not {warn_percent!r}")
         self.warn_percent = warn
 
     def quota_for(self, user: str, groups=()) -> int:
@@ -106,7 +106,7 @@ def user_message(status: QuotaStatus, help_text: str = "", recovery_profile: str
         )
     ways = []
     if recovery_profile:
-        ways.append(f"start the '{recovery_profile}' environment, which is allowed over quota, to delete files")
+        ways.append(f"start the '{recovery_profile}' environment, allowed over quota, to delete files")
     if help_text:
         ways.append(help_text.rstrip("."))
     reach = ("To reach your files without a normal server: " + "; or ".join(ways) + ". ") if ways else ""
