@@ -9,13 +9,16 @@ KubeSpawner and authenticator without an unrecognised or deprecated option.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import shutil
 import stat
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jsonschema
@@ -71,6 +74,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "jupyterhub_https": "letsencrypt",
         "jupyterhub_https_letsencrypt_email": "ops@example.org",
         "jupyterhub_eks_network_policy_enabled": True,
+    },
+    "quotas": {
+        "jupyterhub_groups": {"staff": ["alice"]},
+        "jupyterhub_quota_enabled": True,
+        "jupyterhub_quota_default": "10G",
+        "jupyterhub_quota_groups": {"staff": "50G"},
+        "jupyterhub_quota_users": {"bob": "100G"},
+        "jupyterhub_quota_help": "Use the SFTP gateway sftp.example.org.",
     },
 }
 
@@ -260,7 +271,7 @@ def test_authentication_and_https(site: tuple[str, Rendered]) -> None:
         assert annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"] == ACM_ARN
         assert annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] == "https"
         assert "hub: https://hub.example.org/" in rendered.run.output
-    else:
+    elif name == "cilogon-letsencrypt":
         generic = config["GenericOAuthenticator"]
         assert config["JupyterHub"]["authenticator_class"] == "generic-oauth"
         assert generic["allowed_groups"] == ["CO:COU:astro:members:active"]
@@ -271,7 +282,7 @@ def test_authentication_and_https(site: tuple[str, Rendered]) -> None:
 
 def test_secrets_only_in_the_private_values_file(site: tuple[str, Rendered]) -> None:
     name, rendered = site
-    secrets = {"dummy": [DUMMY_PASSWORD]}.get(name, [OAUTH_SECRET])
+    secrets = {"dummy": [DUMMY_PASSWORD], "quotas": [DUMMY_PASSWORD]}.get(name, [OAUTH_SECRET])
     if name == "github-acm":
         secrets += [COOKIE_SECRET, PROXY_TOKEN]
     public = (rendered.out / "values.yaml").read_text()
@@ -383,3 +394,42 @@ def test_vendored_chart_files_match_the_reference() -> None:
         ("values.schema.yaml", "z2jh-4.4.0-values.schema.yaml"),
     ):
         assert (fixtures / ours).read_bytes() == (reference / theirs).read_bytes()
+
+
+def test_quotas_wire_the_rules_module_the_usage_claim_and_the_lab_notice(
+    site: tuple[str, Rendered], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name, rendered = site
+    values = rendered.values
+    files = ROOT / "roles" / "jupyterhub" / "files"
+    if name != "quotas":
+        assert "sciplat-quota" not in values["hub"].get("extraConfig", {})
+        return
+    hub = values["hub"]
+    assert hub["config"]["JupyterHub"]["load_groups"] == {"staff": ["alice"]}
+    assert (
+        hub["extraFiles"]["sciplat-quota"]["stringData"].strip()
+        == (files / "sciplat_quota.py").read_text().strip()
+    )
+    assert hub["extraVolumes"] == [
+        {"name": "sciplat-homes", "persistentVolumeClaim": {"claimName": "homes", "readOnly": True}}
+    ]
+    assert hub["extraVolumeMounts"][0]["readOnly"] is True
+    singleuser = values["singleuser"]
+    notice = singleuser["extraFiles"]["sciplat-quota-notice"]
+    assert notice["stringData"].strip() == (files / "sciplat_quota_notice.py").read_text().strip()
+    server_config = singleuser["extraFiles"]["sciplat-quota-server-config"]["data"]["LabApp"]
+    assert server_config == {"check_for_updates_class": "sciplat_quota_notice.QuotaNotice", "news_url": None}
+    assert singleuser["extraEnv"]["PYTHONPATH"] == notice["mountPath"].rsplit("/", 1)[0]
+
+    # The hub's extra config runs (the module from the role's files, as the pod mounts it): the hook
+    # is set, and with no measurements yet it lets spawns through and says why.
+    monkeypatch.syspath_prepend(str(files))
+    c = SimpleNamespace(KubeSpawner=SimpleNamespace(), JupyterHub=SimpleNamespace())
+    exec(compile(hub["extraConfig"]["sciplat-quota"], "extraConfig", "exec"), {"c": c})
+    assert c.JupyterHub.extra_handlers[0][0] == r"/api/sciplat/quota"
+    user = SimpleNamespace(name="alice", groups=[SimpleNamespace(name="staff")])
+    spawner = SimpleNamespace(user=user, user_options={}, log=logging.getLogger("test"))
+    with caplog.at_level(logging.WARNING, logger="JupyterHub"):
+        assert asyncio.run(c.KubeSpawner.pre_spawn_hook(spawner)) is None
+    assert "cannot read /srv/sciplat-homes/.sciplat-usage/usage.json" in caplog.text

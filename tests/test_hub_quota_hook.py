@@ -72,9 +72,9 @@ def test_near_the_quota_the_spawn_goes_on_and_the_progress_warns(tmp_path: Path)
     write_usage(usage, astro1=95 * MiB, astro2=10 * MiB)
     namespace = checks(usage)
     assert asyncio.run(namespace["c"].Spawner.pre_spawn_hook(spawner("astro1"))) is None
-    warning = namespace["quota_message"](spawner("astro1").user)
+    warning = namespace["QUOTA"].message(spawner("astro1").user)
     assert warning.startswith("Your home directory uses 95 MiB of your 100 MiB quota (95%)")
-    assert namespace["quota_message"](spawner("astro2").user) == ""
+    assert namespace["QUOTA"].message(spawner("astro2").user) == ""
 
 
 def test_overrides_user_first_then_the_largest_group_then_the_default(tmp_path: Path) -> None:

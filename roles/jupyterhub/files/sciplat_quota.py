@@ -115,3 +115,79 @@ def user_message(status: QuotaStatus, help_text: str = "", recovery_profile: str
         f"New servers will not start until you delete at least {format_size(status.to_delete)}. "
         f"{reach}Usage is measured again every few minutes; try again once you are under the quota."
     )
+
+
+class HubQuota:
+    """The hub's side (both backends): the pre-spawn check, the spawn-page warning and the endpoint
+    that JupyterLab's notice (sciplat_quota_notice) asks. JupyterHub and tornado are imported only
+    here, so that the report can use the rules above without them.
+
+    settings: default, users, groups, warn_percent, recovery_profile, help (the jupyterhub_quota_* vars).
+    """
+
+    def __init__(self, settings: dict, usage_file, log):
+        self.settings = settings
+        self.quotas = Quotas(settings["default"], settings["users"], settings["groups"], settings["warn_percent"])
+        self.usage_file = Path(usage_file)
+        self.log = log
+        self._cache = {"mtime": None, "homes": {}}
+
+    def status(self, user):
+        """The user's QuotaStatus; None when the measurements cannot be read (logged: fail open)."""
+        try:
+            mtime = self.usage_file.stat().st_mtime_ns
+            if mtime != self._cache["mtime"]:
+                self._cache.update(mtime=mtime, homes=load_usage(self.usage_file)["homes"])
+        except (OSError, ValueError) as error:
+            self.log.warning("storage quota: cannot read %s (%s); not enforcing quotas", self.usage_file, error)
+            return None
+        groups = [group.name for group in getattr(user, "groups", [])]
+        return self.quotas.status(user.name, groups, self._cache["homes"].get(user.name))
+
+    def message(self, user) -> str:
+        status = self.status(user)
+        if status is None:
+            return ""
+        return user_message(status, self.settings["help"], self.settings["recovery_profile"])
+
+    async def pre_spawn_hook(self, spawner):
+        """Refuse a new server over the quota (HTTP 403, the message on the spawn page)."""
+        from tornado import web
+
+        status = self.status(spawner.user)
+        if status is None or status.level != "over":
+            return
+        recovery = self.settings["recovery_profile"]
+        if recovery and (spawner.user_options or {}).get("profile") == recovery:
+            spawner.log.warning("storage quota: %s is over quota; starting the recovery profile", spawner.user.name)
+            return
+        message = user_message(status, self.settings["help"], recovery)
+        spawner.log.warning("storage quota: refused %s's server: %s", spawner.user.name, message)
+        error = web.HTTPError(403, "%s", message)
+        error.jupyterhub_message = message  # what the spawn page shows
+        raise error
+
+    def notice_handler(self):
+        """A hub API handler: GET /hub/api/sciplat/quota, the caller's own quota state and message."""
+        from jupyterhub.apihandlers.base import APIHandler
+        from tornado import web
+
+        quota = self
+
+        class QuotaNoticeHandler(APIHandler):
+            @web.authenticated
+            def get(self):
+                user = self.current_user
+                status = quota.status(user) if hasattr(user, "groups") else None
+                body = {"level": "unknown", "message": ""}
+                if status is not None:
+                    body = {
+                        "level": status.level,
+                        "used": status.used,
+                        "quota": status.quota,
+                        "measured_at": status.measured_at,
+                        "message": user_message(status, quota.settings["help"], quota.settings["recovery_profile"]),
+                    }
+                self.finish(json.dumps(body))
+
+        return QuotaNoticeHandler
