@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -227,6 +228,7 @@ def build(
     day = (measured or now).date()
     baseline = growth_baseline(history, day, growth_days)
     base_day = date.fromisoformat(baseline["date"]) if baseline else None
+    complete = run.get("complete") is not False
     run_started = measured - timedelta(seconds=float(run.get("seconds") or 0)) if measured else None
 
     users: list[dict[str, Any]] = []
@@ -250,14 +252,17 @@ def build(
             status = settings.quotas.status(user, groups, home)
             row.update(
                 quota=status.quota,
-                percent=None if status.percent is None else round(status.percent, 1),
+                # A quota of 0 gives an infinite percentage: no number (JSON has none for it).
+                percent=round(status.percent, 1) if status.percent not in (None, math.inf) else None,
                 state=status.level,
                 to_delete=status.to_delete,
             )
         before = baseline["homes"].get(user) if baseline else None
         row["growth_bytes"] = used - before if isinstance(before, int) and used is not None else None
         home_time = parse_time(home.get("measured_at"))
-        row["behind"] = bool(home_time and run_started and home_time < run_started)
+        # Only an incomplete run leaves homes behind: a complete one brought every figure up to date
+        # (a home it reused was found unchanged), whatever its measured_at says.
+        row["behind"] = bool(not complete and home_time and run_started and home_time < run_started)
         users.append(row)
     users.sort(key=lambda row: (-(row["bytes"] or 0), row["user"]))
     growing = sorted(
@@ -275,7 +280,7 @@ def build(
         "stale_after_seconds": stale_after,
         "stale_rule": rule,
         "run": run,
-        "complete": run.get("complete") is not False,
+        "complete": complete,
         "homes": len(users),
         "total_bytes": sum(row["bytes"] or 0 for row in users),
         "behind": sum(1 for row in users if row["behind"]),

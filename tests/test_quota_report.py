@@ -214,9 +214,20 @@ def test_an_incomplete_run_is_said_and_the_homes_it_did_not_reach_marked(home_ro
     assert lines[-1].endswith("2026-11-25 05:05Z (older)") and lines[-1].startswith("astro2 ")
     assert not row_of(lines, "astro1")[-1].endswith("(older)")
 
-    write_tree(home_root, {"astro1": 2 * GiB}, complete=True)
+    # A complete run brought every home up to date, a reused one's older measured_at included.
+    write_tree(home_root, {"astro1": 2 * GiB, "astro2": GiB}, complete=True, behind=("astro2",))
     report, lines = table(site_with(**QUOTA_VARS))
-    assert lines[2] == "Last run complete (incremental run, 1.25 s, 1 homes walked, 0 reused)"
+    assert lines[2] == "Last run complete (incremental run, 1.25 s, 1 homes walked, 1 reused)"
+    assert report["behind"] == 0 and not any("(older)" in line for line in lines)
+
+
+def test_a_zero_quota_is_over_without_a_percentage(home_root: Path) -> None:
+    write_tree(home_root, {"locked": MiB})
+    report = quota.report(site_with(**{**QUOTA_VARS, "jupyterhub_quota_users": {"locked": "0G"}}), now=NOW)
+    (row,) = report["users"]
+    assert (row["state"], row["percent"], row["to_delete"]) == ("over", None, MiB)
+    json.loads(json.dumps(report, allow_nan=False))  # no Infinity in the JSON output
+    assert row_of(quota.render(report).splitlines(), "locked")[1:6] == ["1", "MiB", "0", "B", "-"]
 
 
 def test_quotas_off_shows_usage_only(home_root: Path) -> None:
