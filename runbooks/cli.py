@@ -142,5 +142,32 @@ def cost(
         raise _fail(error) from error
 
 
+@app.command("quota-report")
+def quota_report(
+    site: str = typer.Option("local", "--site", help=SITE_HELP),
+    top: int = typer.Option(20, "--top", min=1, help="rows of the table (largest homes first)"),
+    growth_days: int = typer.Option(7, "--growth-days", min=1, help="growth over this many days"),
+    output: str = typer.Option("table", "--format", help="table (for a screen) or json (every home)"),
+) -> None:
+    """Storage used per home against its quota: largest homes, over/near quota, growth."""
+    import json
+
+    from runbooks import quota_report as quota
+
+    if output not in ("table", "json"):
+        raise _fail(ValueError(f"--format must be table or json, not {output!r}"))
+    try:
+        report = quota.report(load_site(site), growth_days=growth_days)
+    except (SiteError, Refused) as error:
+        raise _fail(error) from error
+    except Exception as error:  # the AWS endpoint or the file system: one line, the trace on demand
+        if os.environ.get("RUNBOOK_DEBUG"):
+            raise
+        raise _fail(
+            RuntimeError(f"{type(error).__name__}: {error} (RUNBOOK_DEBUG=1 shows the trace)"), 1
+        ) from error
+    typer.echo(json.dumps(report, indent=2) if output == "json" else quota.render(report, top=top))
+
+
 def main() -> None:
     app()

@@ -181,6 +181,86 @@ def test_restore_hub_database_puts_back_a_sound_copy(site: Site, tmp_path: Path)
     assert kept.read_bytes() == b"corrupt"
 
 
+def test_quota_report_reads_the_usage_file_on_the_emulated_home_file_system(site: Site) -> None:
+    """Real homes and a usage file in the contract's format on the emulated EFS, sized as du sizes
+    them (what home_usage counts); the real `runbook` command reads them back."""
+    import subprocess
+    import sys
+    from datetime import UTC, datetime, timedelta
+
+    root = home_root_of(site) / "home"
+    made = [root / "qr-big", root / "qr-small", root / ".sciplat-usage"]
+    try:
+        for name, count in (("qr-big", 40), ("qr-small", 3)):
+            (root / name / "data").mkdir(parents=True)
+            for n in range(count):
+                (root / name / "data" / f"frame{n}.fits").write_bytes(os.urandom(64 * 1024))
+        now = datetime.now(UTC).replace(microsecond=0)
+        stamp = now.isoformat().replace("+00:00", "Z")
+        du = {
+            name: int(
+                subprocess.run(
+                    ["du", "-s", "--block-size=1", str(root / name)],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout.split()[0]
+            )
+            for name in ("qr-big", "qr-small")
+        }
+        homes = {
+            name: {"bytes": used, "files": 1, "dirs": 1, "measured_at": stamp, "full_at": stamp}
+            for name, used in du.items()
+        }
+        usage = {
+            "version": 1,
+            "root": "/home",
+            "measured_at": stamp,
+            "homes": homes,
+            "run": {
+                "mode": "full",
+                "seconds": 0.1,
+                "homes_walked": 2,
+                "homes_reused": 0,
+                "dirs_listed": 4,
+                "complete": True,
+            },
+        }
+        (root / ".sciplat-usage").mkdir()
+        (root / ".sciplat-usage" / "usage.json").write_text(json.dumps(usage))
+        yesterday = (now - timedelta(days=1)).date().isoformat()
+        history = {
+            "date": yesterday,
+            "homes": {"qr-big": du["qr-big"] - 1024 * 1024, "qr-small": du["qr-small"]},
+        }
+        (root / ".sciplat-usage" / "history.jsonl").write_text(json.dumps(history) + "\n")
+        runbook = Path(sys.executable).parent / "runbook"
+        answer = subprocess.run(
+            [str(runbook), "quota-report", "--site", "local", "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert answer.returncode == 0, answer.stderr
+        report = json.loads(answer.stdout)
+        assert [row["user"] for row in report["users"]] == ["qr-big", "qr-small"]
+        assert [row["bytes"] for row in report["users"]] == [du["qr-big"], du["qr-small"]]
+        assert report["users"][0]["growth_bytes"] == 1024 * 1024 and report["stale"] is False
+        assert report["usage_file"] == str(root / ".sciplat-usage" / "usage.json")
+        answer = subprocess.run(
+            [str(runbook), "quota-report", "--site", "local", "--top", "1"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert answer.returncode == 0, answer.stderr
+        assert "Homes: 2, total used" in answer.stdout and "… 1 more (--top 2 shows all)" in answer.stdout
+        assert "qr-big" in answer.stdout and "+1 MiB" in answer.stdout
+    finally:
+        for path in made:
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def test_user_files_drill_reports_rto_and_rpo(site: Site) -> None:
     report = drills.run_drill(site, "user-files", echo=lambda _: None)
     assert report["result"] == "recovered", report.get("error")
