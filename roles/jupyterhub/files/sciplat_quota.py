@@ -127,7 +127,9 @@ class HubQuota:
 
     def __init__(self, settings: dict, usage_file, log):
         self.settings = settings
-        self.quotas = Quotas(settings["default"], settings["users"], settings["groups"], settings["warn_percent"])
+        self.quotas = Quotas(
+            settings["default"], settings["users"], settings["groups"], settings["warn_percent"]
+        )
         self.usage_file = Path(usage_file)
         self.log = log
         self._cache = {"mtime": None, "homes": {}}
@@ -139,7 +141,9 @@ class HubQuota:
             if mtime != self._cache["mtime"]:
                 self._cache.update(mtime=mtime, homes=load_usage(self.usage_file)["homes"])
         except (OSError, ValueError) as error:
-            self.log.warning("storage quota: cannot read %s (%s); not enforcing quotas", self.usage_file, error)
+            self.log.warning(
+                "storage quota: cannot read %s (%s); not enforcing quotas", self.usage_file, error
+            )
             return None
         groups = [group.name for group in getattr(user, "groups", [])]
         return self.quotas.status(user.name, groups, self._cache["homes"].get(user.name))
@@ -159,7 +163,9 @@ class HubQuota:
             return
         recovery = self.settings["recovery_profile"]
         if recovery and (spawner.user_options or {}).get("profile") == recovery:
-            spawner.log.warning("storage quota: %s is over quota; starting the recovery profile", spawner.user.name)
+            spawner.log.warning(
+                "storage quota: %s is over quota; starting the recovery profile", spawner.user.name
+            )
             return
         message = user_message(status, self.settings["help"], recovery)
         spawner.log.warning("storage quota: refused %s's server: %s", spawner.user.name, message)
@@ -186,7 +192,7 @@ class HubQuota:
                         "used": status.used,
                         "quota": status.quota,
                         "measured_at": status.measured_at,
-                        "message": user_message(status, quota.settings["help"], quota.settings["recovery_profile"]),
+                        "message": quota.message(user),
                     }
                 self.finish(json.dumps(body))
 
