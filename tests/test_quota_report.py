@@ -233,10 +233,10 @@ def test_a_zero_quota_is_over_without_a_percentage(home_root: Path) -> None:
 def test_quotas_off_shows_usage_only(home_root: Path) -> None:
     write_tree(home_root, {"astro1": 12 * GiB, "astro2": GiB})
     for off in ({"jupyterhub_quota_enabled": False}, {}):
-        variables = {**QUOTA_VARS, **off}
-        if not off:
-            variables.pop("jupyterhub_quota_enabled")
-        report, lines = table(dataclasses.replace(LOCAL, hostvars={**LOCAL.hostvars, **variables}))
+        hostvars = {**LOCAL.hostvars, **QUOTA_VARS, **off}
+        if not off:  # not set at all (the local inventory sets it)
+            hostvars.pop("jupyterhub_quota_enabled")
+        report, lines = table(dataclasses.replace(LOCAL, hostvars=hostvars))
         assert "Quotas are off on this site (jupyterhub_quota_enabled is not true): usage only" in lines
         assert row_of(lines, "astro1")[1:6] == ["12", "GiB", "-", "-", "-"]
         assert report["quotas"]["enabled"] is False and report["over"] == []
