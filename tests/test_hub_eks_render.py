@@ -406,7 +406,7 @@ def test_quotas_wire_the_rules_module_the_usage_claim_and_the_lab_notice(
         assert "sciplat-quota" not in values["hub"].get("extraConfig", {})
         return
     hub = values["hub"]
-    assert hub["config"]["JupyterHub"]["load_groups"] == {"staff": ["alice"]}
+    assert hub["config"]["JupyterHub"]["load_groups"] == {"staff": {"users": ["alice"]}}
     assert (
         hub["extraFiles"]["sciplat-quota"]["stringData"].strip()
         == (files / "sciplat_quota.py").read_text().strip()
