@@ -319,7 +319,10 @@ def _measure_locked(
     ):
         previous = {}
     old_homes = previous.get("homes", {})
-    names = list_homes(root)
+    try:
+        names = list_homes(root)
+    except OSError as error:
+        raise UsageError(f"cannot list the root {root}: {error.strerror}") from error
     # Oldest figure first; never measured before that.
     names.sort(key=lambda name: (old_homes.get(name, {}).get("measured_at", ""), name))
     deadline = started + max_seconds if max_seconds else None
