@@ -83,7 +83,7 @@ demo: setup emulator host ## converge the local site against the emulator and sh
 	$(VENV)/bin/runbook status --site $(SITE)
 	@echo "hub: http://127.0.0.1:$$($(VENV)/bin/python -m machines port hub http)/ (user astro1, password sciplat-demo)"
 
-browser: setup demo ## converge the local hub (make demo), then the browser tests: JupyterLab, a cell, the cost cap
+browser: setup demo ## converge the local hub (make demo), then the browser tests: JupyterLab, a cell, the cost cap, quotas
 	pytest -m browser -q
 
 drift: setup ## what a converge would change on SITE (check mode, diff), changing nothing
