@@ -399,7 +399,10 @@ class Drill:
         self.step("ensure-backup", lambda: self.ensure_backup(fs))
 
         def rpo() -> str:
-            before["files"] = tree(root)
+            # Hidden files (servers' runtime files, caches) change whenever a server starts: left out.
+            before["files"] = {
+                k: v for k, v in tree(root).items() if not any(p.startswith(".") for p in k.split("/"))
+            }
             self.record_rpo(fs, root)
             before["machine"] = json.loads(machines(spec, "status", str(spec["name"])))
             db = Path(str(self.site.var("runbook_hub_db_backup_dir") or "/nonexistent")).expanduser()
@@ -439,8 +442,11 @@ class Drill:
         self.step("inject-fault", fault)
         self.step("recover", lambda: self.recover("rebuild-hub-host", {}))
 
+        def answers() -> str:
+            self.site = reload_site(self.site)  # the new host's port, the new token
+            return hub_answers(self.site)
+
         def verify() -> str:
-            self.site = reload_site(self.site)
             again = aws.find_home_fs(self.site)
             if again is None or again["FileSystemId"] != fs["FileSystemId"]:
                 raise StepFailed("the home file system changed")
@@ -458,7 +464,7 @@ class Drill:
                 f"{hub_user}'s server on the new host, byte for byte"
             )
 
-        self.step("hub-answers", lambda: hub_answers(reload_site(self.site)))
+        self.step("hub-answers", answers)
         self.step("user-login", lambda: user_logs_in(self.site))
         self.step("verify", verify)
         self.report["hub_verified"] = True
@@ -536,6 +542,15 @@ def markdown(report: dict[str, Any]) -> str:
         f"| recovery point | `{rpo.get('recovery_point', '-')}` |",
         f"| files verified byte for byte | {report.get('verified_files', '-')} |",
         f"| drill total | {report['total_s']} s |",
+    ]
+    if "hub_verified" in report:
+        lines.append("| hub answers, a user logs in | checked (steps hub-answers, user-login) |")
+    database = report.get("hub_database")
+    if database:
+        fate = "lost with the host" if database.get("lost") else "kept"
+        backup = f"copy at `{database['backup']}`" if database.get("backup") else "no copy existed"
+        lines.append(f"| hub database ({database['where']}) | {fate}; {backup} |")
+    lines += [
         "",
         "## Drill steps",
         "",

@@ -247,3 +247,30 @@ def test_hub_host_drill_refuses_a_site_without_a_single_node_hub(
     with pytest.raises(Refused, match="has no hub URL"):
         drills.run_drill(site_with(), "hub-host", echo=lambda _: None)
     assert not (tmp_path / "out" / "drills").exists()  # refused before any step: no report
+
+
+def test_the_report_says_the_hub_was_checked_and_what_happened_to_its_database() -> None:
+    report = {
+        "scenario": "hub-host",
+        "what": drills.SCENARIOS["hub-host"],
+        "site": "local",
+        "started": "s",
+        "finished": "f",
+        "rto_s": 90.0,
+        "total_s": 120.0,
+        "result": "recovered",
+        "steps": [{"step": "user-login", "result": "done", "duration_s": 4.2, "note": "astro1 logged in"}],
+        "hub_verified": True,
+        "hub_database": {
+            "where": "/var/lib/jupyterhub/jupyterhub.sqlite on the hub host",
+            "backup": None,
+            "lost": True,
+        },
+    }
+    text = drills.markdown(report)
+    assert "| hub answers, a user logs in | checked (steps hub-answers, user-login) |" in text
+    assert (
+        "| hub database (/var/lib/jupyterhub/jupyterhub.sqlite on the hub host) "
+        "| lost with the host; no copy existed |" in text
+    )
+    assert "| user-login | done | 4.2 | astro1 logged in |" in text
