@@ -227,6 +227,12 @@ def test_rebuild_hub_host_refuses_without_a_machine_to_recreate(
         Refused, match="runbook_hub_machine is not set: this kit re-creates local machines only"
     ):
         run.execute()
+    eks = site_with(jupyterhub_backend="eks")
+    run = Run(
+        eks, module.NAME, module.steps, {}, apply=True, yes=True, interactive=False, echo=lambda _: None
+    )
+    with pytest.raises(Refused, match="its hub is not single_node; use rebuild-cluster for EKS"):
+        run.execute()
     steps = [step.name for step in module.steps(run.ctx)]
     assert steps == [
         "check-inputs",
