@@ -280,3 +280,15 @@ def test_the_report_says_the_hub_was_checked_and_what_happened_to_its_database()
         "| lost with the host; no copy existed |" in text
     )
     assert "| user-login | done | 4.2 | astro1 logged in |" in text
+
+
+def test_restore_hub_database_does_not_pretend_to_stop_a_single_node_hub() -> None:
+    from types import SimpleNamespace
+
+    from runbooks.procedures.restore_hub_database import _hub_skip
+
+    reachable = {"runbook_hub_url": "http://127.0.0.1:9/", "runbook_hub_api_token": TOKEN}
+    single = SimpleNamespace(site=site_with(jupyterhub_backend="single_node", **reachable))
+    assert "its database is on the hub host" in (_hub_skip(single) or "")  # type: ignore[arg-type]
+    eks = SimpleNamespace(site=site_with(jupyterhub_backend="eks", **reachable))
+    assert _hub_skip(eks) is None  # type: ignore[arg-type]
