@@ -125,10 +125,9 @@ molecule: setup ## every role's Molecule scenarios (converge, idempotence, check
 e2e: setup ## converge the whole local site twice and check it from outside; every runbook procedure and a drill
 	$(ANSIBLE_FAST) pytest -m e2e -q -n 2 --dist loadfile
 
-drill: setup emulator ## converge SITE, run the three disaster-recovery drills, print where the reports are
-	@# No drill breaks the hub yet (docs/drills.md): the site is converged without its hub stage.
-	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml --skip-tags hub
-	@reports=""; for scenario in user-files filesystem cluster; do \
+drill: setup emulator host ## converge SITE with its hub, run the four disaster-recovery drills, print where the reports are
+	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml
+	@reports=""; for scenario in user-files filesystem cluster hub-host; do \
 	  echo "== runbook drill $$scenario --site $(SITE)"; \
 	  out=$$($(VENV)/bin/runbook drill $$scenario --site $(SITE) 2>&1) || { echo "$$out"; exit 1; }; \
 	  echo "$$out" | grep -v '^      |'; \

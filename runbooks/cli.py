@@ -92,7 +92,7 @@ def run(
 
 @app.command()
 def drill(
-    scenario: str = typer.Argument(..., help="user-files, filesystem or cluster"),
+    scenario: str = typer.Argument(..., help="user-files, filesystem, cluster or hub-host"),
     site: str = typer.Option("local", "--site", help=SITE_HELP),
     user: str = typer.Option(None, "--user", help="user-files: whose files to delete (runbook_drill_user)"),
 ) -> None:

@@ -7,7 +7,10 @@ would run, check the result from outside, and report RTO and RPO.
 - RTO: from the fault to the end of the verification (files back byte for byte, resources back).
 
 Scenarios: ``user-files`` (a user's files deleted -> restore-user-home), ``filesystem`` (the home
-file system deleted -> restore-filesystem), ``cluster`` (the EKS cluster deleted -> rebuild-cluster).
+file system deleted -> restore-filesystem), ``cluster`` (the EKS cluster deleted -> rebuild-cluster),
+``hub-host`` (a single-node site's hub host lost -> rebuild-hub-host). On a single-node site with a
+hub the runbooks can reach, the filesystem, cluster and hub-host drills also check that the hub
+answers and that a user logs in (steps ``hub-answers`` and ``user-login``).
 Reports: ``<runbook output dir>/drills/<scenario>-<timestamp>.md`` and ``.json``.
 """
 
@@ -26,14 +29,19 @@ from typing import Any
 from runbooks import aws, procedures
 from runbooks.engine import Refused, Run, StepFailed, output_dir, wait_until
 from runbooks.home_access import home_access, home_root
+from runbooks.hub import Hub, no_hub_reason, sha256
+from runbooks.procedures.common import hub_answers, hub_login_user, user_logs_in
+from runbooks.procedures.rebuild_hub_host import machine_spec, machine_state, machines
 from runbooks.procedures.restore_user_home import digest
-from runbooks.site import Site
+from runbooks.site import Site, reload_site
 
 SCENARIOS = {
     "user-files": "delete one user's files, restore them with restore-user-home",
     "filesystem": "delete the home file system, restore it with restore-filesystem",
     "cluster": "delete the EKS cluster, rebuild it with rebuild-cluster",
+    "hub-host": "lose a single-node site's hub host, re-create it with rebuild-hub-host",
 }
+HUB_HOST_FILE = "drill/hub-host.bin"
 SIDE_PREFIX = "aws-backup-restore_"
 
 
@@ -184,6 +192,27 @@ class Drill:
         self.report["verified_files"] = len(expected)
         return f"{len(expected)} files back byte for byte, modes kept"
 
+    def single_node_hub(self) -> bool:
+        return self.site.var("jupyterhub_backend") == "single_node"
+
+    def verify_hub(self) -> None:
+        """On a single-node site: the hub answers and a user logs in, as two steps of their own (each
+        with its deadline: runbook_hub_wait_timeout, runbook_hub_spawn_timeout). A site whose hub the
+        runbooks cannot reach gets a note saying why, not a silent pass."""
+        if not self.single_node_hub():
+            return
+        self.site = reload_site(self.site)  # a re-converge may have written a new token
+        reason = no_hub_reason(self.site)
+        if reason:
+            self.note(f"hub not checked: {reason}")
+            return
+        self.step("hub-answers", lambda: hub_answers(self.site))
+        if hub_login_user(self.site) is None:
+            self.note("user login not checked: runbook_hub_login_user (and a password) are not set")
+            return
+        self.step("user-login", lambda: user_logs_in(self.site))
+        self.report["hub_verified"] = True
+
     # -- scenarios --------------------------------------------------------------------------------
 
     def user_files(self, user: str) -> None:
@@ -265,6 +294,7 @@ class Drill:
             return f"{new['FileSystemId']} with {len(targets)} mount targets; {files}"
 
         self.step("verify", verify)
+        self.verify_hub()
 
     def cluster(self, user: str) -> None:
         fs = self.home_fs()
@@ -330,6 +360,114 @@ class Drill:
             return f"cluster ACTIVE, node groups {groups}, {len(addons)} add-ons, home {home} unchanged"
 
         self.step("verify", verify)
+        self.verify_hub()
+
+    def hub_host(self, user: str) -> None:
+        if not self.single_node_hub():
+            raise Refused(
+                f"site {self.site.name}: the hub-host drill is for single-node hubs "
+                f"(jupyterhub_backend is {self.site.var('jupyterhub_backend')!r}); use the cluster drill"
+            )
+        spec = machine_spec(self.site)
+        reason = no_hub_reason(self.site)
+        if reason:
+            raise Refused(f"{reason}: converge the site with its hub first (make demo)")
+        credentials = hub_login_user(self.site)
+        if credentials is None:
+            raise Refused(f"site {self.site.name}: runbook_hub_login_user (and a password) are not set")
+        hub_user = credentials[0]
+        fs = self.home_fs()
+        root = home_access(self.site).root(fs["FileSystemId"])
+        wait = float(self.site.var("runbook_hub_spawn_timeout", 180))
+        self.report["user"] = hub_user
+        payload = os.urandom(64 * 1024)
+        before: dict[str, Any] = {}
+
+        def prepare() -> str:
+            hub = Hub(self.site)
+            hub.answers()
+            hub.start_server(hub_user, wait)
+            hub.put_file(hub_user, HUB_HOST_FILE, payload)
+            hub.stop_server(hub_user, wait)
+            self.seeded = True
+            return (
+                f"wrote {HUB_HOST_FILE} ({len(payload)} bytes, sha256 {sha256(payload)[:16]}...) into "
+                f"{hub_user}'s home through their server"
+            )
+
+        self.step("prepare", prepare)
+        self.step("ensure-backup", lambda: self.ensure_backup(fs))
+
+        def rpo() -> str:
+            # Hidden files (servers' runtime files, caches) change whenever a server starts: left out.
+            before["files"] = {
+                k: v for k, v in tree(root).items() if not any(p.startswith(".") for p in k.split("/"))
+            }
+            self.record_rpo(fs, root)
+            before["machine"] = json.loads(machines(spec, "status", str(spec["name"])))
+            db = Path(str(self.site.var("runbook_hub_db_backup_dir") or "/nonexistent")).expanduser()
+            copies = sorted(db.glob("*.sqlite")) if db.is_dir() else []
+            self.report["hub_database"] = {
+                "where": f"{self.site.var('runbook_hub_state_dir', '/var/lib/jupyterhub')}/jupyterhub.sqlite "
+                "on the hub host",
+                "backup": str(copies[-1]) if copies else None,
+                "lost": True,
+            }
+            self.note(
+                "the hub's database (SQLite on the hub host: users, API tokens, server records, "
+                "activity) is lost with the host and no backup of it exists on this site: the rebuilt "
+                "hub starts with an empty database and adds the allowed and admin users again; users "
+                "log in again and their own API tokens must be issued again"
+                if not copies
+                else f"a copy of the hub's database exists ({copies[-1]}), but it is not restored onto "
+                "the rebuilt host (restore-hub-database works on a file on the control node)"
+            )
+            self.note("the home file system is not part of this fault: its data is not at risk")
+            ports = before["machine"].get("ports", {})
+            return f"machine {spec['name']} {before['machine']['state']}, ports {ports}"
+
+        self.step("record-rpo", rpo)
+
+        def fault() -> str:
+            machines(spec, "destroy", str(spec["name"]))
+            if machine_state(spec) != "absent":
+                raise StepFailed(f"machine {spec['name']} still exists after destroy")
+            try:
+                Hub(self.site, timeout=5).answers()
+            except StepFailed:
+                return f"machine {spec['name']} stopped and deleted with its disk; the hub is gone"
+            raise StepFailed("the hub still answers after its host was deleted")
+
+        self.fault_at = time.monotonic()
+        self.step("inject-fault", fault)
+        self.step("recover", lambda: self.recover("rebuild-hub-host", {}))
+
+        def answers() -> str:
+            self.site = reload_site(self.site)  # the new host's port, the new token
+            return hub_answers(self.site)
+
+        def verify() -> str:
+            again = aws.find_home_fs(self.site)
+            if again is None or again["FileSystemId"] != fs["FileSystemId"]:
+                raise StepFailed("the home file system changed")
+            files = self.compare(before["files"], root)
+            hub = Hub(self.site)
+            hub.start_server(hub_user, wait)
+            try:
+                data = hub.get_file(hub_user, HUB_HOST_FILE)
+            finally:
+                hub.stop_server(hub_user, wait)
+            if data != payload:
+                raise StepFailed(f"{HUB_HOST_FILE} read through {hub_user}'s server differs")
+            return (
+                f"home {fs['FileSystemId']} unchanged ({files}); {HUB_HOST_FILE} read back through "
+                f"{hub_user}'s server on the new host, byte for byte"
+            )
+
+        self.step("hub-answers", answers)
+        self.step("user-login", lambda: user_logs_in(self.site))
+        self.step("verify", verify)
+        self.report["hub_verified"] = True
 
 
 def run_drill(
@@ -344,9 +482,12 @@ def run_drill(
         drill.note(str(site.var("runbook_drill_note")))
     started = time.monotonic()
     try:
-        {"user-files": drill.user_files, "filesystem": drill.filesystem, "cluster": drill.cluster}[scenario](
-            user
-        )
+        {
+            "user-files": drill.user_files,
+            "filesystem": drill.filesystem,
+            "cluster": drill.cluster,
+            "hub-host": drill.hub_host,
+        }[scenario](user)
         drill.report["result"] = "recovered"
     except (Refused, StepFailed) as error:
         if not drill.steps:
@@ -401,6 +542,15 @@ def markdown(report: dict[str, Any]) -> str:
         f"| recovery point | `{rpo.get('recovery_point', '-')}` |",
         f"| files verified byte for byte | {report.get('verified_files', '-')} |",
         f"| drill total | {report['total_s']} s |",
+    ]
+    if "hub_verified" in report:
+        lines.append("| hub answers, a user logs in | checked (steps hub-answers, user-login) |")
+    database = report.get("hub_database")
+    if database:
+        fate = "lost with the host" if database.get("lost") else "kept"
+        backup = f"copy at `{database['backup']}`" if database.get("backup") else "no copy existed"
+        lines.append(f"| hub database ({database['where']}) | {fate}; {backup} |")
+    lines += [
         "",
         "## Drill steps",
         "",

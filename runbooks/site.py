@@ -120,3 +120,9 @@ def _resolve_quietly(templar: Any, value: Any) -> Any:
         return templar.template(value)
     except Exception:
         return value
+
+
+def reload_site(site: Site) -> Site:
+    """The same site read again from its inventory: values that depend on files which changed since
+    (a re-created host's ports, a new token) are current."""
+    return load_site(site.inventory.name, site.inventory.parent.parent)

@@ -284,12 +284,19 @@ def test_hub_steps_stop_and_start_the_users_server_through_the_api() -> None:
 
     from runbooks.hub import Hub, no_hub_reason
 
-    assert "jupyterhub_out_url is not set" in (no_hub_reason(LOCAL) or "")
+    unset = {"runbook_hub_url": None, "runbook_hub_api_token_file": None, "jupyterhub_out_url": None}
+    no_hub = dataclasses.replace(LOCAL, hostvars={**LOCAL.hostvars, **unset})
+    assert "jupyterhub_out_url is not set" in (no_hub_reason(no_hub) or "")
     api = HubAPI()
     try:
         site = dataclasses.replace(
             LOCAL,
-            hostvars={**LOCAL.hostvars, "jupyterhub_out_url": api.url, "runbook_hub_api_token": "t0ken"},
+            hostvars={
+                **LOCAL.hostvars,
+                **unset,
+                "jupyterhub_out_url": api.url,
+                "runbook_hub_api_token": "t0ken",
+            },
         )
         assert no_hub_reason(site) is None
         hub = Hub(site)

@@ -29,6 +29,7 @@ def registry() -> dict[str, ModuleType]:
     from runbooks.procedures import (
         cost_cap,
         rebuild_cluster,
+        rebuild_hub_host,
         replace_node_group,
         restore_filesystem,
         restore_hub_database,
@@ -40,6 +41,7 @@ def registry() -> dict[str, ModuleType]:
         restore_user_home,
         restore_filesystem,
         rebuild_cluster,
+        rebuild_hub_host,
         replace_node_group,
         restore_hub_database,
         rotate_secrets,

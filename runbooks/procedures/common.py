@@ -7,8 +7,8 @@ from typing import Any
 
 from runbooks import aws
 from runbooks.ansible import playbook_path, run_playbook
-from runbooks.engine import Context, Step, wait_until
-from runbooks.hub import no_hub_reason
+from runbooks.engine import Context, Step, StepFailed, wait_until
+from runbooks.hub import Hub, no_hub_reason
 
 
 def timeout(ctx: Context) -> float:
@@ -100,6 +100,82 @@ def hub_converge() -> Step:
     step = converge("hub.yml", "hub stage")
     step.skip = hub_skip
     return step
+
+
+def hub_login_user(site: Any) -> tuple[str, str] | None:
+    """The user the checks log in as and their password: ``runbook_hub_login_user`` and
+    ``runbook_hub_login_password`` (default: the dummy authenticator's ``jupyterhub_dummy_password``)."""
+    user = site.var("runbook_hub_login_user")
+    password = site.var("runbook_hub_login_password") or site.var("jupyterhub_dummy_password")
+    if isinstance(user, str) and user and isinstance(password, str) and password and "{{" not in password:
+        return user, password
+    return None
+
+
+def hub_answers(site: Any) -> str:
+    """The hub answers: GET /hub/api, and GET /hub/api/user accepts the operators' token; retried
+    until ``runbook_hub_wait_timeout`` (a hub just restarted takes seconds to listen)."""
+    wait = float(site.var("runbook_hub_wait_timeout", 120))
+    last: list[str] = []
+
+    def check() -> str | None:
+        try:
+            return Hub(site).answers()
+        except StepFailed as error:
+            last[:] = [str(error)]
+            return None
+
+    try:
+        return wait_until("the hub to answer", check, timeout=wait, interval=2)
+    except StepFailed as error:
+        raise StepFailed(f"{error}: {last[0] if last else ''}") from error
+
+
+def user_logs_in(site: Any) -> str:
+    """A user logs in: the login form posted with the user's password (a real login), then their
+    server started through the API, answering through the proxy, and stopped again."""
+    credentials = hub_login_user(site)
+    if credentials is None:
+        raise StepFailed(f"site {site.name}: runbook_hub_login_user (and a password) are not set")
+    user, password = credentials
+    wait = float(site.var("runbook_hub_spawn_timeout", 180))
+    hub = Hub(site)
+    notes = [hub.login(user, password)]
+    notes.append(hub.start_server(user, wait))
+    notes.append(hub.server_answers(user))
+    notes.append(hub.stop_server(user, wait))
+    return "; ".join(notes)
+
+
+def hub_check_skip(ctx: Context) -> str | None:
+    return no_hub_reason(ctx.site)
+
+
+def login_check_skip(ctx: Context) -> str | None:
+    reason = no_hub_reason(ctx.site)
+    if reason:
+        return reason
+    if hub_login_user(ctx.site) is None:
+        return f"site {ctx.site.name} names no user to log in as (runbook_hub_login_user and a password)"
+    return None
+
+
+def hub_check_steps() -> list[Step]:
+    """Two checks, each a named step with its own deadline: the hub answers; a user logs in."""
+    return [
+        Step(
+            "check-hub-answers",
+            lambda c: "GET /hub/api with the operators' token until the hub answers",
+            lambda c: hub_answers(c.site),
+            skip=hub_check_skip,
+        ),
+        Step(
+            "check-user-login",
+            lambda c: "log a user in through /hub/login, start their server, see it answer, stop it",
+            lambda c: user_logs_in(c.site),
+            skip=login_check_skip,
+        ),
+    ]
 
 
 def kubernetes_skip(ctx: Context) -> str | None:

@@ -10,6 +10,7 @@ from runbooks.procedures.common import (
     cluster_problem,
     converge,
     home_attached_problem,
+    hub_check_steps,
     hub_converge,
     kubernetes_step,
 )
@@ -87,5 +88,6 @@ def steps(ctx: Context) -> list[Step]:
         ),
         storage,
         hub_converge(),
+        *hub_check_steps(),
         kubernetes_step(),
     ]

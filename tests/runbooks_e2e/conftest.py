@@ -25,6 +25,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         env.setenv("EMULATOR_STATE_DIR", str(emulator.state_dir))
         env.setenv("RUNBOOK_OUTPUT_DIR", str(tmp_path_factory.mktemp("runbook-output")))
         env.setenv("SITE_OUTPUT_DIR", str(emulator.state_dir / "site-output"))
+        # No hub machine here (the hub stage is skipped): a clone's own .machines/hub, booted by
+        # `make demo`, must not lend these tests its address.
+        env.setenv("MACHINES_STATE_DIR", str(emulator.state_dir / "machines"))
         run = run_playbook("site.yml", state_dir=emulator.state_dir, args=WITHOUT_HUB)
         assert run.returncode == 0, run.output[-6000:]
         yield load_site("local")
