@@ -43,14 +43,19 @@ SCENARIOS = {
 }
 HUB_HOST_FILE = "drill/hub-host.bin"
 SIDE_PREFIX = "aws-backup-restore_"
+# The home_usage role's state in the home root (docs/quotas.md): figures rewritten on every scheduled
+# measurement, not user data; a drill neither counts them at risk nor expects them back unchanged.
+USAGE_STATE_DIR = ".sciplat-usage"
 
 
 def tree(root: Path) -> dict[str, dict[str, Any]]:
-    """Every regular file under root (restore side directories left out): digest, mode, mtime, size."""
+    """Every regular file under root (restore side directories and the usage measurement's state
+    left out): digest, mode, mtime, size."""
     files: dict[str, dict[str, Any]] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         if Path(dirpath) == root:
             dirnames[:] = [d for d in dirnames if not d.startswith(SIDE_PREFIX)]
+        dirnames[:] = [d for d in dirnames if d != USAGE_STATE_DIR]
         for name in filenames:
             path = Path(dirpath) / name
             info = path.lstat()

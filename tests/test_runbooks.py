@@ -332,3 +332,16 @@ def test_a_refusal_at_the_first_step_says_nothing_changed(tmp_path: Path) -> Non
     with pytest.raises(Refused):
         Run(LOCAL, "demo", lambda c: steps, {}, apply=True, echo=lines.append).execute()
     assert lines[-1] == "[1/1] check: REFUSED: unknown user 'mallory'\nnothing was changed"
+
+
+def test_drills_leave_the_usage_measurement_state_out_of_the_files_they_compare(tmp_path: Path) -> None:
+    from runbooks.drills import tree
+
+    (tmp_path / "home" / "astro1").mkdir(parents=True)
+    (tmp_path / "home" / "astro1" / "data.txt").write_text("science")
+    (tmp_path / "home" / ".sciplat-usage" / "cache").mkdir(parents=True)
+    (tmp_path / "home" / ".sciplat-usage" / "usage.json").write_text("{}")
+    (tmp_path / "home" / ".sciplat-usage" / "cache" / "astro1.json").write_text("{}")
+    (tmp_path / "aws-backup-restore_2026").mkdir()
+    (tmp_path / "aws-backup-restore_2026" / "old.txt").write_text("side")
+    assert sorted(tree(tmp_path)) == ["home/astro1/data.txt"]
