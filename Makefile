@@ -24,7 +24,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench drill envs env-test lock clean
+.PHONY: help host-deps host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test test-stages lint unit molecule e2e bench drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -100,7 +100,12 @@ down: ## stop everything `make demo` started
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m machines stop ami-builder; fi
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m emulator stop; fi
 
-test: setup lint unit molecule e2e browser ## lint, unit tests, Molecule scenarios, the end-to-end site test, the browser tests
+# What `make test` runs, in this order (.ci/run runs them one by one to time each).
+TEST_STAGES := setup lint unit molecule e2e browser
+test: $(TEST_STAGES) ## lint, unit tests, Molecule scenarios, the end-to-end site test, the browser tests
+
+test-stages: ## print the stages `make test` runs, in order
+	@echo $(TEST_STAGES)
 
 lint: setup ## yamllint, ansible-lint (production profile), ruff
 	yamllint --strict .
