@@ -84,6 +84,9 @@ def run(scenario: Scenario) -> None:
         **os.environ,
         **mitogen_env(),
         "MOLECULE_EPHEMERAL_DIRECTORY": str(scenario.state_dir),
+        # The scenario's emulator (molecule/shared/create.yml) waits as the pytest suite's do: real AWS
+        # durations / 120, still long enough that every wait loop in the roles polls.
+        "EMULATOR_TIME_SCALE": os.environ.get("EMULATOR_TIME_SCALE", "120"),
         "NO_COLOR": "1",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
