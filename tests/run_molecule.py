@@ -96,7 +96,11 @@ def run(scenario: Scenario) -> None:
     current: tuple[str, float] | None = None
     with scenario.log.open("w") as log:
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "molecule"), "test", "-s", scenario.name],
+            [
+                str(Path(sys.executable).parent / "molecule"),
+                *("--base-config", str(ROOT / "molecule" / "shared" / "base.yml")),
+                *("test", "-s", scenario.name),
+            ],
             cwd=ROOT / "roles" / scenario.role,
             env=env,
             stdin=subprocess.DEVNULL,
