@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,3 +93,24 @@ def run_playbook(
         command, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=timeout, check=False
     )
     return PlaybookRun(completed.returncode, completed.stdout + completed.stderr)
+
+
+def assert_fails_before_any_change(
+    playbook: str,
+    *,
+    state_dir: Path,
+    extra_vars: dict[str, Any],
+    words: list[str],
+    resources: Callable[[], dict[str, list[str]]],
+) -> PlaybookRun:
+    """A bad inventory: the run fails, its output names every word, and `resources()` finds nothing.
+
+    `resources` lists what the playbook would create, read from the emulated account afterwards.
+    """
+    run = run_playbook(playbook, state_dir=state_dir, extra_vars=extra_vars)
+    assert run.returncode != 0, run.output[-3000:]
+    for word in words:
+        assert word in run.output, f"{word!r} not in the error:\n{run.output[-3000:]}"
+    found = resources()
+    assert not any(found.values()), found
+    return run

@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
-from ansible_run import run_playbook
+from ansible_run import assert_fails_before_any_change, run_playbook
 
 from emulator.launcher import Emulator
 
@@ -95,12 +95,13 @@ def test_bad_ami_inventory_fails_before_any_change(
     site_emulator: Emulator, extra_vars: dict[str, Any], words: list[str]
 ) -> None:
     site_emulator.reset()
-    run = run_playbook("ami.yml", state_dir=site_emulator.state_dir, extra_vars=extra_vars)
-
-    assert run.returncode != 0, run.output[-3000:]
-    for word in words:
-        assert word in run.output, f"{word!r} not in the error:\n{run.output[-3000:]}"
-    assert not any(ami_resources(site_emulator).values()), ami_resources(site_emulator)
+    assert_fails_before_any_change(
+        "ami.yml",
+        state_dir=site_emulator.state_dir,
+        extra_vars=extra_vars,
+        words=words,
+        resources=lambda: ami_resources(site_emulator),
+    )
 
 
 @pytest.mark.emulator
