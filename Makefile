@@ -24,7 +24,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test test-stages lint unit molecule e2e bench bench-usage drill envs env-test lock clean
+.PHONY: help host-deps host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -100,12 +100,18 @@ down: ## stop everything `make demo` started
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m machines stop ami-builder; fi
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m emulator stop; fi
 
-# What `make test` runs, in this order (.ci/run runs them one by one to time each).
-TEST_STAGES := setup lint unit molecule e2e browser
-test: $(TEST_STAGES) ## lint, unit tests, Molecule scenarios, the end-to-end site test, the browser tests
-
-test-stages: ## print the stages `make test` runs, in order
-	@echo $(TEST_STAGES)
+# What `make test` runs, in this order, one make each; it ends with each stage's time (also when one fails).
+TEST_STAGES := lint unit molecule e2e browser
+test: setup ## lint, unit tests, Molecule scenarios, the end-to-end site test, the browser tests
+	@times=""; total=$$SECONDS; \
+	for stage in $(TEST_STAGES); do \
+	  echo "== make $$stage"; started=$$SECONDS; \
+	  if ! $(MAKE) --no-print-directory $$stage; then \
+	    echo "== stage times:$$times $$stage FAILED after $$((SECONDS - started)) s"; exit 1; \
+	  fi; \
+	  times="$$times $$stage $$((SECONDS - started)) s,"; \
+	done; \
+	echo "== stage times:$$times total $$((SECONDS - total)) s"
 
 lint: setup ## yamllint, ansible-lint (production profile), ruff
 	yamllint --strict .
