@@ -166,16 +166,29 @@ def chromium() -> Iterator[WebDriver]:
             driver.quit()
 
 
-def log_in_to_lab(driver: WebDriver, hub: LocalHub, user: str, timeout: float = 120) -> float:
-    """Log in with the dummy password, start the default profile; seconds until JupyterLab shows."""
+def log_in(driver: WebDriver, hub: LocalHub, user: str, timeout: float = 120) -> None:
+    """Log in with the dummy password; returns on the spawn page (or the user's running server)."""
     wait = WebDriverWait(driver, timeout)
     driver.get(f"{hub.url}/hub/login")
-    started = time.monotonic()
     wait.until(expected_conditions.presence_of_element_located((By.ID, "username_input"))).send_keys(user)
     driver.find_element(By.ID, "password_input").send_keys(PASSWORD)
     driver.find_element(By.ID, "login_submit").click()
-    # The spawn page offers the profiles (the default preselected); a running server skips it.
     wait.until(lambda d: "/hub/spawn" in d.current_url or "/user/" in d.current_url)
+
+
+def submit_spawn_form(driver: WebDriver, hub: LocalHub, user: str) -> None:
+    """Open the user's spawn page and start the preselected (default) profile."""
+    driver.get(f"{hub.url}/hub/spawn/{user}")
+    WebDriverWait(driver, 60).until(expected_conditions.presence_of_element_located((By.ID, "profile")))
+    driver.find_element(By.CSS_SELECTOR, "form input[type=submit], form button[type=submit]").click()
+
+
+def log_in_to_lab(driver: WebDriver, hub: LocalHub, user: str, timeout: float = 120) -> float:
+    """Log in with the dummy password, start the default profile; seconds until JupyterLab shows."""
+    wait = WebDriverWait(driver, timeout)
+    started = time.monotonic()
+    log_in(driver, hub, user, timeout)
+    # The spawn page offers the profiles (the default preselected); a running server skips it.
     if driver.find_elements(By.ID, "profile"):
         driver.find_element(By.CSS_SELECTOR, "form input[type=submit], form button[type=submit]").click()
     wait.until(expected_conditions.presence_of_element_located((By.ID, "jp-main-dock-panel")))

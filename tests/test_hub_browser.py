@@ -23,16 +23,16 @@ from pathlib import Path
 
 import pytest
 from hub_browser import (
-    PASSWORD,
     ROOT,
     LocalHub,
     browser_available,
     chromium,
+    log_in,
     log_in_to_lab,
     run_notebook_cell,
+    submit_spawn_form,
 )
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -101,12 +101,6 @@ def lift_the_cap() -> None:
         ssm.delete_parameter(Name=CAP_PARAMETER)
 
 
-def submit_spawn_form(driver: WebDriver, hub: LocalHub, user: str) -> None:
-    driver.get(f"{hub.url}/hub/spawn/{user}")
-    WebDriverWait(driver, 60).until(expected_conditions.presence_of_element_located((By.ID, "profile")))
-    driver.find_element(By.CSS_SELECTOR, "form input[type=submit], form button[type=submit]").click()
-
-
 def test_the_cost_cap_refuses_new_servers_until_it_is_lifted() -> None:
     hub = LocalHub.find()
     hub.stop_server(CAP_USER)
@@ -118,13 +112,8 @@ def test_the_cost_cap_refuses_new_servers_until_it_is_lifted() -> None:
         time.sleep(CAP_CACHE_SECONDS + 1)  # a reading from before the cap has expired
         with chromium() as driver:
             wait = WebDriverWait(driver, 60)
-            driver.get(f"{hub.url}/hub/login")
-            wait.until(expected_conditions.presence_of_element_located((By.ID, "username_input"))).send_keys(
-                CAP_USER
-            )
-            driver.find_element(By.ID, "password_input").send_keys(PASSWORD)
-            driver.find_element(By.ID, "login_submit").click()
-            wait.until(lambda d: "/hub/spawn" in d.current_url)
+            log_in(driver, hub, CAP_USER, 60)
+            assert "/hub/spawn" in driver.current_url, driver.current_url
             submit_spawn_form(driver, hub, CAP_USER)
             # The refusal: the error page (a fast refusal) or the spawn-pending page's failure line.
             wait.until(lambda d: "New servers are paused" in d.find_element(By.TAG_NAME, "body").text)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from hub_browser import PASSWORD, ROOT, STATE_DIR, LocalHub, browser_available, chromium
+from hub_browser import ROOT, STATE_DIR, LocalHub, browser_available, chromium, log_in, submit_spawn_form
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -61,12 +61,6 @@ def measure() -> None:
     on_hub("systemctl", "start", "sciplat-home-usage.service")
 
 
-def spawn_through_the_form(driver, hub: LocalHub) -> None:
-    driver.get(f"{hub.url}/hub/spawn/{USER}")
-    WebDriverWait(driver, 60).until(expected_conditions.presence_of_element_located((By.ID, "profile")))
-    driver.find_element(By.CSS_SELECTOR, "form input[type=submit], form button[type=submit]").click()
-
-
 def body_text(driver) -> str:
     return driver.find_element(By.TAG_NAME, "body").text
 
@@ -80,14 +74,9 @@ def test_over_quota_is_refused_with_the_way_out_and_back_under_it_starts_with_a_
         measure()
         with chromium() as driver:
             wait = WebDriverWait(driver, 120)
-            driver.get(f"{hub.url}/hub/login")
-            wait.until(expected_conditions.presence_of_element_located((By.ID, "username_input"))).send_keys(
-                USER
-            )
-            driver.find_element(By.ID, "password_input").send_keys(PASSWORD)
-            driver.find_element(By.ID, "login_submit").click()
-            wait.until(lambda d: "/hub/spawn" in d.current_url)
-            spawn_through_the_form(driver, hub)
+            log_in(driver, hub, USER)
+            assert "/hub/spawn" in driver.current_url, driver.current_url
+            submit_spawn_form(driver, hub, USER)
             wait.until(lambda d: "over your 50 MiB quota" in body_text(d))
             page = body_text(driver)
             assert "Your home directory uses 60." in page or "Your home directory uses 61" in page, page
@@ -100,7 +89,7 @@ def test_over_quota_is_refused_with_the_way_out_and_back_under_it_starts_with_a_
             # quota (about 94%), the start goes on and JupyterLab warns.
             fill_home(QUOTA_MIB - 3)
             measure()
-            spawn_through_the_form(driver, hub)
+            submit_spawn_form(driver, hub, USER)
             wait.until(expected_conditions.presence_of_element_located((By.ID, "jp-main-dock-panel")))
             assert f"/user/{USER}/lab" in driver.current_url and hub.server_ready(USER)
             wait.until(lambda d: "of your 50 MiB quota" in body_text(d))

@@ -235,27 +235,21 @@ def test_quota_report_reads_the_usage_file_on_the_emulated_home_file_system(site
         }
         (root / ".sciplat-usage" / "history.jsonl").write_text(json.dumps(history) + "\n")
         runbook = Path(sys.executable).parent / "runbook"
-        answer = subprocess.run(
-            [str(runbook), "quota-report", "--site", "local", "--format", "json"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert answer.returncode == 0, answer.stderr
-        report = json.loads(answer.stdout)
+
+        def quota_report(*args: str) -> str:
+            command = [str(runbook), "quota-report", "--site", "local", *args]
+            answer = subprocess.run(command, capture_output=True, text=True, timeout=120)
+            assert answer.returncode == 0, answer.stderr
+            return answer.stdout
+
+        report = json.loads(quota_report("--format", "json"))
         assert [row["user"] for row in report["users"]] == ["qr-big", "qr-small"]
         assert [row["bytes"] for row in report["users"]] == [du["qr-big"], du["qr-small"]]
         assert report["users"][0]["growth_bytes"] == 1024 * 1024 and report["stale"] is False
         assert report["usage_file"] == str(root / ".sciplat-usage" / "usage.json")
-        answer = subprocess.run(
-            [str(runbook), "quota-report", "--site", "local", "--top", "1"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert answer.returncode == 0, answer.stderr
-        assert "Homes: 2, total used" in answer.stdout and "… 1 more (--top 2 shows all)" in answer.stdout
-        assert "qr-big" in answer.stdout and "+1 MiB" in answer.stdout
+        table = quota_report("--top", "1")
+        assert "Homes: 2, total used" in table and "… 1 more (--top 2 shows all)" in table
+        assert "qr-big" in table and "+1 MiB" in table
     finally:
         for path in made:
             shutil.rmtree(path, ignore_errors=True)
