@@ -104,9 +104,7 @@ def build_kubernetes(version: str) -> None:
         ["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True
     ).stdout.strip()
     upstream = Path(gomodcache, "cache/download/k8s.io/kubernetes/@v", f"{version}.mod").read_text()
-    replaces = [
-        f"replace {module} => {module} {staging}" for module in STAGING_LINE.findall(upstream)
-    ]
+    replaces = [f"replace {module} => {module} {staging}" for module in STAGING_LINE.findall(upstream)]
     work = _module_dir(version, "kubernetes", f"k8s.io/kubernetes {version}", replaces)
     _go(["mod", "tidy"], work) if not (work / "go.sum").exists() else None
     for index, name in enumerate(todo, 1):
@@ -115,8 +113,15 @@ def build_kubernetes(version: str) -> None:
         target = binary(name, version)
         partial = target.with_name(f".{name}.partial")
         _go(
-            ["build", "-trimpath", "-ldflags", _version_flags(version), "-o", str(partial),
-             f"k8s.io/kubernetes/cmd/{name}"],
+            [
+                "build",
+                "-trimpath",
+                "-ldflags",
+                _version_flags(version),
+                "-o",
+                str(partial),
+                f"k8s.io/kubernetes/cmd/{name}",
+            ],
             work,
         )
         partial.rename(target)
@@ -133,9 +138,15 @@ def build_helm(version: str) -> None:
     _go(["mod", "download", f"helm.sh/helm/v3@{HELM_VERSION}"], work)
     partial = target.with_name(".helm.partial")
     _go(
-        ["build", "-trimpath", "-ldflags",
-         f"-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION}",
-         "-o", str(partial), "helm.sh/helm/v3/cmd/helm"],
+        [
+            "build",
+            "-trimpath",
+            "-ldflags",
+            f"-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION}",
+            "-o",
+            str(partial),
+            "helm.sh/helm/v3/cmd/helm",
+        ],
         work,
     )
     partial.rename(target)
