@@ -35,7 +35,7 @@ from moto.eks.models import (
 from moto.eks.responses import DEFAULT_MAX_RESULTS, EKSResponse
 from moto.eks.utils import validate_role_arn
 
-from emulator import eks_addons
+from emulator import eks_addons, eks_kubernetes
 from emulator.eks_addons import Addon
 from emulator.lifecycle import TimedStatus, deprovision, provision, timeline, update
 from emulator.patching import route
@@ -141,6 +141,7 @@ class EmulatedEKSBackend(EKSBackend):
         cluster.resources_vpc_config = self._vpc_config(cluster.name, kwargs["resources_vpc_config"] or {})
         cluster.addons, cluster.updates = {}, {}
         provision(cluster, "eks::cluster.create", cluster.name, "CREATING", "ACTIVE")
+        eks_kubernetes.on_create_cluster(self.account_id, self.region_name, cluster)
         return cluster
 
     def _vpc_config(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -179,6 +180,7 @@ class EmulatedEKSBackend(EKSBackend):
             deprovision(cluster, "eks::cluster.delete", "DELETING")
             for addon in cluster.addons.values():  # deleted with the cluster
                 deprovision(addon, "eks::cluster.delete", "DELETING")
+            eks_kubernetes.forget(self.account_id, self.region_name, name)
         return cluster
 
     def _require_active(self, target: Any, kind: str, **names: str) -> None:
@@ -535,8 +537,33 @@ NEW_PATHS = (
 )
 
 
+def _arn_account_region(obj: Any) -> tuple[str, str]:
+    parts = obj.arn.split(":")
+    return parts[4], parts[3]
+
+
+class ClusterStatus(TimedStatus):
+    """The clock's status, held at CREATING until the cluster's Kubernetes API server is ready."""
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        timed = super().__get__(obj, owner)
+        if obj is None:
+            return timed
+        return eks_kubernetes.cluster_status(*_arn_account_region(obj), obj.name, timed)
+
+
+class NodegroupStatus(TimedStatus):
+    """The clock's status, held at CREATING until the group's nodes are Ready."""
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        timed = super().__get__(obj, owner)
+        if obj is None:
+            return timed
+        return eks_kubernetes.nodegroup_status(*_arn_account_region(obj), obj, timed)
+
+
 def install() -> None:
-    eks_models.Cluster.status = TimedStatus()  # type: ignore[assignment,method-assign]
-    eks_models.Nodegroup.status = TimedStatus()  # type: ignore[assignment,method-assign]
+    eks_models.Cluster.status = ClusterStatus()  # type: ignore[assignment,method-assign]
+    eks_models.Nodegroup.status = NodegroupStatus()  # type: ignore[assignment,method-assign]
     eks_backends.backend = EmulatedEKSBackend
     route(eks_urls, EmulatedEKSResponse, NEW_PATHS)

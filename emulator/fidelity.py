@@ -32,6 +32,7 @@ from emulator import (
     efs,
     efs_data,
     eks,
+    eks_kubernetes,
     iam,
     lifecycle,
     sns,
@@ -44,12 +45,15 @@ def _reset(original: Callable[..., Any], backend: Any) -> None:
     lifecycle.LOG.clear()
     backup_jobs.reset()
     efs_data.clear()
+    eks_kubernetes.reset()
 
 
-def install(time_scale: float, state_dir: Path) -> None:
-    """State is in the process, as moto's is, except the EFS data plane under ``state_dir``."""
+def install(time_scale: float, state_dir: Path, endpoint: str | None = None) -> None:
+    """State is in the process, as moto's is, except the EFS data plane and the clusters' Kubernetes
+    under ``state_dir``; ``endpoint`` is this emulator's URL (the API servers' token webhook)."""
     lifecycle.configure(time_scale)
     efs_data.configure(state_dir)
+    eks_kubernetes.configure(state_dir, endpoint, time_scale)
     for module in (eks, ec2, efs, backup, iam, budgets, cloudwatch, sns, codebuild):
         module.install()
     wrap(MotoAPIBackend, "reset")(_reset)

@@ -69,6 +69,8 @@ class Emulator:
 
     state_dir: Path
     time_scale: float = DEFAULT_TIME_SCALE
+    # Each EKS cluster is a real Kubernetes cluster (emulator.eks_kubernetes); off: records only.
+    kubernetes: bool = True
 
     @property
     def endpoint_file(self) -> Path:
@@ -112,6 +114,8 @@ class Emulator:
             str(self.state_dir),
         ]
         env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+        if not self.kubernetes:
+            env["EMULATOR_KUBERNETES"] = "off"
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(  # detached: it outlives `make demo`
                 command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -153,6 +157,10 @@ class Emulator:
             pass
         self.pid_file.unlink(missing_ok=True)
         self.endpoint_file.unlink(missing_ok=True)
+        # The clusters' Kubernetes processes outlive a killed server: stop them by their PID files.
+        from emulator.eks_kubernetes import destroy_all
+
+        destroy_all(self.state_dir / "kube")
         return stopped
 
     def lifecycle(self) -> list[dict[str, object]]:
@@ -162,9 +170,11 @@ class Emulator:
 
 
 @contextmanager
-def running_emulator(state_dir: Path, time_scale: float = DEFAULT_TIME_SCALE) -> Iterator[Emulator]:
+def running_emulator(
+    state_dir: Path, time_scale: float = DEFAULT_TIME_SCALE, kubernetes: bool = True
+) -> Iterator[Emulator]:
     """A private emulator for the duration of a ``with`` block (tests)."""
-    emulator = Emulator(state_dir, time_scale)
+    emulator = Emulator(state_dir, time_scale, kubernetes)
     emulator.start()
     try:
         yield emulator

@@ -18,7 +18,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state-dir", type=Path, required=True)
     args = parser.parse_args(argv)
 
-    fidelity.install(time_scale=args.time_scale, state_dir=args.state_dir)
+    fidelity.install(
+        time_scale=args.time_scale, state_dir=args.state_dir, endpoint=f"http://{args.host}:{args.port}"
+    )
 
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,

@@ -22,7 +22,11 @@ _counter = itertools.count()
 
 @pytest.fixture(scope="session")
 def fidelity_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with running_emulator(tmp_path_factory.mktemp("fidelity"), time_scale=TIME_SCALE) as emulator:
+    # The API's shapes and timings only: the clusters' real Kubernetes has tests of its own
+    # (test_eks_kubernetes.py); dozens of control planes here would only cost time.
+    with running_emulator(
+        tmp_path_factory.mktemp("fidelity"), time_scale=TIME_SCALE, kubernetes=False
+    ) as emulator:
         yield emulator
 
 
