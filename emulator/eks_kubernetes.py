@@ -339,7 +339,7 @@ def _add_node(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
     real_count = sum(1 for n in state.nodes.values() if n.real)
     node_module = _node_module()
     real = node_module is not None and real_count < real_node_cap()
-    account, region, _ = state.key
+    _account, region, _ = state.key
     labels = node_labels(nodegroup, zone, region, simulated=not real)
     taints = node_taints(nodegroup, simulated=not real)
     pod_cidr = pod_cidrs.claim(f"{state.control_plane.cluster_dir}:{name}")

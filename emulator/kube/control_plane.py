@@ -9,6 +9,7 @@ stopped by PID; ``stop`` leaves nothing running, ``destroy`` also removes the di
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -60,10 +61,8 @@ def stop_pid(pid_file: Path, marker: str, grace: float = 10.0) -> bool:
             time.sleep(0.1)
         if pid_alive(pid, marker):
             os.kill(pid, signal.SIGKILL)
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
     pid_file.unlink(missing_ok=True)
     return running
 

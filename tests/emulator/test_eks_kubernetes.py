@@ -66,7 +66,8 @@ def create_cluster(emulator: Emulator, name: str, subnet_ids: list[str]) -> dict
 
 def admin_api(emulator: Emulator, name: str) -> Any:
     """The emulator's own admin access (operators use EKS tokens; see test_eks_access)."""
-    from kubernetes import client as k8s, config
+    from kubernetes import client as k8s
+    from kubernetes import config
 
     kubeconfig = emulator.state_dir / "kube" / "123456789012" / "us-east-1" / name / "admin.kubeconfig"
     return k8s.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
