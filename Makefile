@@ -15,8 +15,12 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export EMULATOR_STATE_DIR ?= $(CURDIR)/.emulator
 # Local systemd machines (docs/hosts.md): rootfs copies, SSH keys and ports, under this directory.
 export MACHINES_STATE_DIR ?= $(CURDIR)/.machines
-# Debian packages the local machines need (systemd-nspawn, debootstrap) and the browser test's.
-HOST_DEBS := systemd-container debootstrap chromium chromium-driver
+# Debian packages the local machines need (systemd-nspawn, debootstrap), the browser test's, and the
+# local Kubernetes clusters' (etcd, and containerd + runc + CNI plugins + iptables for real nodes).
+KUBE_DEBS := etcd-server containerd runc containernetworking-plugins iptables
+HOST_DEBS := systemd-container debootstrap chromium chromium-driver $(KUBE_DEBS)
+# Where the emulator finds the Kubernetes components `make kube` builds (emulator/kube/build.py).
+export SCIPLAT_CACHE := $(CACHE_DIR)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # The mitogen strategy halves Ansible's per-task cost; its plugin ships inside the venv.
 MITOGEN_STRATEGY_DIR = $(shell $(VENV)/bin/python -c 'import ansible_mitogen, os; print(os.path.dirname(ansible_mitogen.__file__) + "/plugins/strategy")' 2>/dev/null)
@@ -24,7 +28,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
+.PHONY: help host-deps kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,7 +53,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python --cache-dir $(CACHE_DIR)/uv --no-deps -e .
 	touch $@
 
-emulator: setup ## start (or reuse) the emulated AWS account
+kube: setup ## build the Kubernetes components behind the emulated EKS (Go module proxy; cached by version)
+	$(VENV)/bin/python -m emulator.kube.build
+
+emulator: setup kube ## start (or reuse) the emulated AWS account
 	$(VENV)/bin/python -m emulator start
 
 host: setup emulator ## boot the local site's hub machine (systemd-nspawn; SSH on a loopback port)
@@ -102,7 +109,7 @@ down: ## stop everything `make demo` started
 
 # What `make test` runs, in this order, one make each; it ends with each stage's time (also when one fails).
 TEST_STAGES := lint unit molecule e2e browser
-test: setup ## lint, unit tests, Molecule scenarios, the end-to-end site test, the browser tests
+test: setup kube ## lint, unit tests, Molecule scenarios, the end-to-end site test, the browser tests
 	@times=""; total=$$SECONDS; \
 	for stage in $(TEST_STAGES); do \
 	  echo "== make $$stage"; started=$$SECONDS; \
@@ -125,15 +132,15 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff
 	  hadolint $$dockerfile || exit 1; \
 	done
 
-unit: setup ## pytest: emulator, modules, filters, runbooks, bad input
+unit: setup kube ## pytest: emulator, modules, filters, runbooks, bad input
 	pytest -m 'not e2e and not browser' -q -n 2 --dist loadfile
 
 # Scenarios run MOLECULE_JOBS at a time (tests/run_molecule.py: own state, own log, a line per scenario).
 MOLECULE_JOBS ?= 3
-molecule: setup demo-wheels ## every role's Molecule scenarios (converge, idempotence, check, verify); state in .molecule/
+molecule: setup kube demo-wheels ## every role's Molecule scenarios (converge, idempotence, check, verify); state in .molecule/
 	$(VENV)/bin/python tests/run_molecule.py --jobs $(MOLECULE_JOBS) $(SCENARIOS)
 
-e2e: setup ## converge the whole local site twice and check it from outside; every runbook procedure and a drill
+e2e: setup kube ## converge the whole local site twice and check it from outside; every runbook procedure and a drill
 	$(ANSIBLE_FAST) pytest -m e2e -q -n 2 --dist loadfile
 
 drill: setup emulator host ## converge SITE with its hub, run the four disaster-recovery drills, print where the reports are
