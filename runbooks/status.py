@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -104,6 +105,45 @@ def cluster_lines(site: Site, eks: Any, iam: Any) -> list[Line]:
     return lines
 
 
+def kubernetes_lines(site: Site) -> list[Line]:
+    """Nodes (with their node group and readiness) and the home claim, through the site's kubeconfig."""
+    name = site.var("eks_cluster_name")
+    path = site.resolve("eks_cluster_kubeconfig_path", "") if isinstance(name, str) and name else ""
+    if not path or not Path(path).exists():
+        return []
+    from kubernetes import client, config
+
+    try:
+        api = client.CoreV1Api(config.new_client_from_config(str(path)))
+        nodes = api.list_node(_request_timeout=15).items
+    except Exception as error:  # an unreachable API server is a status to show, not a crash
+        reason = str(error).strip().splitlines()[0][:120]
+        return [Line("kubernetes", name, f"API server not answering ({path}): {reason}", "unreachable")]
+    lines = []
+    for node in sorted(nodes, key=lambda n: n.metadata.name):
+        labels = node.metadata.labels or {}
+        ready = {c.type: c.status for c in node.status.conditions or []}.get("Ready") == "True"
+        kind = "simulated" if labels.get("emulator.sciplat.local/simulated") else labels.get(
+            "node.kubernetes.io/instance-type", ""
+        )
+        group = labels.get("eks.amazonaws.com/nodegroup", "?")
+        lines.append(
+            Line("node", node.metadata.name, f"group {group}, {kind}", "Ready" if ready else "NotReady")
+        )
+    namespace = site.resolve("efs_storage_kubernetes_namespace", "")
+    claim = site.resolve("efs_storage_pvc_name", "")
+    if namespace and claim:
+        try:
+            pvc = api.read_namespaced_persistent_volume_claim(claim, namespace, _request_timeout=15)
+            lines.append(
+                Line("claim", f"{namespace}/{claim}", f"volume {pvc.spec.volume_name}", pvc.status.phase)
+            )
+        except client.exceptions.ApiException as error:
+            if error.status != 404:
+                raise
+    return lines
+
+
 def storage_lines(site: Site, efs: Any) -> list[Line]:
     lines: list[Line] = []
     for fs in efs.describe_file_systems()["FileSystems"]:
@@ -186,6 +226,7 @@ def collect(site: Site) -> list[Line]:
         return (
             network_lines(site, session.client("ec2"))
             + cluster_lines(site, session.client("eks"), session.client("iam"))
+            + kubernetes_lines(site)
             + storage_lines(site, session.client("efs"))
             + backup_lines(site, session.client("backup"))
         )
