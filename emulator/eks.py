@@ -35,7 +35,7 @@ from moto.eks.models import (
 from moto.eks.responses import DEFAULT_MAX_RESULTS, EKSResponse
 from moto.eks.utils import validate_role_arn
 
-from emulator import eks_addons, eks_kubernetes
+from emulator import eks_access, eks_addons, eks_kubernetes
 from emulator.eks_addons import Addon
 from emulator.lifecycle import TimedStatus, deprovision, provision, timeline, update
 from emulator.patching import route
@@ -181,6 +181,7 @@ class EmulatedEKSBackend(EKSBackend):
             for addon in cluster.addons.values():  # deleted with the cluster
                 deprovision(addon, "eks::cluster.delete", "DELETING")
             eks_kubernetes.forget(self.account_id, self.region_name, name)
+            eks_access.forget_cluster(self.account_id, self.region_name, name)
         return cluster
 
     def _require_active(self, target: Any, kind: str, **names: str) -> None:
@@ -431,12 +432,24 @@ class EmulatedEKSBackend(EKSBackend):
         return cast(dict[str, str], self._tagged(resource_arn).tags)
 
 
-class EmulatedEKSResponse(EKSResponse):
+class EmulatedEKSResponse(eks_access.AccessEntryResponses, EKSResponse):
     """Request parsing for the operations moto lacks or answers unlike AWS."""
 
     @property
     def eks_backend(self) -> EmulatedEKSBackend:
         return cast(EmulatedEKSBackend, eks_backends[self.current_account][self.region])
+
+    def create_cluster(self) -> ActionResult:
+        """moto's, plus the access configuration and the creator's admin access entry."""
+        from moto.sts.models import sts_backends
+
+        result = super().create_cluster()
+        cluster = cast(dict[str, Any], result.result)["cluster"]
+        _, caller, _ = sts_backends[self.current_account]["global"].get_caller_identity(
+            self.get_access_key(), self.region
+        )
+        eks_access.on_create_cluster(self.eks_backend, cluster, self._get_param("accessConfig"), caller)
+        return result
 
     def create_nodegroup(self) -> ActionResult:
         result = super().create_nodegroup()
@@ -566,4 +579,4 @@ def install() -> None:
     eks_models.Cluster.status = ClusterStatus()  # type: ignore[assignment,method-assign]
     eks_models.Nodegroup.status = NodegroupStatus()  # type: ignore[assignment,method-assign]
     eks_backends.backend = EmulatedEKSBackend
-    route(eks_urls, EmulatedEKSResponse, NEW_PATHS)
+    route(eks_urls, EmulatedEKSResponse, NEW_PATHS + eks_access.PATHS)

@@ -134,7 +134,11 @@ def on_create_cluster(account: str, region: str, cluster: Any) -> None:
     control_plane.prepare()
     cluster.endpoint = control_plane.endpoint
     cluster.certificate_authority = {"data": pki.ca_data(control_plane.pki)}
-    webhook = f"{_webhook_base}/_emulator/eks/{cluster.name}/authenticate" if _webhook_base else None
+    webhook = (
+        f"{_webhook_base}/_emulator/eks/{account}/{region}/{cluster.name}/authenticate"
+        if _webhook_base
+        else None
+    )
     try:
         control_plane.start(state.issuer, webhook)
     except RuntimeError as error:

@@ -6,7 +6,9 @@
 - ``GET /_emulator/lifecycle``: every provisioning wait so far (emulator.lifecycle.Record), as JSON;
 - ``GET /_emulator/config``: the time scale and the real durations it divides;
 - ``GET /_emulator/efs``: every EFS file system's data directory; ``GET /_emulator/efs/<fs-id>`` one;
-- ``POST /_emulator/backup/run-plan``: start the backup jobs a plan's rules would start now.
+- ``POST /_emulator/backup/run-plan``: start the backup jobs a plan's rules would start now;
+- ``POST /_emulator/eks/<account>/<region>/<cluster>/authenticate``: the cluster API server's token
+  webhook (a TokenReview; emulator.eks_access.review).
 
 moto's ``POST /moto-api/reset`` also empties the lifecycle log, forgets backup and restore jobs and
 removes the file systems' and recovery points' data.
@@ -32,6 +34,7 @@ from emulator import (
     efs,
     efs_data,
     eks,
+    eks_access,
     eks_kubernetes,
     iam,
     lifecycle,
@@ -46,6 +49,7 @@ def _reset(original: Callable[..., Any], backend: Any) -> None:
     backup_jobs.reset()
     efs_data.clear()
     eks_kubernetes.reset()
+    eks_access.reset()
 
 
 def install(time_scale: float, state_dir: Path, endpoint: str | None = None) -> None:
@@ -100,9 +104,28 @@ ENDPOINTS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
 }
 
 
+def token_review(account: str, region: str, cluster: str) -> Callable[[dict[str, Any]], Any]:
+    """The API server's authentication webhook: a TokenReview in, the same with its status out."""
+
+    def answer(request: dict[str, Any]) -> dict[str, Any]:
+        token = str(request.get("spec", {}).get("token", ""))
+        status = eks_access.review(account, region, cluster, token)
+        return {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": status}
+
+    return answer
+
+
 def _route(method: str, path: str) -> Callable[[dict[str, Any]], Any] | None:
     if (method, path.rstrip("/")) in ENDPOINTS:
         return ENDPOINTS[(method, path.rstrip("/"))]
+    parts = path.strip("/").split("/")
+    if (
+        method == "POST"
+        and len(parts) == 6
+        and parts[:2] == ["_emulator", "eks"]
+        and parts[5] == "authenticate"
+    ):
+        return token_review(*parts[2:5])
     if method == "GET" and path.startswith("/_emulator/efs/"):
         file_system_id = path.removeprefix("/_emulator/efs/").strip("/")
         return lambda _: efs_file_system(file_system_id)
