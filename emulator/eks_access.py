@@ -140,7 +140,7 @@ def create_access_entry(
     match = PRINCIPAL.match(principal_arn or "")
     if match is None or match.group(1) != "iam" or match.group(3) == "assumed-role":
         raise InvalidParameterException(
-            f"The specified principalArn is invalid: {principal_arn!r}: give an IAM user or role ARN "
+            message=f"The specified principalArn is invalid: {principal_arn!r}: give an IAM user or role ARN "
             "(arn:aws:iam::<account>:user/<name> or :role/<name>)"
         )
     with _lock:
@@ -173,10 +173,10 @@ def associate_access_policy(
     names = {POLICY_ARN.format(name): name for name in POLICY_GROUPS}
     if policy_arn not in names:
         raise InvalidParameterException(
-            f"The specified policyArn is invalid: {policy_arn!r}; known: {', '.join(sorted(names))}"
+            message=f"The specified policyArn is invalid: {policy_arn!r}; known: {', '.join(sorted(names))}"
         )
     if (access_scope or {}).get("type") not in ("cluster", "namespace"):
-        raise InvalidParameterException("accessScope.type must be cluster or namespace")
+        raise InvalidParameterException(message="accessScope.type must be cluster or namespace")
     entry = _entry(backend, cluster_name, principal_arn)
     now = utcnow()
     previous = entry.policies.get(policy_arn, {})
@@ -237,7 +237,7 @@ def _presigned_url(token: str) -> urllib.parse.ParseResult:
         raise TokenRefused(f"the token does not start with {TOKEN_PREFIX!r}: it is not an EKS token")
     encoded = token.removeprefix(TOKEN_PREFIX)
     try:
-        url = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        url = base64.b64decode(encoded + "=" * (-len(encoded) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as error:
         raise TokenRefused("the token is not base64url of a URL") from error
     return urllib.parse.urlparse(url)

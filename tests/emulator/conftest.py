@@ -31,6 +31,15 @@ def fidelity_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emul
 
 
 @pytest.fixture(scope="session")
+def kube_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """An emulator whose EKS clusters are real Kubernetes clusters (test_eks_kubernetes, test_eks_access)."""
+    from kube_support import TIME_SCALE
+
+    with running_emulator(tmp_path_factory.mktemp("kube"), time_scale=TIME_SCALE) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
 def aws(fidelity_emulator: Emulator) -> Client:
     """``aws("eks")``: a boto3 client for the emulator."""
 

@@ -10,85 +10,24 @@ from __future__ import annotations
 
 import base64
 import ssl
-import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
+from kube_support import ROLE_ARN, TIME_SCALE, admin_api, client, create_cluster, processes, subnets, wait_for
 
 from emulator.kube import build
-from emulator.launcher import CLIENT_ENV, Emulator, running_emulator
+from emulator.launcher import Emulator, running_emulator
 
 pytestmark = pytest.mark.skipif(bool(build.missing()), reason="Kubernetes components not built (make kube)")
 
-ROLE_ARN = "arn:aws:iam::123456789012:role/eks"
-TIME_SCALE = 120.0
 
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with running_emulator(tmp_path_factory.mktemp("kube"), time_scale=TIME_SCALE) as running:
-        yield running
-
-
-def client(emulator: Emulator, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=emulator.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=CLIENT_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CLIENT_ENV["AWS_SECRET_ACCESS_KEY"],
-    )
-
-
-def subnets(emulator: Emulator) -> list[str]:
-    ec2 = client(emulator, "ec2")
-    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    return [
-        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")[
-            "Subnet"
-        ]["SubnetId"]
-        for i, zone in enumerate("ab")
-    ]
-
-
-def create_cluster(emulator: Emulator, name: str, subnet_ids: list[str]) -> dict[str, Any]:
-    eks = client(emulator, "eks")
-    eks.create_cluster(name=name, roleArn=ROLE_ARN, resourcesVpcConfig={"subnetIds": subnet_ids})
-    eks.get_waiter("cluster_active").wait(name=name, WaiterConfig={"Delay": 0.5, "MaxAttempts": 240})
-    return dict(eks.describe_cluster(name=name)["cluster"])
-
-
-def admin_api(emulator: Emulator, name: str) -> Any:
-    """The emulator's own admin access (operators use EKS tokens; see test_eks_access)."""
-    from kubernetes import client as k8s
-    from kubernetes import config
-
-    kubeconfig = emulator.state_dir / "kube" / "123456789012" / "us-east-1" / name / "admin.kubeconfig"
-    return k8s.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
-
-
-def processes(marker: Path | str) -> list[str]:
-    found = subprocess.run(["pgrep", "-af", str(marker)], capture_output=True, text=True).stdout
-    return [line for line in found.splitlines() if "pgrep" not in line]
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def test_describe_cluster_gives_a_real_api_server_with_its_own_ca(emulator: Emulator, tmp_path: Path) -> None:
-    cluster = create_cluster(emulator, "real-api", subnets(emulator))
+def test_describe_cluster_gives_a_real_api_server_with_its_own_ca(
+    kube_emulator: Emulator, tmp_path: Path
+) -> None:
+    cluster = create_cluster(kube_emulator, "real-api", subnets(kube_emulator))
 
     assert cluster["status"] == "ACTIVE"
     assert cluster["endpoint"].startswith("https://127.0.0.1:")
@@ -101,15 +40,15 @@ def test_describe_cluster_gives_a_real_api_server_with_its_own_ca(emulator: Emul
 
     from kubernetes import client as k8s
 
-    version = k8s.VersionApi(admin_api(emulator, "real-api").api_client).get_code()
+    version = k8s.VersionApi(admin_api(kube_emulator, "real-api").api_client).get_code()
     assert version.git_version == build.KUBERNETES_VERSION
     assert f"{version.major}.{version.minor}" == cluster["version"]
 
 
-def test_node_groups_become_labelled_and_tainted_nodes_and_shrinking_drains(emulator: Emulator) -> None:
-    subnet_ids = subnets(emulator)
-    create_cluster(emulator, "nodes", subnet_ids)
-    eks, api = client(emulator, "eks"), admin_api(emulator, "nodes")
+def test_node_groups_become_labelled_and_tainted_nodes_and_shrinking_drains(kube_emulator: Emulator) -> None:
+    subnet_ids = subnets(kube_emulator)
+    create_cluster(kube_emulator, "nodes", subnet_ids)
+    eks, api = client(kube_emulator, "eks"), admin_api(kube_emulator, "nodes")
     eks.create_nodegroup(
         clusterName="nodes",
         nodegroupName="user",
@@ -187,20 +126,20 @@ def test_node_groups_become_labelled_and_tainted_nodes_and_shrinking_drains(emul
     )
 
 
-def test_deleting_the_cluster_stops_it_and_a_new_one_starts_empty(emulator: Emulator) -> None:
-    subnet_ids = subnets(emulator)
-    create_cluster(emulator, "again", subnet_ids)
-    directory = emulator.state_dir / "kube" / "123456789012" / "us-east-1" / "again"
-    admin_api(emulator, "again").create_namespace({"metadata": {"name": "left-behind"}})
+def test_deleting_the_cluster_stops_it_and_a_new_one_starts_empty(kube_emulator: Emulator) -> None:
+    subnet_ids = subnets(kube_emulator)
+    create_cluster(kube_emulator, "again", subnet_ids)
+    directory = kube_emulator.state_dir / "kube" / "123456789012" / "us-east-1" / "again"
+    admin_api(kube_emulator, "again").create_namespace({"metadata": {"name": "left-behind"}})
     assert len(processes(directory)) == 4  # etcd, API server, controller manager, scheduler
 
-    eks = client(emulator, "eks")
+    eks = client(kube_emulator, "eks")
     eks.delete_cluster(name="again")
     eks.get_waiter("cluster_deleted").wait(name="again", WaiterConfig={"Delay": 0.5, "MaxAttempts": 240})
     wait_for(lambda: not processes(directory) and not directory.exists(), 30, "the control plane to stop")
 
-    create_cluster(emulator, "again", subnet_ids)
-    names = [ns.metadata.name for ns in admin_api(emulator, "again").list_namespace().items]
+    create_cluster(kube_emulator, "again", subnet_ids)
+    names = [ns.metadata.name for ns in admin_api(kube_emulator, "again").list_namespace().items]
     assert "left-behind" not in names and "kube-system" in names
 
 

@@ -1,0 +1,66 @@
+"""Helpers for the tests of the emulated clusters' real Kubernetes (fixture ``kube_emulator`` in conftest)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from emulator.launcher import CLIENT_ENV, Emulator
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/eks"
+TIME_SCALE = 120.0
+
+
+def client(emulator: Emulator, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=emulator.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=CLIENT_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CLIENT_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def subnets(emulator: Emulator) -> list[str]:
+    ec2 = client(emulator, "ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    return [
+        ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"us-east-1{zone}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, zone in enumerate("ab")
+    ]
+
+
+def create_cluster(emulator: Emulator, name: str, subnet_ids: list[str]) -> dict[str, Any]:
+    eks = client(emulator, "eks")
+    eks.create_cluster(name=name, roleArn=ROLE_ARN, resourcesVpcConfig={"subnetIds": subnet_ids})
+    eks.get_waiter("cluster_active").wait(name=name, WaiterConfig={"Delay": 0.5, "MaxAttempts": 240})
+    return dict(eks.describe_cluster(name=name)["cluster"])
+
+
+def admin_api(emulator: Emulator, name: str) -> Any:
+    """The emulator's own admin access (operators use EKS tokens; see test_eks_access)."""
+    from kubernetes import client as k8s
+    from kubernetes import config
+
+    kubeconfig = emulator.state_dir / "kube" / "123456789012" / "us-east-1" / name / "admin.kubeconfig"
+    return k8s.CoreV1Api(config.new_client_from_config(str(kubeconfig)))
+
+
+def processes(marker: Path | str) -> list[str]:
+    found = subprocess.run(["pgrep", "-af", str(marker)], capture_output=True, text=True).stdout
+    return [line for line in found.splitlines() if "pgrep" not in line]
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
