@@ -47,6 +47,19 @@ def binary(name: str, version: str = KUBERNETES_VERSION) -> Path:
     return bin_dir(version) / name
 
 
+def module_dir(version: str = KUBERNETES_VERSION) -> Path:
+    """The ``k8s.io/kubernetes`` module's source in the Go module cache (``ensure`` downloads it)."""
+    gomodcache = subprocess.run(
+        ["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return Path(gomodcache) / f"k8s.io/kubernetes@{version}"
+
+
+def download_module(version: str = KUBERNETES_VERSION) -> None:
+    work = _module_dir(version, "kubernetes", f"k8s.io/kubernetes {version}", [])
+    _go(["mod", "download", f"k8s.io/kubernetes@{version}"], work)
+
+
 def missing(version: str = KUBERNETES_VERSION) -> list[str]:
     return [name for name in (*COMPONENTS, "helm") if not binary(name, version).exists()]
 
@@ -100,10 +113,7 @@ def build_kubernetes(version: str) -> None:
     work = _module_dir(version, "kubernetes", f"k8s.io/kubernetes {version}", [])
     _progress(f"fetching k8s.io/kubernetes {version} from the Go module proxy")
     _go(["mod", "download", f"k8s.io/kubernetes@{version}"], work)
-    gomodcache = subprocess.run(
-        ["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    upstream = Path(gomodcache, "cache/download/k8s.io/kubernetes/@v", f"{version}.mod").read_text()
+    upstream = (module_dir(version) / "go.mod").read_text()
     replaces = [f"replace {module} => {module} {staging}" for module in STAGING_LINE.findall(upstream)]
     work = _module_dir(version, "kubernetes", f"k8s.io/kubernetes {version}", replaces)
     _go(["mod", "tidy"], work) if not (work / "go.sum").exists() else None

@@ -1,0 +1,229 @@
+"""OCI images without a registry or a Docker engine: built from local trees, imported into a node.
+
+``archive()`` writes an OCI image layout (one uncompressed layer, a config, a manifest, an index
+naming the image) as a tar, cached under ``$SCIPLAT_CACHE/images/<key>.tar`` where the key covers
+the image's name, its config and the tree's identity. ``import_archive()`` loads it into a node's
+containerd (namespace ``k8s.io``, the CRI's) under that name, so a pod asking for
+``docker.io/library/python:3.12-slim`` with ``imagePullPolicy: IfNotPresent`` starts without a pull.
+
+The images the local clusters need (``local_images()``): the pause image (Kubernetes' own
+``build/pause/linux/pause.c`` from the ``k8s.io/kubernetes`` module, compiled static) and the stock
+Python image the home-usage CronJob names, made from the local machines' Debian tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emulator.kube import build
+
+PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
+PYTHON_IMAGE = "docker.io/library/python:3.12-slim"
+# What a Python image does not need from the machines' tree (Node.js, docs, apt's caches): smaller
+# layers import faster.
+PYTHON_EXCLUDES = (
+    "usr/lib/node_modules",
+    "usr/share/nodejs",
+    "usr/include",
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/locale",
+    "var/cache/apt",
+    "var/lib/apt/lists",
+    "usr/lib/x86_64-linux-gnu/libnode",
+    "boot",
+    "proc",
+    "sys",
+    "dev",
+    "run",
+    "tmp",
+)
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    name: str
+    tree: Path
+    config: dict[str, Any]
+    excludes: tuple[str, ...] = ()
+    identity: str = ""  # what changes when the tree's content does (its cache key)
+
+
+def images_dir() -> Path:
+    return build.cache_root() / "images"
+
+
+def _key(spec: ImageSpec) -> str:
+    material = json.dumps(
+        [spec.name, spec.config, spec.excludes, spec.identity or str(spec.tree)], sort_keys=True
+    )
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+# Mount points the runtime fills: in the image as empty directories.
+MOUNT_POINTS = ("proc", "sys", "dev", "run", "tmp")
+
+
+def _layer(spec: ImageSpec, path: Path) -> None:
+    def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        return None if any(info.name == e or info.name.startswith(e + "/") for e in spec.excludes) else info
+
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        for entry in sorted(os.listdir(spec.tree)):
+            tar.add(spec.tree / entry, arcname=entry, filter=keep)
+        for entry in MOUNT_POINTS:
+            if entry in spec.excludes and (spec.tree / entry).is_dir():
+                tar.add(spec.tree / entry, arcname=entry, recursive=False)
+
+
+def _blob(layout: Path, data: bytes) -> tuple[str, int]:
+    digest = hashlib.sha256(data).hexdigest()
+    (layout / "blobs" / "sha256" / digest).write_bytes(data)
+    return f"sha256:{digest}", len(data)
+
+
+def archive(spec: ImageSpec, log: Callable[[str], None] = print) -> Path:
+    """The image as an OCI layout tar (built once per key)."""
+    target = images_dir() / f"{_key(spec)}.tar"
+    if target.exists():
+        return target
+    images_dir().mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    log(f"images: building {spec.name} from {spec.tree} (once; cached)")
+    with tempfile.TemporaryDirectory(dir=images_dir()) as scratch:
+        layout = Path(scratch) / "layout"
+        (layout / "blobs" / "sha256").mkdir(parents=True)
+        layer_path = Path(scratch) / "layer.tar"
+        _layer(spec, layer_path)
+        hasher = hashlib.sha256()
+        with layer_path.open("rb") as layer:
+            for chunk in iter(lambda: layer.read(1 << 20), b""):
+                hasher.update(chunk)
+        layer_digest = f"sha256:{hasher.hexdigest()}"
+        layer_path.rename(layout / "blobs" / "sha256" / hasher.hexdigest())
+        config = {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": spec.config,
+            "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+        }
+        config_digest, config_size = _blob(layout, json.dumps(config).encode())
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": config_digest,
+                "size": config_size,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer_digest,
+                    "size": (layout / "blobs" / "sha256" / hasher.hexdigest()).stat().st_size,
+                }
+            ],
+        }
+        manifest_digest, manifest_size = _blob(layout, json.dumps(manifest).encode())
+        index = {
+            "schemaVersion": 2,
+            "manifests": [
+                {
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": manifest_digest,
+                    "size": manifest_size,
+                    "annotations": {
+                        "io.containerd.image.name": spec.name,
+                        "org.opencontainers.image.ref.name": spec.name.rsplit(":", 1)[-1],
+                    },
+                }
+            ],
+        }
+        (layout / "index.json").write_text(json.dumps(index))
+        (layout / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+        partial = Path(scratch) / "image.tar"
+        with tarfile.open(partial, "w") as tar:
+            for entry in sorted(os.listdir(layout)):
+                tar.add(layout / entry, arcname=entry)
+        partial.rename(target)
+    log(
+        f"images: built {spec.name} in {time.monotonic() - started:.0f} s ({target.stat().st_size >> 20} MiB)"
+    )
+    return target
+
+
+def import_archive(socket: Path, archive_path: Path) -> None:
+    """Load an image archive into the containerd at ``socket`` (namespace k8s.io), unpacked."""
+    result = subprocess.run(
+        [
+            "ctr",
+            "--address",
+            str(socket),
+            "-n",
+            "k8s.io",
+            "images",
+            "import",
+            "--all-platforms",
+            str(archive_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"importing {archive_path.name} into {socket} failed: {result.stderr.strip()}")
+
+
+def image_names(socket: Path) -> list[str]:
+    out = subprocess.run(
+        ["ctr", "--address", str(socket), "-n", "k8s.io", "images", "ls", "-q"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return out.split()
+
+
+def pause_tree() -> Path:
+    """Kubernetes' pause program, compiled static from the module's source (cached by its hash)."""
+    source = build.module_dir() / "build" / "pause" / "linux" / "pause.c"
+    if not source.exists():
+        build.download_module()
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    tree = build.cache_root() / "kube" / f"pause-{digest}"
+    if not (tree / "pause").exists():
+        tree.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["gcc", "-Os", "-static", "-DVERSION=v3.10", "-o", str(tree / ".pause.partial"), str(source)],
+            check=True,
+            capture_output=True,
+        )
+        (tree / ".pause.partial").rename(tree / "pause")
+    return tree
+
+
+def local_images() -> Iterable[ImageSpec]:
+    """The images every real node of a local cluster gets."""
+    from machines import rootfs
+
+    pause = pause_tree()
+    yield ImageSpec(
+        PAUSE_IMAGE, pause, {"Entrypoint": ["/pause"], "User": "65535:65535"}, identity=pause.name
+    )
+    tree = rootfs.build(log=lambda message: print(message, flush=True))
+    yield ImageSpec(
+        PYTHON_IMAGE,
+        tree,
+        {"Env": ["PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"], "Cmd": ["python3"]},
+        PYTHON_EXCLUDES,
+        identity=tree.name,
+    )

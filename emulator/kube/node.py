@@ -1,0 +1,317 @@
+"""A real node of a local cluster: its own containerd (runc, a CNI bridge) and a kubelet.
+
+Everything of a node lives in ``<cluster dir>/nodes/<name>/``: ``containerd/`` (config, root, state,
+socket), ``cni/`` (the bridge network's config), ``kubelet/`` (root dir, config, kubeconfig with a
+``system:node:<name>`` client certificate from the cluster's CA), ``logs/`` and ``pids/``. Several
+nodes of several clusters run side by side: each has its own ports, bridge (``spk`` + a hash), pod
+address range and cgroup root (``/sciplat-<hash>``).
+
+These machines run cgroup v1 under a PID 1 that is not systemd, so the kubelet uses the cgroupfs
+driver and ``failCgroupV1: false``; image garbage collection is off (no image could be pulled back).
+Pods get addresses on the node's bridge; ``ipMasq`` is off, so pods reach nothing beyond this machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from emulator.kube import build, images, pki
+from emulator.kube.control_plane import free_port, pid_alive, stop_pid
+
+READY_TIMEOUT = 120.0
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+@dataclass
+class NodeSpec:
+    name: str
+    labels: dict[str, str]
+    taints: list[dict[str, str]]  # {"key", "value", "effect"} (Kubernetes spelling)
+    pod_cidr: str
+
+
+def node_dir(cluster_dir: Path, name: str) -> Path:
+    return cluster_dir / "nodes" / name
+
+
+def _hash(cluster_dir: Path, name: str) -> str:
+    return hashlib.sha256(f"{cluster_dir}:{name}".encode()).hexdigest()[:8]
+
+
+def running_nodes(cluster_dir: Path) -> list[str]:
+    nodes = cluster_dir / "nodes"
+    return sorted(p.name for p in nodes.iterdir() if (p / "pids").is_dir()) if nodes.exists() else []
+
+
+def _write_containerd_config(directory: Path) -> Path:
+    containerd = directory / "containerd"
+    config = f"""version = 2
+root = "{containerd / 'root'}"
+state = "{containerd / 'state'}"
+[grpc]
+  address = "{containerd / 'containerd.sock'}"
+[ttrpc]
+  address = "{containerd / 'containerd.sock.ttrpc'}"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{containerd / 'opt'}"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "{images.PAUSE_IMAGE}"
+  # These machines refuse a negative oom_score_adj even to root: containers keep their parent's.
+  restrict_oom_score_adj = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "{directory / 'cni'}"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+"""
+    containerd.mkdir(parents=True, exist_ok=True)
+    (containerd / "config.toml").write_text(config)
+    return containerd / "config.toml"
+
+
+def _write_cni(directory: Path, bridge: str, pod_cidr: str) -> None:
+    cni = directory / "cni"
+    cni.mkdir(parents=True, exist_ok=True)
+    config = {
+        "cniVersion": "0.4.0",
+        "name": "sciplat-pods",
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": bridge,
+                "isGateway": True,
+                "ipMasq": False,  # pods reach this machine's bridges only, nothing beyond
+                "hairpinMode": True,
+                "ipam": {
+                    "type": "host-local",
+                    "ranges": [[{"subnet": pod_cidr}]],
+                    "dataDir": str(directory / "cni-ipam"),
+                },
+            },
+            {"type": "portmap", "capabilities": {"portMappings": True}},
+        ],
+    }
+    (cni / "10-sciplat.conflist").write_text(json.dumps(config, indent=2))
+
+
+def _write_kubelet_config(directory: Path, cluster_dir: Path, spec: NodeSpec, tag: str) -> Path:
+    kubelet = directory / "kubelet"
+    kubelet.mkdir(parents=True, exist_ok=True)
+    (directory / "resolv.conf").write_text("nameserver 127.0.0.1\n")
+    ports = {"port": free_port(), "healthz": free_port()}
+    (directory / "ports.json").write_text(json.dumps(ports))
+    config = {
+        "apiVersion": "kubelet.config.k8s.io/v1beta1",
+        "kind": "KubeletConfiguration",
+        "address": "127.0.0.1",
+        "port": ports["port"],
+        "readOnlyPort": 0,
+        "healthzBindAddress": "127.0.0.1",
+        "healthzPort": ports["healthz"],
+        "cgroupDriver": "cgroupfs",
+        "cgroupRoot": f"/sciplat-{tag}",
+        "failCgroupV1": False,
+        "failSwapOn": False,
+        "resolvConf": str(directory / "resolv.conf"),
+        "containerRuntimeEndpoint": f"unix://{directory / 'containerd' / 'containerd.sock'}",
+        "podLogsDir": str(directory / "pod-logs"),
+        "authentication": {
+            "anonymous": {"enabled": False},
+            "webhook": {"enabled": False},
+            "x509": {"clientCAFile": str(cluster_dir / "pki" / "ca.crt")},
+        },
+        "authorization": {"mode": "AlwaysAllow"},
+        "registerWithTaints": [
+            {"key": t["key"], "value": t.get("value", ""), "effect": t["effect"]} for t in spec.taints
+        ],
+        # No image can be pulled back: never collect one, never evict for disk.
+        "imageGCHighThresholdPercent": 100,
+        "imageGCLowThresholdPercent": 99,
+        "evictionHard": {"memory.available": "50Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
+        "enforceNodeAllocatable": [],
+        "serializeImagePulls": False,
+        "podCIDR": spec.pod_cidr,
+        "maxPods": 50,
+    }
+    path = kubelet / "config.json"
+    path.write_text(json.dumps(config, indent=2))
+    return path
+
+
+def _spawn(directory: Path, component: str, command: list[str]) -> None:
+    pid_file = directory / "pids" / f"{component}.pid"
+    if pid_file.exists() and pid_alive(int(pid_file.read_text()), str(directory)):
+        return
+    with (directory / "logs" / f"{component}.log").open("ab") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, cwd=directory,
+        )
+    pid_file.write_text(f"{process.pid}\n")
+
+
+def _wait_socket(socket: Path, directory: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if socket.exists():
+            result = subprocess.run(["ctr", "--address", str(socket), "version"], capture_output=True)
+            if result.returncode == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"containerd of node {directory.name} did not answer; see {directory / 'logs'}")
+
+
+def start_node(cluster_dir: Path, spec: NodeSpec, server: str) -> None:
+    """Start (or keep) the node's containerd and kubelet; return once the Node is Ready."""
+    directory = node_dir(cluster_dir, spec.name)
+    for sub in ("logs", "pids"):
+        (directory / sub).mkdir(parents=True, exist_ok=True)
+    tag = _hash(cluster_dir, spec.name)
+    config = _write_containerd_config(directory)
+    _write_cni(directory, f"spk{tag}", spec.pod_cidr)
+    pki_dir = cluster_dir / "pki"
+    user = f"node-{spec.name}"
+    pki.issue(pki_dir, user, f"system:node:{spec.name}", ("system:nodes",))
+    kubeconfig = pki.write_kubeconfig(directory / "kubelet.kubeconfig", cluster_dir.name, server, pki_dir, user)
+    kubelet_config = _write_kubelet_config(directory, cluster_dir, spec, tag)
+    _create_cgroups(tag)
+
+    _spawn(directory, "containerd", ["containerd", "--config", str(config)])
+    socket = directory / "containerd" / "containerd.sock"
+    _wait_socket(socket, directory)
+    present = set(images.image_names(socket))
+    for image in images.local_images():
+        if image.name not in present:
+            images.import_archive(socket, images.archive(image))
+    labels = ",".join(f"{key}={value}" for key, value in spec.labels.items())
+    _spawn(
+        directory,
+        "kubelet",
+        [
+            str(build.binary("kubelet")),
+            f"--config={kubelet_config}",
+            f"--kubeconfig={kubeconfig}",
+            f"--root-dir={directory / 'kubelet' / 'root'}",
+            f"--cert-dir={directory / 'kubelet' / 'pki'}",
+            f"--hostname-override={spec.name}",
+            "--node-ip=127.0.0.1",
+            f"--node-labels={labels}",
+            "--v=1",
+        ],
+    )
+    _wait_ready(cluster_dir, directory, spec.name)
+
+
+def _wait_ready(cluster_dir: Path, directory: Path, name: str) -> None:
+    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
+
+    api = client.CoreV1Api(config.new_client_from_config(str(cluster_dir / "admin.kubeconfig")))
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ApiException):
+            node = api.read_node(name)
+            if any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or []):
+                return
+        pid_file = directory / "pids" / "kubelet.pid"
+        if not pid_alive(int(pid_file.read_text()), str(directory)):
+            break
+        time.sleep(0.5)
+    log = directory / "logs" / "kubelet.log"
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-8:]) if log.exists() else ""
+    raise RuntimeError(
+        f"node {name} of cluster {cluster_dir.name} did not become Ready within {READY_TIMEOUT:.0f} s; "
+        f"see {log}:\n{tail}"
+    )
+
+
+def _shim_pids(directory: Path) -> list[int]:
+    """containerd-shim processes started for this node (they outlive containerd)."""
+    address = str(directory / "containerd" / "containerd.sock")
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+                if "containerd-shim" in cmdline and address in cmdline:
+                    pids.append(int(proc.name))
+    return pids
+
+
+def _cgroup_pids(tag: str) -> list[int]:
+    pids: set[int] = set()
+    for procs in (CGROUP_ROOT / "pids" / f"sciplat-{tag}").rglob("cgroup.procs"):
+        with contextlib.suppress(OSError):
+            pids.update(int(p) for p in procs.read_text().split())
+    return sorted(pids)
+
+
+def _create_cgroups(tag: str) -> None:
+    """The node's cgroup root in every v1 hierarchy (the kubelet wants it to exist)."""
+    for controller in CGROUP_ROOT.iterdir():
+        if controller.name == "unified" or not (controller / "cgroup.procs").exists():
+            continue
+        root = controller / f"sciplat-{tag}"
+        root.mkdir(exist_ok=True)
+        for inherited in ("cpuset.cpus", "cpuset.mems"):  # a new cpuset is empty until given these
+            if (root / inherited).exists() and not (root / inherited).read_text().strip():
+                (root / inherited).write_text((controller / inherited).read_text())
+
+
+def _remove_cgroups(tag: str) -> None:
+    for controller in CGROUP_ROOT.iterdir():
+        root = controller / f"sciplat-{tag}"
+        if root.is_dir():
+            for cgroup in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                with contextlib.suppress(OSError):
+                    cgroup.rmdir()
+            with contextlib.suppress(OSError):
+                root.rmdir()
+
+
+def _unmount_under(directory: Path) -> None:
+    mounts = Path("/proc/self/mounts").read_text().splitlines()
+    points = [line.split()[1].replace("\\040", " ") for line in mounts]
+    for point in sorted((p for p in points if p.startswith(str(directory) + "/")), key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+
+
+def stop_node(cluster_dir: Path, name: str) -> None:
+    """Stop the kubelet, every container, the shims and containerd; remove the bridge and cgroups."""
+    directory = node_dir(cluster_dir, name)
+    if not directory.exists():
+        return
+    tag = _hash(cluster_dir, name)
+    stop_pid(directory / "pids" / "kubelet.pid", str(directory))
+    for pid in _cgroup_pids(tag) + _shim_pids(directory):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    stop_pid(directory / "pids" / "containerd.pid", str(directory))
+    for pid in _shim_pids(directory):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    _unmount_under(directory)
+    subprocess.run(["ip", "link", "delete", f"spk{tag}"], capture_output=True)
+    _remove_cgroups(tag)
+    mounts = Path("/proc/self/mounts").read_text()
+    if f" {directory}/" in mounts:  # never delete through a mount (a home directory could be behind it)
+        shutil.rmtree(directory / "pids", ignore_errors=True)
+    else:
+        shutil.rmtree(directory, ignore_errors=True)
