@@ -4,11 +4,13 @@ publishing bind-mounts, so these tests need root."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,6 @@ from typing import Any
 import grpc
 import pytest
 from fidelity_support import Client
-from test_emulator_backup import data_dir
 
 from emulator.kube import efs_csi
 from emulator.kube.control_plane import pid_alive
@@ -62,6 +63,12 @@ class Plugin:
     def unpublish(self, handle: str, target: Path) -> Any:
         request = csi_pb2.NodeUnpublishVolumeRequest(volume_id=handle, target_path=str(target))
         return self.node.NodeUnpublishVolume(request, timeout=30)
+
+
+def data_dir(emulator: Emulator, file_system_id: str) -> Path:
+    """Where the emulator keeps the file system's data (``GET /_emulator/efs/<fs-id>``)."""
+    with urllib.request.urlopen(f"{emulator.endpoint}/_emulator/efs/{file_system_id}", timeout=10) as answer:
+        return Path(json.load(answer)["path"])
 
 
 def short_dir() -> Path:
