@@ -1,0 +1,1 @@
+"""gRPC stubs for the CSI spec and the kubelet plugin registration API (generated: see generate.py)."""
