@@ -273,6 +273,10 @@ def _bootstrap(state: ClusterState) -> None:
         }
         with contextlib.suppress(ApiException):
             rbac.create_cluster_role_binding(body)
+    from emulator.kube import efs_csi
+
+    with contextlib.suppress(ApiException):  # the aws-efs-csi-driver add-on's driver, served on every node
+        client.StorageV1Api(_client(state)).create_csi_driver(efs_csi.csidriver_manifest())
 
 
 # -- nodes ------------------------------------------------------------------------------------------
@@ -352,7 +356,9 @@ def _add_node(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
     if real:
         spec = node_module.NodeSpec(name=name, labels=labels, taints=taints, pod_cidr=pod_cidr)
         try:
-            node_module.start_node(state.control_plane.cluster_dir, spec, state.control_plane.endpoint)
+            node_module.start_node(
+                state.control_plane.cluster_dir, spec, state.control_plane.endpoint, _webhook_base or ""
+            )
         except RuntimeError as error:
             LOG.warning("%s", error)
             return

@@ -24,11 +24,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulator.kube import build, images, pki
+from emulator.kube import build, efs_csi, images, pki
 from emulator.kube.control_plane import free_port, pid_alive, stop_pid
 
 READY_TIMEOUT = 120.0
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+# Sockets and the kubelet's root live under a short host-wide path: a unix socket path must fit in
+# 107 bytes, and a node directory inside a test's temporary directory does not.
+RUNTIME_ROOT = Path("/run/sciplat-kube/nodes")
 
 
 @dataclass
@@ -47,22 +50,43 @@ def _hash(cluster_dir: Path, name: str) -> str:
     return hashlib.sha256(f"{cluster_dir}:{name}".encode()).hexdigest()[:8]
 
 
+def runtime_dir(cluster_dir: Path, name: str) -> Path:
+    return RUNTIME_ROOT / _hash(cluster_dir, name)
+
+
+def gateway(pod_cidr: str) -> str:
+    """The node's address: the first of its pod range, on its bridge (never loopback: the kubelet
+    refuses a loopback node IP)."""
+    import ipaddress
+
+    return str(next(ipaddress.ip_network(pod_cidr).hosts()))
+
+
+def _ensure_bridge(bridge: str, pod_cidr: str) -> None:
+    """The node's bridge with its gateway address, up before the kubelet needs the node IP."""
+    prefix = pod_cidr.split("/")[1]
+    if subprocess.run(["ip", "link", "show", bridge], capture_output=True).returncode != 0:
+        subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True, capture_output=True)
+    subprocess.run(["ip", "addr", "replace", f"{gateway(pod_cidr)}/{prefix}", "dev", bridge], check=True)
+    subprocess.run(["ip", "link", "set", bridge, "up"], check=True)
+
+
 def running_nodes(cluster_dir: Path) -> list[str]:
     nodes = cluster_dir / "nodes"
     return sorted(p.name for p in nodes.iterdir() if (p / "pids").is_dir()) if nodes.exists() else []
 
 
-def _write_containerd_config(directory: Path) -> Path:
+def _write_containerd_config(directory: Path, runtime: Path) -> Path:
     containerd = directory / "containerd"
     config = f"""version = 2
-root = "{containerd / 'root'}"
-state = "{containerd / 'state'}"
+root = "{containerd / "root"}"
+state = "{runtime / "containerd"}"
 [grpc]
-  address = "{containerd / 'containerd.sock'}"
+  address = "{runtime / "containerd.sock"}"
 [ttrpc]
-  address = "{containerd / 'containerd.sock.ttrpc'}"
+  address = "{runtime / "containerd.sock.ttrpc"}"
 [plugins."io.containerd.internal.v1.opt"]
-  path = "{containerd / 'opt'}"
+  path = "{containerd / "opt"}"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{images.PAUSE_IMAGE}"
   # These machines refuse a negative oom_score_adj even to root: containers keep their parent's.
@@ -72,7 +96,7 @@ state = "{containerd / 'state'}"
   enable_selinux = false
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
-    conf_dir = "{directory / 'cni'}"
+    conf_dir = "{directory / "cni"}"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -111,7 +135,9 @@ def _write_cni(directory: Path, bridge: str, pod_cidr: str) -> None:
     (cni / "10-sciplat.conflist").write_text(json.dumps(config, indent=2))
 
 
-def _write_kubelet_config(directory: Path, cluster_dir: Path, spec: NodeSpec, tag: str) -> Path:
+def _write_kubelet_config(
+    directory: Path, runtime: Path, cluster_dir: Path, spec: NodeSpec, tag: str
+) -> Path:
     kubelet = directory / "kubelet"
     kubelet.mkdir(parents=True, exist_ok=True)
     (directory / "resolv.conf").write_text("nameserver 127.0.0.1\n")
@@ -120,7 +146,7 @@ def _write_kubelet_config(directory: Path, cluster_dir: Path, spec: NodeSpec, ta
     config = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
-        "address": "127.0.0.1",
+        "address": gateway(spec.pod_cidr),
         "port": ports["port"],
         "readOnlyPort": 0,
         "healthzBindAddress": "127.0.0.1",
@@ -130,7 +156,7 @@ def _write_kubelet_config(directory: Path, cluster_dir: Path, spec: NodeSpec, ta
         "failCgroupV1": False,
         "failSwapOn": False,
         "resolvConf": str(directory / "resolv.conf"),
-        "containerRuntimeEndpoint": f"unix://{directory / 'containerd' / 'containerd.sock'}",
+        "containerRuntimeEndpoint": f"unix://{runtime / 'containerd.sock'}",
         "podLogsDir": str(directory / "pod-logs"),
         "authentication": {
             "anonymous": {"enabled": False},
@@ -161,8 +187,12 @@ def _spawn(directory: Path, component: str, command: list[str]) -> None:
         return
     with (directory / "logs" / f"{component}.log").open("ab") as log:
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=directory,
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=directory,
         )
     pid_file.write_text(f"{process.pid}\n")
 
@@ -178,28 +208,33 @@ def _wait_socket(socket: Path, directory: Path, timeout: float = 30.0) -> None:
     raise RuntimeError(f"containerd of node {directory.name} did not answer; see {directory / 'logs'}")
 
 
-def start_node(cluster_dir: Path, spec: NodeSpec, server: str) -> None:
-    """Start (or keep) the node's containerd and kubelet; return once the Node is Ready."""
+def start_node(cluster_dir: Path, spec: NodeSpec, server: str, emulator_endpoint: str) -> None:
+    """Start (or keep) the node's containerd, EFS CSI plugin and kubelet; return once the Node is Ready."""
     directory = node_dir(cluster_dir, spec.name)
-    for sub in ("logs", "pids"):
-        (directory / sub).mkdir(parents=True, exist_ok=True)
+    runtime = runtime_dir(cluster_dir, spec.name)
+    for sub in (directory / "logs", directory / "pids", runtime / "kubelet"):
+        sub.mkdir(parents=True, exist_ok=True)
     tag = _hash(cluster_dir, spec.name)
-    config = _write_containerd_config(directory)
+    config = _write_containerd_config(directory, runtime)
+    _ensure_bridge(f"spk{tag}", spec.pod_cidr)
     _write_cni(directory, f"spk{tag}", spec.pod_cidr)
     pki_dir = cluster_dir / "pki"
     user = f"node-{spec.name}"
     pki.issue(pki_dir, user, f"system:node:{spec.name}", ("system:nodes",))
-    kubeconfig = pki.write_kubeconfig(directory / "kubelet.kubeconfig", cluster_dir.name, server, pki_dir, user)
-    kubelet_config = _write_kubelet_config(directory, cluster_dir, spec, tag)
+    kubeconfig = pki.write_kubeconfig(
+        directory / "kubelet.kubeconfig", cluster_dir.name, server, pki_dir, user
+    )
+    kubelet_config = _write_kubelet_config(directory, runtime, cluster_dir, spec, tag)
     _create_cgroups(tag)
 
     _spawn(directory, "containerd", ["containerd", "--config", str(config)])
-    socket = directory / "containerd" / "containerd.sock"
+    socket = runtime / "containerd.sock"
     _wait_socket(socket, directory)
     present = set(images.image_names(socket))
     for image in images.local_images():
         if image.name not in present:
             images.import_archive(socket, images.archive(image))
+    efs_csi.start_plugin(directory, runtime / "kubelet", spec.name, emulator_endpoint)
     labels = ",".join(f"{key}={value}" for key, value in spec.labels.items())
     _spawn(
         directory,
@@ -208,18 +243,18 @@ def start_node(cluster_dir: Path, spec: NodeSpec, server: str) -> None:
             str(build.binary("kubelet")),
             f"--config={kubelet_config}",
             f"--kubeconfig={kubeconfig}",
-            f"--root-dir={directory / 'kubelet' / 'root'}",
+            f"--root-dir={runtime / 'kubelet'}",
             f"--cert-dir={directory / 'kubelet' / 'pki'}",
             f"--hostname-override={spec.name}",
-            "--node-ip=127.0.0.1",
+            f"--node-ip={gateway(spec.pod_cidr)}",
             f"--node-labels={labels}",
             "--v=1",
         ],
     )
-    _wait_ready(cluster_dir, directory, spec.name)
+    _wait_ready(cluster_dir, directory, spec.name, spec.pod_cidr)
 
 
-def _wait_ready(cluster_dir: Path, directory: Path, name: str) -> None:
+def _wait_ready(cluster_dir: Path, directory: Path, name: str, pod_cidr: str) -> None:
     from kubernetes import client, config
     from kubernetes.client.exceptions import ApiException
 
@@ -228,6 +263,8 @@ def _wait_ready(cluster_dir: Path, directory: Path, name: str) -> None:
     while time.monotonic() < deadline:
         with contextlib.suppress(ApiException):
             node = api.read_node(name)
+            if not node.spec.pod_cidr:  # what the VPC CNI's IPAM would decide, for the record
+                api.patch_node(name, {"spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]}})
             if any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or []):
                 return
         pid_file = directory / "pids" / "kubelet.pid"
@@ -244,7 +281,7 @@ def _wait_ready(cluster_dir: Path, directory: Path, name: str) -> None:
 
 def _shim_pids(directory: Path) -> list[int]:
     """containerd-shim processes started for this node (they outlive containerd)."""
-    address = str(directory / "containerd" / "containerd.sock")
+    address = str(runtime_dir(directory.parent.parent, directory.name) / "containerd.sock")
     pids = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
@@ -299,7 +336,9 @@ def stop_node(cluster_dir: Path, name: str) -> None:
     if not directory.exists():
         return
     tag = _hash(cluster_dir, name)
+    runtime = runtime_dir(cluster_dir, name)
     stop_pid(directory / "pids" / "kubelet.pid", str(directory))
+    efs_csi.stop_plugin(directory)
     for pid in _cgroup_pids(tag) + _shim_pids(directory):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -307,11 +346,13 @@ def stop_node(cluster_dir: Path, name: str) -> None:
     for pid in _shim_pids(directory):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    _unmount_under(directory)
+    for tree in (runtime, directory):
+        _unmount_under(tree)
     subprocess.run(["ip", "link", "delete", f"spk{tag}"], capture_output=True)
     _remove_cgroups(tag)
     mounts = Path("/proc/self/mounts").read_text()
-    if f" {directory}/" in mounts:  # never delete through a mount (a home directory could be behind it)
-        shutil.rmtree(directory / "pids", ignore_errors=True)
-    else:
-        shutil.rmtree(directory, ignore_errors=True)
+    for tree in (runtime, directory):
+        if f" {tree}/" in mounts:  # never delete through a mount (a home directory could be behind it)
+            shutil.rmtree(tree / "pids", ignore_errors=True)
+        else:
+            shutil.rmtree(tree, ignore_errors=True)
