@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kube_support import ROLE_ARN, TIME_SCALE, admin_api, client, create_cluster, processes, subnets, wait_for
@@ -84,16 +85,19 @@ def test_node_groups_become_labelled_and_tainted_nodes_and_shrinking_drains(kube
         "spec": {
             "nodeName": newest,
             "tolerations": [{"operator": "Exists"}],
-            "containers": [{"name": "c", "image": "docker.io/library/python:3.12-slim"}],
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {
+                    "name": "c",
+                    "image": "docker.io/library/python:3.12-slim",
+                    "command": ["python3", "-c", "import time; time.sleep(3600)"],
+                }
+            ],
         },
     }
     api.create_namespaced_pod("default", pod)
-    # Simulated nodes run no kubelet: report the pod running and ready as a kubelet would (the
-    # eviction API lets a Pending pod go whatever its budget says).
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    ready = {"type": "Ready", "status": "True", "lastTransitionTime": now}
-    api.patch_namespaced_pod_status(
-        "guarded", "default", {"status": {"phase": "Running", "conditions": [ready]}}
+    wait_for(
+        lambda: api.read_namespaced_pod("guarded", "default").status.phase == "Running", 120, "the pod to run"
     )
     from kubernetes import client as k8s
 
@@ -173,3 +177,119 @@ def test_stopping_the_emulator_stops_every_cluster(tmp_path: Path) -> None:
         assert processes(tmp_path / "emulator" / "kube")
     assert not processes(tmp_path / "emulator" / "kube")
     assert not (tmp_path / "emulator" / "kube").exists()
+
+
+def test_a_real_node_runs_a_pod_that_writes_to_the_emulated_efs(kube_emulator: Emulator) -> None:
+    """The first nodes are real: kubelet + containerd + runc, the locally built image, the CNI bridge,
+    and the emulated EFS CSI driver mounting the file system a static PersistentVolume names."""
+    import json
+    import urllib.request
+
+    subnet_ids = subnets(kube_emulator)
+    create_cluster(kube_emulator, "real-node", subnet_ids)
+    eks, api = client(kube_emulator, "eks"), admin_api(kube_emulator, "real-node")
+    efs = client(kube_emulator, "efs")
+    file_system = efs.create_file_system(CreationToken="real-node-homes")["FileSystemId"]
+    eks.create_nodegroup(
+        clusterName="real-node",
+        nodegroupName="core",
+        nodeRole=ROLE_ARN,
+        subnets=subnet_ids,
+        scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
+    )
+    eks.get_waiter("nodegroup_active").wait(
+        clusterName="real-node", nodegroupName="core", WaiterConfig={"Delay": 0.5, "MaxAttempts": 400}
+    )
+    (node,) = api.list_node().items
+    assert "emulator.sciplat.local/simulated" not in node.metadata.labels
+    assert [d.name for d in k8s_storage(api).read_csi_node(node.metadata.name).spec.drivers] == [
+        "efs.csi.aws.com"
+    ]
+
+    api.create_persistent_volume(
+        {
+            "metadata": {"name": "homes"},
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadWriteMany"],
+                "storageClassName": "efs",
+                "csi": {"driver": "efs.csi.aws.com", "volumeHandle": file_system},
+            },
+        }
+    )
+    api.create_namespaced_persistent_volume_claim(
+        "default",
+        {
+            "metadata": {"name": "homes"},
+            "spec": {
+                "accessModes": ["ReadWriteMany"],
+                "storageClassName": "efs",
+                "volumeName": "homes",
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        },
+    )
+    wait_for(
+        lambda: api.read_namespaced_persistent_volume_claim("homes", "default").status.phase == "Bound",
+        60,
+        "the claim to bind",
+    )
+    wait_for(
+        lambda: bool(api.list_namespaced_service_account("default").items), 30, "the default service account"
+    )
+    api.create_namespaced_pod(
+        "default",
+        {
+            "metadata": {"name": "writer"},
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [
+                    {
+                        "name": "writer",
+                        "image": "docker.io/library/python:3.12-slim",
+                        "command": [
+                            "python3",
+                            "-c",
+                            "import socket; open('/homes/astro1/hello', 'w').write(socket.gethostname())",
+                        ],
+                        "volumeMounts": [
+                            {"name": "homes", "mountPath": "/homes/astro1", "subPath": "astro1"}
+                        ],
+                    }
+                ],
+                "volumes": [{"name": "homes", "persistentVolumeClaim": {"claimName": "homes"}}],
+            },
+        },
+    )
+    wait_for(
+        lambda: api.read_namespaced_pod("writer", "default").status.phase in ("Succeeded", "Failed"),
+        120,
+        "the pod to finish",
+    )
+    pod = api.read_namespaced_pod("writer", "default")
+    assert pod.status.phase == "Succeeded"
+    assert pod.status.pod_ip and pod.status.pod_ip.startswith("10.244.")
+    with urllib.request.urlopen(f"{kube_emulator.endpoint}/_emulator/efs/{file_system}") as response:
+        data_dir = Path(json.load(response)["path"])
+    assert (data_dir / "astro1" / "hello").read_text() == "writer"
+
+    node_dir = (
+        kube_emulator.state_dir
+        / "kube"
+        / "123456789012"
+        / "us-east-1"
+        / "real-node"
+        / "nodes"
+        / node.metadata.name
+    )
+    assert processes(node_dir), "the node's kubelet and containerd run"
+    eks.delete_nodegroup(clusterName="real-node", nodegroupName="core")
+    wait_for(lambda: not api.list_node().items, 120, "the node to be drained and removed")
+    wait_for(lambda: not processes(node_dir), 30, "the node's processes to stop")
+    assert (data_dir / "astro1" / "hello").exists(), "removing the node must not touch the file system"
+
+
+def k8s_storage(api: Any) -> Any:
+    from kubernetes import client as k8s
+
+    return k8s.StorageV1Api(api.api_client)
