@@ -161,7 +161,11 @@ def test_status_summarises_the_site(first_converge: PlaybookRun, emulator: Emula
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "EMULATOR_STATE_DIR": str(emulator.state_dir)},
+        env={
+            **os.environ,
+            "EMULATOR_STATE_DIR": str(emulator.state_dir),
+            "SITE_OUTPUT_DIR": str(emulator.state_dir / "site-output"),
+        },
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -171,6 +175,96 @@ def test_status_summarises_the_site(first_converge: PlaybookRun, emulator: Emula
     for group in LOCAL.var("eks_cluster_node_groups"):
         assert group["name"] in text
     assert "aws-efs-csi-driver" in text
+    # The cluster's own view, through the site's kubeconfig and an EKS token.
+    core = LOCAL.var("eks_cluster_node_groups")[0]
+    assert any(
+        line.split()[:1] == ["node"] and "Ready" in line and f"group {core['name']}" in line for line in lines
+    )
+    assert any(line.split()[:3] == ["claim", "jhub/homes", "Bound"] for line in lines), text
+
+
+@pytest.fixture
+def kube(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The site's cluster through the kubeconfig the cluster stage wrote: its credential plugin
+    (`aws eks get-token`) signs with the emulator's test credentials, as an operator's would with theirs."""
+    from kubernetes import client, config
+
+    for key, value in emulator.client_env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    return config.new_client_from_config(str(emulator.state_dir / "site-output" / "kubeconfig")), client
+
+
+def test_the_cluster_is_real_kubernetes_with_the_sites_objects(
+    first_converge: PlaybookRun, kube: Any
+) -> None:
+    api_client, client = kube
+    core = client.CoreV1Api(api_client)
+    groups = {g["name"]: g for g in LOCAL.var("eks_cluster_node_groups")}
+    nodes = core.list_node().items
+    assert len(nodes) == sum(int(g["desired_size"]) for g in groups.values())
+    for node in nodes:
+        labels = node.metadata.labels
+        group = groups[labels["eks.amazonaws.com/nodegroup"]]
+        assert labels["eks.amazonaws.com/capacityType"] == group["capacity_type"]
+        assert labels["node.kubernetes.io/instance-type"] == group["instance_types"][0]
+        assert {c.type: c.status for c in node.status.conditions}["Ready"] == "True"
+    namespace, claim = LOCAL.var("efs_storage_kubernetes_namespace"), LOCAL.var("efs_storage_pvc_name")
+    pvc = core.read_namespaced_persistent_volume_claim(claim, namespace)
+    assert pvc.status.phase == "Bound"
+    volume = core.read_persistent_volume(pvc.spec.volume_name)
+    assert volume.spec.csi.driver == "efs.csi.aws.com" and volume.status.phase == "Bound"
+    assert client.StorageV1Api(api_client).read_csi_driver("efs.csi.aws.com").spec.attach_required is False
+
+
+def test_the_home_usage_cronjob_runs_on_a_real_node_and_writes_the_figures(
+    first_converge: PlaybookRun, emulator: Emulator, kube: Any
+) -> None:
+    api_client, client = kube
+    (file_system,) = [
+        fs
+        for fs in boto3.client(
+            "efs",
+            endpoint_url=emulator.endpoint,
+            region_name=LOCAL.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).describe_file_systems()["FileSystems"]
+        if fs.get("Name") == LOCAL.var("efs_storage_name")
+    ]
+    homes = efs_path(emulator, file_system["FileSystemId"]) / "home"  # the access point's root
+    (homes / "astro9").mkdir(parents=True, exist_ok=True)
+    (homes / "astro9" / "spectra.fits").write_bytes(b"\0" * 3 * 1024 * 1024)
+
+    run = run_playbook("../tests/fixtures/playbooks/home_usage_cronjob.yml", state_dir=emulator.state_dir)
+    assert run.returncode == 0, run.output[-6000:]
+    namespace = LOCAL.var("efs_storage_kubernetes_namespace")
+    batch = client.BatchV1Api(api_client)
+    cronjob = batch.read_namespaced_cron_job("sciplat-home-usage", namespace)
+    # What `kubectl create job --from=cronjob/sciplat-home-usage` does: a Job from its template.
+    batch.create_namespaced_job(
+        namespace,
+        {
+            "metadata": {"name": "home-usage-now"},
+            "spec": api_client.sanitize_for_serialization(cronjob.spec.job_template.spec),
+        },
+    )
+    deadline = time.monotonic() + 240
+    while True:
+        job = batch.read_namespaced_job("home-usage-now", namespace)
+        if job.status.succeeded or job.status.failed:
+            break
+        assert time.monotonic() < deadline, f"the home-usage job is still running: {job.status}"
+        time.sleep(1)
+    pods = client.CoreV1Api(api_client).list_namespaced_pod(
+        namespace, label_selector="job-name=home-usage-now"
+    )
+    assert job.status.succeeded == 1, client.CoreV1Api(api_client).read_namespaced_pod_log(
+        pods.items[0].metadata.name, namespace
+    )
+    assert pods.items[0].spec.node_name.startswith("ip-")
+    usage = json.loads((homes / ".sciplat-usage" / "usage.json").read_text())
+    assert usage["homes"]["astro9"]["bytes"] >= 3 * 1024 * 1024, usage
 
 
 def tree(root: Path) -> dict[str, tuple[bytes, int]]:
