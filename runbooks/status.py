@@ -123,8 +123,10 @@ def kubernetes_lines(site: Site) -> list[Line]:
     for node in sorted(nodes, key=lambda n: n.metadata.name):
         labels = node.metadata.labels or {}
         ready = {c.type: c.status for c in node.status.conditions or []}.get("Ready") == "True"
-        kind = "simulated" if labels.get("emulator.sciplat.local/simulated") else labels.get(
-            "node.kubernetes.io/instance-type", ""
+        kind = (
+            "simulated"
+            if labels.get("emulator.sciplat.local/simulated")
+            else labels.get("node.kubernetes.io/instance-type", "")
         )
         group = labels.get("eks.amazonaws.com/nodegroup", "?")
         lines.append(

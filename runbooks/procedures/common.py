@@ -188,27 +188,44 @@ def kubernetes_skip(ctx: Context) -> str | None:
 
 
 def kubernetes_check(ctx: Context) -> str:
-    """Nodes Ready and the home claim Bound, through the kubernetes client and the site's kubeconfig."""
+    """Nodes Ready and the home claim Bound, through the kubernetes client and the site's kubeconfig.
+
+    The kubeconfig's credential plugin (`aws eks get-token`) runs with the site's AWS environment
+    (profile, endpoint), as every AWS call of the procedure does.
+    """
     from kubernetes import client, config
 
-    config.load_kube_config(config_file=str(ctx.site.var("eks_cluster_kubeconfig_path")))
-    core = client.CoreV1Api()
     namespace = str(ctx.site.var("efs_storage_kubernetes_namespace") or "jhub")
     claim = str(ctx.site.var("efs_storage_pvc_name") or "homes")
+    kubeconfig = str(ctx.site.resolve("eks_cluster_kubeconfig_path", ""))
+
+    last_error: list[str] = []
 
     def ready() -> str | None:
-        nodes = core.list_node(_request_timeout=10).items
+        try:
+            with ctx.site.aws():
+                core = client.CoreV1Api(config.new_client_from_config(kubeconfig))
+                nodes = core.list_node(_request_timeout=10).items
+                pvc = core.read_namespaced_persistent_volume_claim(claim, namespace, _request_timeout=10)
+        except Exception as error:  # not up yet, or refusing us: keep asking, say why at the end
+            reason = getattr(error, "reason", None) or str(error).splitlines()[0]
+            last_error[:] = [f"{type(error).__name__}: {reason}"[:200]]
+            return None
         ready_nodes = [
             n
             for n in nodes
             if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])
         ]
-        pvc = core.read_namespaced_persistent_volume_claim(claim, namespace, _request_timeout=10)
         if ready_nodes and pvc.status.phase == "Bound":
             return f"{len(ready_nodes)} nodes Ready, claim {namespace}/{claim} Bound"
         return None
 
-    return wait_until("nodes Ready and the home claim Bound", ready, timeout=timeout(ctx), interval=5)
+    cluster = ctx.site.var("eks_cluster_name")
+    try:
+        return wait_until("nodes Ready and the home claim Bound", ready, timeout=timeout(ctx), interval=5)
+    except StepFailed as failed:
+        detail = f"; the API server of cluster {cluster} last answered {last_error[0]}" if last_error else ""
+        raise StepFailed(f"{failed}{detail} (kubeconfig {kubeconfig})") from None
 
 
 def kubernetes_step() -> Step:

@@ -145,7 +145,8 @@ def _verify_swap(ctx: Context) -> str | None:
 
 
 def _converge_storage(ctx: Context) -> str:
-    recap = run_playbook(ctx, "storage.yml")
+    # The hub's claim is bound to the old file system's volume: the storage stage makes both again.
+    recap = run_playbook(ctx, "storage.yml", extravars={"efs_storage_kubernetes_replace_claim": True})
     return f"storage stage converged: {recap['changed']} changed, {recap['ok']} ok"
 
 
