@@ -28,7 +28,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
+.PHONY: help host-deps kube bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -152,11 +152,12 @@ drill: setup emulator host ## converge SITE with its hub, run the four disaster-
 	  reports="$$reports  $$(echo "$$out" | sed -n 's/^report: //p')"$$'\n'; \
 	done; echo "Drill reports (Markdown; JSON beside them):"; printf '%s' "$$reports"
 
-bench: demo ## converge timings, environment builds, hub spawn and login times, home usage measurement; writes bench/*.json
+bench: demo ## converge timings, environment builds, hub spawn and login times, home usage measurement, Kubernetes start times; writes bench/*.json
 	$(VENV)/bin/python bench/converge.py --output bench/results.json
 	$(VENV)/bin/python bench/environments.py --output bench/environments.json
 	$(VENV)/bin/python bench/hub.py --output bench/hub_results.json
 	CACHE_DIR=$(CACHE_DIR) $(VENV)/bin/python bench/home_usage.py --output bench/home_usage.json
+	$(VENV)/bin/python bench/kube.py --output bench/kube.json
 
 envs: setup ## list the science environments and build each from its lock (cached by the lock's hash)
 	$(VENV)/bin/python -m environments list
@@ -167,6 +168,9 @@ env-test: setup emulator ## build every environment and run its smoke notebooks 
 
 bench-usage: setup ## home usage measurement: 1,000 homes x 1,000 files, full and incremental (tree cached in CACHE_DIR/bench)
 	CACHE_DIR=$(CACHE_DIR) $(VENV)/bin/python bench/home_usage.py --output bench/home_usage.json
+
+bench-kube: setup kube ## the real Kubernetes behind EKS: recorded cold build, control plane start, CreateCluster to a Ready node
+	$(VENV)/bin/python bench/kube.py --output bench/kube.json
 
 bench-hub: setup ## after make demo: user server spawn time and login-to-JupyterLab time on the local hub
 	$(VENV)/bin/python bench/hub.py --output bench/hub_results.json

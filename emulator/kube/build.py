@@ -11,6 +11,7 @@ server's ``gitVersion`` is set at link time: helm's and charts' ``kubeVersion`` 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -163,16 +164,25 @@ def build_helm(version: str) -> None:
     _progress(f"built helm in {time.monotonic() - started:.0f} s")
 
 
+def record_file(version: str = KUBERNETES_VERSION) -> Path:
+    """What the last build that built something took, and the cache's size (``make bench`` quotes it)."""
+    return bin_dir(version).parent / "build.json"
+
+
 def ensure(version: str = KUBERNETES_VERSION) -> Path:
     """Build whatever is missing and return the directory of the binaries."""
     if shutil.which("go") is None:
         raise SystemExit("kube build: `go` is not on PATH; install Go 1.24 or newer")
     bin_dir(version).mkdir(parents=True, exist_ok=True)
-    if missing(version):
+    if todo := missing(version):
         started = time.monotonic()
         build_kubernetes(version)
         build_helm(version)
-        _progress(f"done in {time.monotonic() - started:.0f} s: {bin_dir(version)}")
+        seconds = time.monotonic() - started
+        size = sum(path.stat().st_size for path in bin_dir(version).iterdir())
+        record = {"built": todo, "seconds": round(seconds), "binaries_bytes": size, "version": version}
+        record_file(version).write_text(json.dumps(record, indent=1) + "\n")
+        _progress(f"done in {seconds:.0f} s: {bin_dir(version)} ({size >> 20} MiB)")
     return bin_dir(version)
 
 
