@@ -61,6 +61,7 @@ class NodeRecord:
     real: bool
     pod_cidr: str
     ready: bool = False
+    failure: str | None = None
 
 
 @dataclass
@@ -174,7 +175,10 @@ def nodegroup_status(account: str, region: str, nodegroup: Any, timed: str | Non
     if state is None or state.failure:
         return timed
     desired = int(nodegroup.scaling_config.get("desiredSize", 0))
-    ready = [n for n in state.nodes.values() if n.group == nodegroup.nodegroup_name and n.ready]
+    members = [n for n in state.nodes.values() if n.group == nodegroup.nodegroup_name]
+    if any(n.failure for n in members):  # EKS: instances that never join make the group fail
+        return "CREATE_FAILED"
+    ready = [n for n in members if n.ready]
     return "ACTIVE" if state.ready and len(ready) >= desired else "CREATING"
 
 
@@ -336,6 +340,8 @@ def _reconcile_group(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
     for _ in range(desired - len(current)):
         _add_node(state, cluster, nodegroup)
     for record in state.nodes.values():
+        if record.failure:
+            continue
         if record.group == nodegroup.nodegroup_name and (not record.ready or not record.real):
             record.ready = _node_ready(state, record.name)
 
@@ -359,8 +365,12 @@ def _add_node(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
             node_module.start_node(
                 state.control_plane.cluster_dir, spec, state.control_plane.endpoint, _webhook_base or ""
             )
-        except RuntimeError as error:
-            LOG.warning("%s", error)
+        except (RuntimeError, OSError) as error:
+            record.failure = str(error)
+            nodegroup.health = {
+                "issues": [{"code": "NodeCreationFailure", "message": record.failure, "resourceIds": [name]}]
+            }
+            LOG.warning("node group %s: %s", nodegroup.nodegroup_name, error)
             return
     else:
         _create_simulated_node(state, name, labels, taints, pod_cidr)

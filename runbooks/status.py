@@ -118,7 +118,15 @@ def kubernetes_lines(site: Site) -> list[Line]:
         nodes = api.list_node(_request_timeout=15).items
     except Exception as error:  # an unreachable API server is a status to show, not a crash
         reason = str(error).strip().splitlines()[0][:120]
-        return [Line("kubernetes", name, f"API server not answering ({path}): {reason}", "unreachable")]
+        return [
+            Line(
+                "kubernetes",
+                name,
+                f"API server not answering ({reason}); if the cluster was re-created, the cluster stage "
+                f"rewrites {path}",
+                "unreachable",
+            )
+        ]
     lines = []
     for node in sorted(nodes, key=lambda n: n.metadata.name):
         labels = node.metadata.labels or {}
