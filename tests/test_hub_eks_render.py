@@ -10,6 +10,7 @@ KubeSpawner and authenticator without an unrecognised or deprecated option.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -164,6 +165,88 @@ def test_manifests_and_user_pods_pass_kubernetes_validate(
     result = _kubernetes_validate(manifests + pods)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("passed") == len(manifests) + len(pods), result.stdout
+
+
+def quantities_as_strings(value: Any, key: str = "") -> Any:
+    """KubeSpawner writes byte counts as numbers; the API takes quantities as strings too."""
+    if isinstance(value, dict):
+        return {k: quantities_as_strings(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [quantities_as_strings(v) for v in value]
+    return (
+        str(value)
+        if key in ("cpu", "memory", "ephemeral-storage") and isinstance(value, int | float)
+        else value
+    )
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A real API server (etcd, kube-apiserver, controller manager, scheduler; no nodes) for admission."""
+    from kubernetes import client, config
+
+    from emulator.kube import build
+    from emulator.kube.control_plane import ControlPlane
+
+    if build.missing():
+        pytest.skip("Kubernetes components not built (make kube)")
+    plane = ControlPlane(tmp_path_factory.mktemp("hub-admission") / "cluster", "hub-admission")
+    plane.start("https://oidc.eks.us-east-1.amazonaws.com/id/HUBADMISSION", None)
+    try:
+        plane.wait_ready()
+        yield client, config.new_client_from_config(str(plane.admin_kubeconfig))
+    finally:
+        plane.destroy()
+
+
+def test_manifests_are_admitted_and_user_pods_fit_the_namespace_limits(
+    site: tuple[str, Rendered], loaded: tuple[dict[str, Any], list[str], dict[str, Any]], api_server: Any
+) -> None:
+    """The namespace, its quota and limits and the hub database's StorageClass are created on a real
+    API server; every profile's user pod passes its admission (LimitRanger, ResourceQuota) in a
+    server-side dry run (no node runs them here)."""
+    from kubernetes import utils
+    from kubernetes.client.exceptions import ApiException
+
+    client, api_client = api_server
+    namespace = site[1].manifest("namespace")["metadata"]["name"]
+    core = client.CoreV1Api(api_client)
+    for path in [p for p in site[1].manifests if p.name == "namespace.yaml"] + [
+        p for p in site[1].manifests if p.name != "namespace.yaml"
+    ]:
+        try:
+            utils.create_from_yaml(api_client, str(path), namespace=namespace)
+        except utils.FailToCreateError as error:
+            if not all(e.status == 409 for e in error.api_exceptions):  # the other variant made it
+                raise
+    assert core.read_namespaced_resource_quota(
+        site[1].manifest("resourcequota")["metadata"]["name"], namespace
+    ).spec.hard
+    # The chart's own objects the pods name (scheduling.podPriority): helm would have made them.
+    scheduling = client.SchedulingV1Api(api_client)
+    for name in {pod["spec"].get("priorityClassName") for pod in loaded[2].values()} - {None}:
+        with contextlib.suppress(ApiException):
+            scheduling.create_priority_class({"metadata": {"name": name}, "value": 0})
+    for slug, pod in loaded[2].items():
+        body = quantities_as_strings({"apiVersion": "v1", "kind": "Pod", **pod})
+        body["metadata"] = {**body.get("metadata", {}), "name": f"dry-{slug}"[:60], "namespace": namespace}
+        try:
+            core.create_namespaced_pod(namespace, body, dry_run="All")
+        except ApiException as error:
+            pytest.fail(f"profile {slug}: the API server refused its pod: {error.body}")
+    too_big = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "too-big"},
+        "spec": {
+            "containers": [
+                {"name": "c", "image": "x", "resources": {"limits": {"cpu": "64", "memory": "1Ti"}}}
+            ]
+        },
+    }
+    with pytest.raises(ApiException) as refused:
+        core.create_namespaced_pod(namespace, too_big, dry_run="All")
+    assert refused.value.status == 403 and "maximum" in refused.value.body
 
 
 def test_user_pods_run_as_the_user_with_their_profile(
