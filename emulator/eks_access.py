@@ -355,6 +355,31 @@ def review(account: str, region: str, cluster_name: str, token: str) -> dict[str
     }
 
 
+def locate(cluster_name: str) -> tuple[str, str] | None:
+    """The (account, region) of the one emulated cluster named ``cluster_name``, or None."""
+    from moto.eks.models import eks_backends
+
+    found = [
+        (account, region)
+        for account, regions in list(eks_backends.items())
+        for region, backend in list(regions.items())
+        if cluster_name in backend.clusters
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def review_by_name(cluster_name: str, token: str) -> dict[str, Any]:
+    """``review`` for the cluster of that name, whatever its account and region (it must be unique)."""
+    where = locate(cluster_name)
+    if where is None:
+        return {
+            "authenticated": False,
+            "error": f"there is not exactly one emulated EKS cluster named {cluster_name}: use "
+            "/_emulator/eks/<account>/<region>/<cluster>/authenticate",
+        }
+    return review(*where, cluster_name, token)
+
+
 # -- the API's request handling (mixed into emulator.eks.EmulatedEKSResponse) ----------------------
 
 
