@@ -383,6 +383,20 @@ def review_by_name(cluster_name: str, token: str) -> dict[str, Any]:
 # -- the API's request handling (mixed into emulator.eks.EmulatedEKSResponse) ----------------------
 
 
+def _page(items: list[Any], max_results: Any, next_token: str | None) -> tuple[list[Any], str | None]:
+    """One page of a list operation (``maxResults``, 1-100, AWS's default 100; an opaque ``nextToken``)."""
+    size = int(max_results or 100)
+    if not 1 <= size <= 100:
+        raise InvalidParameterException(message="maxResults must be between 1 and 100")
+    try:
+        start = int(base64.urlsafe_b64decode(next_token).decode()) if next_token else 0
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise InvalidParameterException(message="The nextToken is not valid") from error
+    end = start + size
+    following = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
+    return items[start:end], following
+
+
 class AccessEntryResponses:
     """The access entry operations, parsed from botocore's model by moto's router."""
 
@@ -412,8 +426,9 @@ class AccessEntryResponses:
     def list_access_entries(self) -> ActionResult:
         entries = _cluster_entries(self._access_backend(), self._param("name"))
         wanted = self._param("associatedPolicyArn")
-        arns = [arn for arn, entry in entries.items() if not wanted or wanted in entry.policies]
-        return ActionResult({"accessEntries": arns})
+        arns = sorted(arn for arn, entry in entries.items() if not wanted or wanted in entry.policies)
+        page, following = _page(arns, self._param("maxResults"), self._param("nextToken"))
+        return ActionResult({"accessEntries": page, "nextToken": following})
 
     def update_access_entry(self) -> ActionResult:
         entry = _entry(self._access_backend(), self._param("name"), self._param("principalArn"))
@@ -449,11 +464,15 @@ class AccessEntryResponses:
 
     def list_associated_access_policies(self) -> ActionResult:
         entry = _entry(self._access_backend(), self._param("name"), self._param("principalArn"))
+        page, following = _page(
+            list(entry.policies.values()), self._param("maxResults"), self._param("nextToken")
+        )
         return ActionResult(
             {
                 "clusterName": entry.cluster_name,
                 "principalArn": entry.principal_arn,
-                "associatedAccessPolicies": list(entry.policies.values()),
+                "associatedAccessPolicies": page,
+                "nextToken": following,
             }
         )
 
@@ -463,9 +482,9 @@ class AccessEntryResponses:
         return ActionResult({})
 
     def list_access_policies(self) -> ActionResult:
-        return ActionResult(
-            {"accessPolicies": [{"name": name, "arn": POLICY_ARN.format(name)} for name in POLICY_GROUPS]}
-        )
+        policies = [{"name": name, "arn": POLICY_ARN.format(name)} for name in POLICY_GROUPS]
+        page, following = _page(policies, self._param("maxResults"), self._param("nextToken"))
+        return ActionResult({"accessPolicies": page, "nextToken": following})
 
 
 PATHS = (

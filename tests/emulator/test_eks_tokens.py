@@ -357,3 +357,20 @@ def test_the_public_sts_names_are_accepted(fidelity_emulator: Emulator, cluster:
     """What `aws eks get-token` gives without an endpoint override: the signature covers the host."""
     status = review(fidelity_emulator, cluster, presigned(fidelity_emulator, cluster, base=host))
     assert status["authenticated"] is True, status
+
+
+def test_list_operations_page(aws: Client, cluster: str) -> None:
+    eks = aws("eks")
+    users = [f"arn:aws:iam::123456789012:user/reader-{i}" for i in range(3)]
+    for user in users:
+        eks.create_access_entry(clusterName=cluster, principalArn=user)
+    first = eks.list_access_entries(clusterName=cluster, maxResults=2)
+    assert len(first["accessEntries"]) == 2 and first["nextToken"]
+    pages = eks.get_paginator("list_access_entries").paginate(
+        clusterName=cluster, PaginationConfig={"PageSize": 1}
+    )
+    assert sorted(arn for page in pages for arn in page["accessEntries"]) == sorted([CREATOR, *users])
+    policies = eks.get_paginator("list_access_policies").paginate(PaginationConfig={"PageSize": 3})
+    assert len([p for page in policies for p in page["accessPolicies"]]) == 4
+    with pytest.raises(eks.exceptions.InvalidParameterException, match="nextToken"):
+        eks.list_access_entries(clusterName=cluster, nextToken="not-a-token")
