@@ -326,7 +326,7 @@ def review(account: str, region: str, cluster_name: str, token: str) -> dict[str
         url = _presigned_url(token)
         query = _check_url(url, cluster_name, utcnow().replace(tzinfo=datetime.UTC))
         access_key = _check_signature(url, query, cluster_name, account)
-        _, caller_arn, caller_account = sts_backends[account]["global"].get_caller_identity(
+        user_id, caller_arn, caller_account = sts_backends[account]["global"].get_caller_identity(
             access_key, region
         )
         principal = iam_principal(caller_arn)
@@ -348,9 +348,16 @@ def review(account: str, region: str, cluster_name: str, token: str) -> dict[str
         "authenticated": True,
         "user": {
             "username": entry.username.replace("{{SessionName}}", session),
-            "uid": f"aws-iam-authenticator:{caller_account}:{access_key}",
+            # aws-iam-authenticator's uid and extra: the caller's UserId (GetCallerIdentity's), ARNs, key.
+            "uid": f"aws-iam-authenticator:{caller_account}:{user_id}",
             "groups": [*groups, "system:authenticated"],
-            "extra": {"arn": [caller_arn], "accessKeyId": [access_key], "sessionName": [session]},
+            "extra": {
+                "arn": [caller_arn],
+                "canonicalArn": [principal],
+                "principalId": [user_id],
+                "accessKeyId": [access_key],
+                "sessionName": [session],
+            },
         },
     }
 

@@ -213,6 +213,8 @@ def test_the_creators_token_is_accepted_as_cluster_admin(fidelity_emulator: Emul
         assert user["extra"]["arn"] in ([CREATOR], ["arn:aws:sts::123456789012:user/moto"])
         assert user["extra"]["accessKeyId"] == [CLIENT_ENV["AWS_ACCESS_KEY_ID"]]
         assert user["uid"].startswith("aws-iam-authenticator:123456789012:")
+        assert user["extra"]["canonicalArn"] == [CREATOR]
+        assert user["uid"] == f"aws-iam-authenticator:123456789012:{user['extra']['principalId'][0]}"
 
 
 @pytest.mark.parametrize(
@@ -344,6 +346,8 @@ def test_an_assumed_role_maps_to_its_roles_entry(
     assert status["user"]["username"] == f"arn:aws:sts::123456789012:assumed-role/{role_name}/alice"
     assert status["user"]["groups"] == ["eks:admin", "system:authenticated"]
     assert status["user"]["extra"]["arn"] == [f"arn:aws:sts::123456789012:assumed-role/{role_name}/alice"]
+    assert status["user"]["extra"]["canonicalArn"] == [role]
+    assert status["user"]["extra"]["sessionName"] == ["alice"]
 
 
 def test_the_short_endpoint_names_a_missing_cluster(fidelity_emulator: Emulator, cluster: str) -> None:
