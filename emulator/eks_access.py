@@ -326,7 +326,7 @@ def review(account: str, region: str, cluster_name: str, token: str) -> dict[str
         url = _presigned_url(token)
         query = _check_url(url, cluster_name, utcnow().replace(tzinfo=datetime.UTC))
         access_key = _check_signature(url, query, cluster_name, account)
-        _, caller_arn, caller_account = sts_backends[account]["global"].get_caller_identity(
+        user_id, caller_arn, caller_account = sts_backends[account]["global"].get_caller_identity(
             access_key, region
         )
         principal = iam_principal(caller_arn)
@@ -348,14 +348,60 @@ def review(account: str, region: str, cluster_name: str, token: str) -> dict[str
         "authenticated": True,
         "user": {
             "username": entry.username.replace("{{SessionName}}", session),
-            "uid": f"aws-iam-authenticator:{caller_account}:{access_key}",
+            # aws-iam-authenticator's uid and extra: the caller's UserId (GetCallerIdentity's), ARNs, key.
+            "uid": f"aws-iam-authenticator:{caller_account}:{user_id}",
             "groups": [*groups, "system:authenticated"],
-            "extra": {"arn": [caller_arn], "accessKeyId": [access_key], "sessionName": [session]},
+            "extra": {
+                "arn": [caller_arn],
+                "canonicalArn": [principal],
+                "principalId": [user_id],
+                "accessKeyId": [access_key],
+                "sessionName": [session],
+            },
         },
     }
 
 
+def locate(cluster_name: str) -> tuple[str, str] | None:
+    """The (account, region) of the one emulated cluster named ``cluster_name``, or None."""
+    from moto.eks.models import eks_backends
+
+    found = [
+        (account, region)
+        for account, regions in list(eks_backends.items())
+        for region, backend in list(regions.items())
+        if cluster_name in backend.clusters
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def review_by_name(cluster_name: str, token: str) -> dict[str, Any]:
+    """``review`` for the cluster of that name, whatever its account and region (it must be unique)."""
+    where = locate(cluster_name)
+    if where is None:
+        return {
+            "authenticated": False,
+            "error": f"there is not exactly one emulated EKS cluster named {cluster_name}: use "
+            "/_emulator/eks/<account>/<region>/<cluster>/authenticate",
+        }
+    return review(*where, cluster_name, token)
+
+
 # -- the API's request handling (mixed into emulator.eks.EmulatedEKSResponse) ----------------------
+
+
+def _page(items: list[Any], max_results: Any, next_token: str | None) -> tuple[list[Any], str | None]:
+    """One page of a list operation (``maxResults``, 1-100, AWS's default 100; an opaque ``nextToken``)."""
+    size = int(max_results or 100)
+    if not 1 <= size <= 100:
+        raise InvalidParameterException(message="maxResults must be between 1 and 100")
+    try:
+        start = int(base64.urlsafe_b64decode(next_token).decode()) if next_token else 0
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise InvalidParameterException(message="The nextToken is not valid") from error
+    end = start + size
+    following = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
+    return items[start:end], following
 
 
 class AccessEntryResponses:
@@ -387,8 +433,9 @@ class AccessEntryResponses:
     def list_access_entries(self) -> ActionResult:
         entries = _cluster_entries(self._access_backend(), self._param("name"))
         wanted = self._param("associatedPolicyArn")
-        arns = [arn for arn, entry in entries.items() if not wanted or wanted in entry.policies]
-        return ActionResult({"accessEntries": arns})
+        arns = sorted(arn for arn, entry in entries.items() if not wanted or wanted in entry.policies)
+        page, following = _page(arns, self._param("maxResults"), self._param("nextToken"))
+        return ActionResult({"accessEntries": page, "nextToken": following})
 
     def update_access_entry(self) -> ActionResult:
         entry = _entry(self._access_backend(), self._param("name"), self._param("principalArn"))
@@ -424,11 +471,15 @@ class AccessEntryResponses:
 
     def list_associated_access_policies(self) -> ActionResult:
         entry = _entry(self._access_backend(), self._param("name"), self._param("principalArn"))
+        page, following = _page(
+            list(entry.policies.values()), self._param("maxResults"), self._param("nextToken")
+        )
         return ActionResult(
             {
                 "clusterName": entry.cluster_name,
                 "principalArn": entry.principal_arn,
-                "associatedAccessPolicies": list(entry.policies.values()),
+                "associatedAccessPolicies": page,
+                "nextToken": following,
             }
         )
 
@@ -438,9 +489,9 @@ class AccessEntryResponses:
         return ActionResult({})
 
     def list_access_policies(self) -> ActionResult:
-        return ActionResult(
-            {"accessPolicies": [{"name": name, "arn": POLICY_ARN.format(name)} for name in POLICY_GROUPS]}
-        )
+        policies = [{"name": name, "arn": POLICY_ARN.format(name)} for name in POLICY_GROUPS]
+        page, following = _page(policies, self._param("maxResults"), self._param("nextToken"))
+        return ActionResult({"accessPolicies": page, "nextToken": following})
 
 
 PATHS = (

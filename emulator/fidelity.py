@@ -8,7 +8,8 @@
 - ``GET /_emulator/efs``: every EFS file system's data directory; ``GET /_emulator/efs/<fs-id>`` one;
 - ``POST /_emulator/backup/run-plan``: start the backup jobs a plan's rules would start now;
 - ``POST /_emulator/eks/<account>/<region>/<cluster>/authenticate``: the cluster API server's token
-  webhook (a TokenReview; emulator.eks_access.review).
+  webhook (a TokenReview; emulator.eks_access.review). ``POST /_emulator/eks/<cluster>/authenticate``
+  does the same for a cluster name unique in the emulator (emulator.eks_access.review_by_name).
 
 moto's ``POST /moto-api/reset`` also empties the lifecycle log, forgets backup and restore jobs and
 removes the file systems' and recovery points' data.
@@ -104,12 +105,18 @@ ENDPOINTS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
 }
 
 
-def token_review(account: str, region: str, cluster: str) -> Callable[[dict[str, Any]], Any]:
-    """The API server's authentication webhook: a TokenReview in, the same with its status out."""
+def token_review(*where: str) -> Callable[[dict[str, Any]], Any]:
+    """The API server's authentication webhook: a TokenReview in, the same with its status out.
+
+    ``where`` is (account, region, cluster), or (cluster,) for a cluster name unique in the emulator.
+    """
 
     def answer(request: dict[str, Any]) -> dict[str, Any]:
         token = str(request.get("spec", {}).get("token", ""))
-        status = eks_access.review(account, region, cluster, token)
+        if len(where) == 1:
+            status = eks_access.review_by_name(where[0], token)
+        else:
+            status = eks_access.review(*where, token)
         return {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": status}
 
     return answer
@@ -121,11 +128,11 @@ def _route(method: str, path: str) -> Callable[[dict[str, Any]], Any] | None:
     parts = path.strip("/").split("/")
     if (
         method == "POST"
-        and len(parts) == 6
+        and len(parts) in (4, 6)
         and parts[:2] == ["_emulator", "eks"]
-        and parts[5] == "authenticate"
+        and parts[-1] == "authenticate"
     ):
-        return token_review(*parts[2:5])
+        return token_review(*parts[2:-1])
     if method == "GET" and path.startswith("/_emulator/efs/"):
         file_system_id = path.removeprefix("/_emulator/efs/").strip("/")
         return lambda _: efs_file_system(file_system_id)
