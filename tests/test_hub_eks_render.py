@@ -18,6 +18,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -222,6 +223,10 @@ def test_manifests_are_admitted_and_user_pods_fit_the_namespace_limits(
     assert core.read_namespaced_resource_quota(
         site[1].manifest("resourcequota")["metadata"]["name"], namespace
     ).spec.hard
+    deadline = time.monotonic() + 60  # the controller manager gives a new namespace its service account
+    while not core.list_namespaced_service_account(namespace, field_selector="metadata.name=default").items:
+        assert time.monotonic() < deadline, f"namespace {namespace} got no default service account"
+        time.sleep(0.5)
     # The chart's own objects the pods name (scheduling.podPriority): helm would have made them.
     scheduling = client.SchedulingV1Api(api_client)
     for name in {pod["spec"].get("priorityClassName") for pod in loaded[2].values()} - {None}:

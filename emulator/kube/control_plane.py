@@ -48,11 +48,24 @@ def pid_alive(pid: int, marker: str) -> bool:
     return marker in cmdline and state != "Z"
 
 
+def pid_exited(pid: int) -> bool:
+    """Whether ``pid`` has ended (gone, or a zombie). Not a marker check: a child that has not reached
+    its exec yet still shows its parent's command line."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
 def stop_pid(pid_file: Path, marker: str, grace: float = 10.0) -> bool:
     """SIGTERM, then SIGKILL after ``grace`` seconds; removes the pid file. Whether it was running."""
     if not pid_file.exists():
         return False
     pid = int(pid_file.read_text())
+    settle = time.monotonic() + 2.0  # a child just started shows its parent's command line until its exec
+    while not pid_exited(pid) and not pid_alive(pid, marker) and time.monotonic() < settle:
+        time.sleep(0.05)
     running = pid_alive(pid, marker)
     if running:
         os.kill(pid, signal.SIGTERM)
@@ -283,8 +296,9 @@ class ControlPlane:
 
     def failure(self) -> str | None:
         """Why the control plane cannot come up: a component that exited, with its log's last lines."""
-        for component, alive in self.running().items():
-            if not alive and self.pid_file(component).exists():
+        for component in COMPONENTS:
+            pid_file = self.pid_file(component)
+            if pid_file.exists() and pid_exited(int(pid_file.read_text())):
                 tail = self.log(component).read_text(errors="replace").strip().splitlines()[-5:]
                 return f"{component} of cluster {self.name} exited; {self.log(component)}:\n" + "\n".join(
                     tail

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emulator.kube import build, efs_csi, images, pki
-from emulator.kube.control_plane import free_port, pid_alive, stop_pid
+from emulator.kube.control_plane import free_port, pid_alive, pid_exited, stop_pid
 
 READY_TIMEOUT = 120.0
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -267,8 +267,7 @@ def _wait_ready(cluster_dir: Path, directory: Path, name: str, pod_cidr: str) ->
                 api.patch_node(name, {"spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]}})
             if any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or []):
                 return
-        pid_file = directory / "pids" / "kubelet.pid"
-        if not pid_alive(int(pid_file.read_text()), str(directory)):
+        if pid_exited(int((directory / "pids" / "kubelet.pid").read_text())):
             break
         time.sleep(0.5)
     log = directory / "logs" / "kubelet.log"

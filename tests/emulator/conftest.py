@@ -57,10 +57,10 @@ def aws(fidelity_emulator: Emulator) -> Client:
 
 @pytest.fixture
 def slowed(fidelity_emulator: Emulator) -> Callable[[str], AbstractContextManager[None]]:
-    """``with slowed("eks::addon.update"):``: such transitions started inside take 1 s, long enough
-    to observe the in-between state on a busy machine (at the test scale some take 0.1 s)."""
-    return lambda model: transition(
-        fidelity_emulator.endpoint, model, {"progression": "time", "seconds": 1.0}
+    """``with slowed("eks::addon.update"):``: such transitions started inside take 1 s (or ``seconds``),
+    long enough to observe the in-between state on a busy machine (at the test scale some take 0.1 s)."""
+    return lambda model, seconds=1.0: transition(
+        fidelity_emulator.endpoint, model, {"progression": "time", "seconds": seconds}
     )
 
 

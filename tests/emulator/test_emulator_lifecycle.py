@@ -68,11 +68,12 @@ def test_nodegroup_creates_updates_and_deletes_over_time(
     described = eks.describe_update(name=cluster, updateId=update["update"]["id"], nodegroupName="ng")
     assert described["update"]["status"] == "Successful"
 
-    with slowed("eks::nodegroup.delete"):  # at the test scale it takes 0.3 s: too short on a busy machine
+    # At the test scale a deletion takes 0.3 s, too short to observe while other tests run clusters.
+    with slowed("eks::nodegroup.delete", 5.0):
         deleted = eks.delete_nodegroup(clusterName=cluster, nodegroupName="ng")
     assert deleted["nodegroup"]["status"] == "DELETING"
     assert eks.list_nodegroups(clusterName=cluster)["nodegroups"] == ["ng"]
-    eks.get_waiter("nodegroup_deleted").wait(clusterName=cluster, nodegroupName="ng", WaiterConfig=fast())
+    eks.get_waiter("nodegroup_deleted").wait(clusterName=cluster, nodegroupName="ng", WaiterConfig=fast(400))
     assert eks.list_nodegroups(clusterName=cluster)["nodegroups"] == []
 
 
