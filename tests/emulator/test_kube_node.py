@@ -74,7 +74,10 @@ def test_a_real_node_registers_runs_a_pod_and_stops_clean(
         # No EFS here: the node's CSI plugin is given an endpoint nothing listens on.
         node.start_node(cluster_dir, spec, control_plane.endpoint, "http://127.0.0.1:9")
         ready = time.monotonic() - started
+        config = (node.node_dir(cluster_dir, "user-0") / "kubelet" / "config.json").read_text()
         node.start_node(cluster_dir, spec, control_plane.endpoint, "http://127.0.0.1:9")  # idempotent
+        # The running kubelet's configuration (its ports) is what the node's directory still says.
+        assert (node.node_dir(cluster_dir, "user-0") / "kubelet" / "config.json").read_text() == config
         assert node.running_nodes(cluster_dir) == ["user-0"]
 
         api = _api(control_plane)
