@@ -135,14 +135,23 @@ def _write_cni(directory: Path, bridge: str, pod_cidr: str) -> None:
     (cni / "10-sciplat.conflist").write_text(json.dumps(config, indent=2))
 
 
+def _ports(directory: Path) -> dict[str, int]:
+    """The kubelet's ports, chosen once: a second ``start_node`` must describe the running kubelet."""
+    path = directory / "ports.json"
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    ports = {"port": free_port(), "healthz": free_port()}
+    path.write_text(json.dumps(ports))
+    return ports
+
+
 def _write_kubelet_config(
     directory: Path, runtime: Path, cluster_dir: Path, spec: NodeSpec, tag: str
 ) -> Path:
     kubelet = directory / "kubelet"
     kubelet.mkdir(parents=True, exist_ok=True)
     (directory / "resolv.conf").write_text("nameserver 127.0.0.1\n")
-    ports = {"port": free_port(), "healthz": free_port()}
-    (directory / "ports.json").write_text(json.dumps(ports))
+    ports = _ports(directory)
     config = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",

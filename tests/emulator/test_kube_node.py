@@ -1,0 +1,109 @@
+"""One real node (emulator/kube/node.py) against a control plane of its own, without the EKS layer.
+
+The node registers with its labels and taints, runs a pod from the locally built Python image that
+writes into a hostPath volume, and ``stop_node`` leaves no kubelet, containerd or shim behind.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kube_support import processes, wait_for
+
+from emulator.kube import build, node
+from emulator.kube.control_plane import ControlPlane
+
+pytestmark = pytest.mark.skipif(bool(build.missing()), reason="Kubernetes components not built (make kube)")
+
+TAINT = {"key": "hub.jupyter.org/dedicated", "value": "user", "effect": "NoSchedule"}
+
+
+@pytest.fixture
+def control_plane(tmp_path: Path) -> Iterator[ControlPlane]:
+    plane = ControlPlane(tmp_path / "kube" / "nodetest", "nodetest")
+    plane.start("https://127.0.0.1", None)
+    try:
+        plane.wait_ready()
+        yield plane
+    finally:
+        plane.stop()
+
+
+def _api(plane: ControlPlane) -> Any:
+    from kubernetes import client, config
+
+    return client.CoreV1Api(config.new_client_from_config(str(plane.admin_kubeconfig)))
+
+
+def _writer_pod(host_dir: Path) -> dict[str, Any]:
+    return {
+        "metadata": {"name": "writer"},
+        "spec": {
+            "restartPolicy": "Never",
+            "tolerations": [{**TAINT, "operator": "Equal"}],
+            "containers": [
+                {
+                    "name": "writer",
+                    "image": "docker.io/library/python:3.12-slim",
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["python3", "-c", "open('/out/hello', 'w').write('from a real pod')"],
+                    "volumeMounts": [{"name": "out", "mountPath": "/out"}],
+                }
+            ],
+            "volumes": [{"name": "out", "hostPath": {"path": str(host_dir), "type": "Directory"}}],
+        },
+    }
+
+
+def test_a_real_node_registers_runs_a_pod_and_stops_clean(
+    control_plane: ControlPlane, tmp_path: Path
+) -> None:
+    cluster_dir = control_plane.cluster_dir
+    spec = node.NodeSpec(
+        name="user-0",
+        labels={"hub.jupyter.org/node-purpose": "user"},
+        taints=[TAINT],
+        pod_cidr="10.244.7.0/24",
+    )
+    started = time.monotonic()
+    try:
+        # No EFS here: the node's CSI plugin is given an endpoint nothing listens on.
+        node.start_node(cluster_dir, spec, control_plane.endpoint, "http://127.0.0.1:9")
+        ready = time.monotonic() - started
+        config = (node.node_dir(cluster_dir, "user-0") / "kubelet" / "config.json").read_text()
+        node.start_node(cluster_dir, spec, control_plane.endpoint, "http://127.0.0.1:9")  # idempotent
+        # The running kubelet's configuration (its ports) is what the node's directory still says.
+        assert (node.node_dir(cluster_dir, "user-0") / "kubelet" / "config.json").read_text() == config
+        assert node.running_nodes(cluster_dir) == ["user-0"]
+
+        api = _api(control_plane)
+        registered = api.read_node("user-0")
+        assert registered.metadata.labels["hub.jupyter.org/node-purpose"] == "user"
+        assert [(t.key, t.value, t.effect) for t in registered.spec.taints or []] == [
+            (TAINT["key"], TAINT["value"], TAINT["effect"])
+        ]
+        assert registered.spec.pod_cidr == "10.244.7.0/24"
+
+        host_dir = tmp_path / "out"
+        host_dir.mkdir()
+        wait_for(lambda: bool(api.list_namespaced_service_account("default").items), 60, "service account")
+        api.create_namespaced_pod("default", _writer_pod(host_dir))
+        wait_for(
+            lambda: api.read_namespaced_pod("writer", "default").status.phase in ("Succeeded", "Failed"),
+            120,
+            "the pod to finish",
+        )
+        assert api.read_namespaced_pod("writer", "default").status.phase == "Succeeded"
+        assert (host_dir / "hello").read_text() == "from a real pod"
+        print(f"node Ready in {ready:.1f} s")
+    finally:
+        node.stop_node(cluster_dir, "user-0")
+    node.stop_node(cluster_dir, "user-0")  # idempotent
+    assert node.running_nodes(cluster_dir) == []
+    runtime = node.runtime_dir(cluster_dir, "user-0")
+    assert processes(node.node_dir(cluster_dir, "user-0")) == []
+    assert processes(runtime) == []
