@@ -58,6 +58,22 @@ def pid_exited(pid: int) -> bool:
     return state == "Z"
 
 
+def spawn(command: list[str], pid_file: Path, log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    """Start ``command`` detached (its own session, output appended to ``log``); its PID goes to
+    ``pid_file``, where ``stop_pid`` finds it."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            command,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=cwd,
+        )
+    pid_file.write_text(f"{process.pid}\n")
+    return process
+
+
 def stop_pid(pid_file: Path, marker: str, grace: float = 10.0) -> bool:
     """SIGTERM, then SIGKILL after ``grace`` seconds; removes the pid file. Whether it was running."""
     if not pid_file.exists():
@@ -243,16 +259,7 @@ class ControlPlane:
         pid_file = self.pid_file(component)
         if pid_file.exists() and pid_alive(int(pid_file.read_text()), str(self.cluster_dir)):
             return
-        with self.log(component).open("ab") as log:
-            process = subprocess.Popen(
-                command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                cwd=self.cluster_dir,
-            )
-        pid_file.write_text(f"{process.pid}\n")
+        spawn(command, pid_file, self.log(component), self.cluster_dir)
 
     def start(self, issuer: str, webhook_url: str | None) -> None:
         """Start whatever is not running (idempotent; returns at once: see ``ready``/``wait_ready``)."""

@@ -45,7 +45,7 @@ from typing import Any, NoReturn
 import grpc
 from google.protobuf import wrappers_pb2
 
-from emulator.kube.control_plane import pid_alive, stop_pid
+from emulator.kube.control_plane import pid_alive, spawn, stop_pid
 from emulator.kube.csi_proto import (
     csi_pb2,
     csi_pb2_grpc,
@@ -547,16 +547,7 @@ def start_plugin(node_dir: Path, kubelet_root: Path, node_name: str, emulator_en
         f"--emulator={emulator_endpoint}",
         f"--log-file={log}",
     ]
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            command,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=node_dir,
-        )
-    pids.write_text(f"{process.pid}\n")
+    process = spawn(command, pids, log, node_dir)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if probe(csi_socket):

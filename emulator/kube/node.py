@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emulator.kube import build, efs_csi, images, pki
-from emulator.kube.control_plane import free_port, pid_alive, pid_exited, stop_pid
+from emulator.kube.control_plane import free_port, pid_alive, pid_exited, spawn, stop_pid
 
 READY_TIMEOUT = 120.0
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -194,16 +194,7 @@ def _spawn(directory: Path, component: str, command: list[str]) -> None:
     pid_file = directory / "pids" / f"{component}.pid"
     if pid_file.exists() and pid_alive(int(pid_file.read_text()), str(directory)):
         return
-    with (directory / "logs" / f"{component}.log").open("ab") as log:
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=directory,
-        )
-    pid_file.write_text(f"{process.pid}\n")
+    spawn(command, pid_file, directory / "logs" / f"{component}.log", directory)
 
 
 def _wait_socket(socket: Path, directory: Path, timeout: float = 30.0) -> None:
