@@ -162,11 +162,6 @@ def cluster_status(account: str, region: str, name: str, timed: str | None) -> s
     return timed if state.ready else "CREATING"
 
 
-def cluster_failure(account: str, region: str, name: str) -> str | None:
-    state = _clusters.get((account, region, name))
-    return state.failure if state else None
-
-
 def nodegroup_status(account: str, region: str, nodegroup: Any, timed: str | None) -> str | None:
     """ACTIVE only once the group's nodes (its desired size) are Ready."""
     if timed != "ACTIVE" or not enabled():
@@ -196,11 +191,6 @@ def reset() -> None:
         _clusters.clear()
     for state in states:
         _destroy_dir(state.control_plane.cluster_dir)
-
-
-def nodes(account: str, region: str, name: str) -> list[NodeRecord]:
-    state = _clusters.get((account, region, name))
-    return list(state.nodes.values()) if state else []
 
 
 # -- the reconciler ---------------------------------------------------------------------------------
