@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.kube import pki
+from emulator import ecr_images
+from emulator.kube import images, pki
 from emulator.kube.control_plane import ControlPlane
 
 LOG = logging.getLogger("emulator.eks_kubernetes")
@@ -175,6 +176,23 @@ def nodegroup_status(account: str, region: str, nodegroup: Any, timed: str | Non
         return "CREATE_FAILED"
     ready = [n for n in members if n.ready]
     return "ACTIVE" if state.ready and len(ready) >= desired else "CREATING"
+
+
+def load_image(account: str, region: str, archive: Path) -> list[str]:
+    """Import a pushed image into every running real node of the clusters in that account and region."""
+    node_module = _node_module()
+    with _lock:
+        states = [s for s in _clusters.values() if s.key[:2] == (account, region)]
+    loaded = []
+    for state in states:
+        for record in list(state.nodes.values()):
+            if node_module is None or not record.real or record.failure:
+                continue
+            socket = node_module.runtime_dir(state.control_plane.cluster_dir, record.name) / "containerd.sock"
+            if socket.exists():
+                images.import_archive(socket, archive)
+                loaded.append(record.name)
+    return loaded
 
 
 def forget(account: str, region: str, name: str) -> None:
@@ -350,7 +368,13 @@ def _add_node(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
     record = NodeRecord(name, nodegroup.nodegroup_name, real, pod_cidr)
     state.nodes[name] = record
     if real:
-        spec = node_module.NodeSpec(name=name, labels=labels, taints=taints, pod_cidr=pod_cidr)
+        spec = node_module.NodeSpec(
+            name=name,
+            labels=labels,
+            taints=taints,
+            pod_cidr=pod_cidr,
+            archives=tuple(ecr_images.archives(_account, region)),
+        )
         try:
             node_module.start_node(
                 state.control_plane.cluster_dir, spec, state.control_plane.endpoint, _webhook_base or ""

@@ -7,6 +7,8 @@
 - ``GET /_emulator/config``: the time scale and the real durations it divides;
 - ``GET /_emulator/efs``: every EFS file system's data directory; ``GET /_emulator/efs/<fs-id>`` one;
 - ``POST /_emulator/backup/run-plan``: start the backup jobs a plan's rules would start now;
+- ``POST /_emulator/ecr/push``: push a local OCI image archive into the emulated ECR and onto the real
+  nodes of that account and region (emulator.ecr_images);
 - ``POST /_emulator/eks/<account>/<region>/<cluster>/authenticate``: the cluster API server's token
   webhook (a TokenReview; emulator.eks_access.review). ``POST /_emulator/eks/<cluster>/authenticate``
   does the same for a cluster name unique in the emulator (emulator.eks_access.review_by_name).
@@ -22,7 +24,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from moto.core.exceptions import JsonRESTError
+from moto.core.exceptions import JsonRESTError, ServiceException
 from moto.moto_api._internal.models import MotoAPIBackend
 
 from emulator import (
@@ -32,6 +34,7 @@ from emulator import (
     cloudwatch,
     codebuild,
     ec2,
+    ecr_images,
     efs,
     efs_data,
     eks,
@@ -50,6 +53,7 @@ def _reset(original: Callable[..., Any], backend: Any) -> None:
     backup_jobs.reset()
     efs_data.clear()
     eks_kubernetes.reset()
+    ecr_images.reset()
     eks_access.reset()
 
 
@@ -102,6 +106,7 @@ ENDPOINTS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("GET", "/_emulator/config"): lambda _: lifecycle.config(),
     ("GET", "/_emulator/efs"): efs_file_systems,
     ("POST", "/_emulator/backup/run-plan"): backup_jobs.run_plan,
+    ("POST", "/_emulator/ecr/push"): ecr_images.push,
 }
 
 
@@ -153,6 +158,8 @@ def wrap_app(app: Any) -> Any:
             status, result = "404 Not Found", {"error": str(error)}
         except JsonRESTError as error:
             status, result = f"{error.code} Error", {"error": error.error_type, "message": error.message}
+        except ServiceException as error:
+            status, result = "400 Bad Request", {"error": error.code, "message": error.message}
         except (KeyError, ValueError) as error:
             status, result = "400 Bad Request", {"error": f"bad request: {error}"}
         body = json.dumps(result).encode()

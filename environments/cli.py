@@ -1,4 +1,4 @@
-"""python -m environments: freeze, diff, list, build, test, dockerfile, promote."""
+"""python -m environments: freeze, diff, list, build, test, dockerfile, image, promote."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from environments import build as builder
-from environments import core, image
+from environments import core, image, local_image
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -99,6 +99,36 @@ def cmd_promote(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_image(args: argparse.Namespace) -> int:
+    import boto3
+
+    env = core.get(args.name, args.version)
+    aws_env = builder.aws_environment() if args.push else {}
+    region = args.region or aws_env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    registry = args.registry
+    if not registry:
+        if not args.push:
+            raise core.EnvError(
+                "--registry is needed without --push (e.g. ACCOUNT.dkr.ecr.REGION.amazonaws.com)"
+            )
+        sts = boto3.client(
+            "sts",
+            region_name=region,
+            endpoint_url=aws_env["AWS_ENDPOINT_URL"],
+            aws_access_key_id=aws_env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=aws_env["AWS_SECRET_ACCESS_KEY"],
+        )
+        registry = f"{sts.get_caller_identity()['Account']}.dkr.ecr.{region}.amazonaws.com"
+    archive = local_image.image(env, registry, args.repository_prefix)
+    names = local_image.image_names(env, registry, args.repository_prefix)
+    print(f"{env.label()}: image {archive} ({archive.stat().st_size >> 20} MiB): {', '.join(names)}")
+    if args.push:
+        pushed = local_image.push(archive, aws_env["AWS_ENDPOINT_URL"])
+        nodes = ", ".join(pushed["nodes"]) or "none running yet (new nodes load it as they start)"
+        print(f"pushed to the emulated ECR as {pushed['imageDigest']}; loaded on nodes: {nodes}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m environments", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -140,6 +170,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o")
     p.add_argument("--check", action="store_true", help="fail unless the committed Dockerfile is current")
     p.set_defaults(func=cmd_dockerfile)
+
+    p = sub.add_parser(
+        "image", help="build the image here without Docker; --push puts it in the emulated ECR and its nodes"
+    )
+    p.add_argument("name")
+    p.add_argument("version", nargs="?")
+    p.add_argument(
+        "--registry", help="default with --push: ACCOUNT.dkr.ecr.REGION.amazonaws.com of the caller"
+    )
+    p.add_argument("--repository-prefix", default=image.DEFAULT_REPOSITORY_PREFIX)
+    p.add_argument("--region")
+    p.add_argument(
+        "--push", action="store_true", help="push into the emulator (its endpoint file or AWS_ENDPOINT_URL)"
+    )
+    p.set_defaults(func=cmd_image)
 
     p = sub.add_parser("promote", help="retag a built, tested image as dev or stable (ECR, no rebuild)")
     p.add_argument("name")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -57,6 +58,11 @@ class ImageSpec:
     config: dict[str, Any]
     excludes: tuple[str, ...] = ()
     identity: str = ""  # what changes when the tree's content does (its cache key)
+    # Directories laid over the tree, one layer each, bottom first: overlayfs upper directories, whose
+    # whiteouts (0/0 character devices, opaque directories) become the OCI ``.wh.`` entries.
+    layers: tuple[Path, ...] = ()
+    # More names for the same image (another tag), each imported alongside ``name``.
+    aliases: tuple[str, ...] = ()
 
 
 def images_dir() -> Path:
@@ -67,6 +73,8 @@ def _key(spec: ImageSpec) -> str:
     material = json.dumps(
         [spec.name, spec.config, spec.excludes, spec.identity or str(spec.tree)], sort_keys=True
     )
+    if spec.layers or spec.aliases:
+        material += json.dumps([[str(layer) for layer in spec.layers], spec.aliases])
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
@@ -74,9 +82,13 @@ def _key(spec: ImageSpec) -> str:
 MOUNT_POINTS = ("proc", "sys", "dev", "run", "tmp")
 
 
+def _excluded(spec: ImageSpec, name: str) -> bool:
+    return any(name == e or name.startswith(e + "/") for e in spec.excludes)
+
+
 def _layer(spec: ImageSpec, path: Path) -> None:
     def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-        return None if any(info.name == e or info.name.startswith(e + "/") for e in spec.excludes) else info
+        return None if _excluded(spec, info.name) else info
 
     with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
         for entry in sorted(os.listdir(spec.tree)):
@@ -84,6 +96,53 @@ def _layer(spec: ImageSpec, path: Path) -> None:
         for entry in MOUNT_POINTS:
             if entry in spec.excludes and (spec.tree / entry).is_dir():
                 tar.add(spec.tree / entry, arcname=entry, recursive=False)
+
+
+def _upper_layer(spec: ImageSpec, upper: Path, path: Path) -> None:
+    """An overlayfs upper directory as an OCI layer: its whiteouts become ``.wh.`` entries."""
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        for directory, subdirs, files in os.walk(upper):
+            subdirs.sort()
+            relative = os.path.relpath(directory, upper)
+            for entry in sorted(subdirs) + sorted(files):
+                name = entry if relative == "." else f"{relative}/{entry}"
+                if _excluded(spec, name):
+                    if entry in subdirs:
+                        subdirs.remove(entry)
+                    continue
+                full = Path(directory) / entry
+                info = os.lstat(full)
+                if stat.S_ISCHR(info.st_mode) and info.st_rdev == 0:
+                    parent = os.path.dirname(name)
+                    tar.addfile(tarfile.TarInfo(f"{parent}/.wh.{entry}" if parent else f".wh.{entry}"))
+                    continue
+                tar.add(full, arcname=name, recursive=False)
+                if entry in subdirs and _opaque(full):
+                    tar.addfile(tarfile.TarInfo(f"{name}/.wh..wh..opq"))
+
+
+def _opaque(directory: Path) -> bool:
+    try:
+        return os.getxattr(directory, "trusted.overlay.opaque", follow_symlinks=False) == b"y"
+    except OSError:
+        return False
+
+
+def _add_layer_blob(layout: Path, write: Callable[[Path], None]) -> dict[str, Any]:
+    """Write one layer into the layout's blobs; its descriptor (uncompressed: digest = diff ID)."""
+    scratch = layout / "layer.tar"
+    write(scratch)
+    hasher = hashlib.sha256()
+    with scratch.open("rb") as layer:
+        for chunk in iter(lambda: layer.read(1 << 20), b""):
+            hasher.update(chunk)
+    blob = layout / "blobs" / "sha256" / hasher.hexdigest()
+    scratch.rename(blob)
+    return {
+        "mediaType": "application/vnd.oci.image.layer.v1.tar",
+        "digest": f"sha256:{hasher.hexdigest()}",
+        "size": blob.stat().st_size,
+    }
 
 
 def _blob(layout: Path, data: bytes) -> tuple[str, int]:
@@ -103,19 +162,16 @@ def archive(spec: ImageSpec, log: Callable[[str], None] = print) -> Path:
     with tempfile.TemporaryDirectory(dir=images_dir()) as scratch:
         layout = Path(scratch) / "layout"
         (layout / "blobs" / "sha256").mkdir(parents=True)
-        layer_path = Path(scratch) / "layer.tar"
-        _layer(spec, layer_path)
-        hasher = hashlib.sha256()
-        with layer_path.open("rb") as layer:
-            for chunk in iter(lambda: layer.read(1 << 20), b""):
-                hasher.update(chunk)
-        layer_digest = f"sha256:{hasher.hexdigest()}"
-        layer_path.rename(layout / "blobs" / "sha256" / hasher.hexdigest())
+        layers = [_add_layer_blob(layout, lambda path: _layer(spec, path))]
+        layers += [
+            _add_layer_blob(layout, lambda path, u=upper: _upper_layer(spec, u, path))
+            for upper in spec.layers
+        ]
         config = {
             "architecture": "amd64",
             "os": "linux",
             "config": spec.config,
-            "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+            "rootfs": {"type": "layers", "diff_ids": [layer["digest"] for layer in layers]},
         }
         config_digest, config_size = _blob(layout, json.dumps(config).encode())
         manifest = {
@@ -126,13 +182,7 @@ def archive(spec: ImageSpec, log: Callable[[str], None] = print) -> Path:
                 "digest": config_digest,
                 "size": config_size,
             },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": layer_digest,
-                    "size": (layout / "blobs" / "sha256" / hasher.hexdigest()).stat().st_size,
-                }
-            ],
+            "layers": layers,
         }
         manifest_digest, manifest_size = _blob(layout, json.dumps(manifest).encode())
         index = {
@@ -143,10 +193,11 @@ def archive(spec: ImageSpec, log: Callable[[str], None] = print) -> Path:
                     "digest": manifest_digest,
                     "size": manifest_size,
                     "annotations": {
-                        "io.containerd.image.name": spec.name,
-                        "org.opencontainers.image.ref.name": spec.name.rsplit(":", 1)[-1],
+                        "io.containerd.image.name": name,
+                        "org.opencontainers.image.ref.name": name.rsplit(":", 1)[-1],
                     },
                 }
+                for name in (spec.name, *spec.aliases)
             ],
         }
         (layout / "index.json").write_text(json.dumps(index))
@@ -160,6 +211,19 @@ def archive(spec: ImageSpec, log: Callable[[str], None] = print) -> Path:
         f"images: built {spec.name} in {time.monotonic() - started:.0f} s ({target.stat().st_size >> 20} MiB)"
     )
     return target
+
+
+def read_archive(path: Path) -> tuple[list[str], bytes]:
+    """The image names in an archive's index and the one manifest they name."""
+    with tarfile.open(path) as tar:
+        index = json.load(tar.extractfile("index.json"))  # type: ignore[arg-type]
+        entries = index.get("manifests", [])
+        digests = {entry["digest"] for entry in entries}
+        if len(digests) != 1:
+            raise ValueError(f"{path.name}: one image per archive, found {len(digests)} manifests")
+        blob = tar.extractfile(f"blobs/sha256/{digests.pop().removeprefix('sha256:')}")
+        manifest = blob.read() if blob else b""
+    return [entry.get("annotations", {}).get("io.containerd.image.name", "") for entry in entries], manifest
 
 
 def import_archive(socket: Path, archive_path: Path) -> None:

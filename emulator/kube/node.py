@@ -40,6 +40,8 @@ class NodeSpec:
     labels: dict[str, str]
     taints: list[dict[str, str]]  # {"key", "value", "effect"} (Kubernetes spelling)
     pod_cidr: str
+    # Images pushed to the emulated ECR of the node's account and region (emulator.ecr_images).
+    archives: tuple[Path, ...] = ()
 
 
 def node_dir(cluster_dir: Path, name: str) -> Path:
@@ -234,6 +236,9 @@ def start_node(cluster_dir: Path, spec: NodeSpec, server: str, emulator_endpoint
     for image in images.local_images():
         if image.name not in present:
             images.import_archive(socket, images.archive(image))
+    for archive in spec.archives:
+        if not set(images.read_archive(archive)[0]) <= present:
+            images.import_archive(socket, archive)
     efs_csi.start_plugin(directory, runtime / "kubelet", spec.name, emulator_endpoint)
     labels = ",".join(f"{key}={value}" for key, value in spec.labels.items())
     _spawn(
