@@ -195,7 +195,7 @@ def api_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     plane.start("https://oidc.eks.us-east-1.amazonaws.com/id/HUBADMISSION", None)
     try:
         plane.wait_ready()
-        yield client, config.new_client_from_config(str(plane.admin_kubeconfig))
+        yield client, config.new_client_from_config(str(plane.admin_kubeconfig)), plane.admin_kubeconfig
     finally:
         plane.destroy()
 
@@ -209,7 +209,7 @@ def test_manifests_are_admitted_and_user_pods_fit_the_namespace_limits(
     from kubernetes import utils
     from kubernetes.client.exceptions import ApiException
 
-    client, api_client = api_server
+    client, api_client, _ = api_server
     namespace = site[1].manifest("namespace")["metadata"]["name"]
     core = client.CoreV1Api(api_client)
     for path in [p for p in site[1].manifests if p.name == "namespace.yaml"] + [
@@ -374,8 +374,11 @@ def test_secrets_only_in_the_private_values_file(site: tuple[str, Rendered]) -> 
     if name == "github-acm":
         secrets += [COOKIE_SECRET, PROXY_TOKEN]
     public = (rendered.out / "values.yaml").read_text()
-    private = rendered.out / "secret-values.yaml"
-    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    private, release = rendered.out / "secret-values.yaml", rendered.out / "release-values.yaml"
+    for path in (private, release):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # What helm gets: both files merged, nested keys of each kept.
+    assert yaml.safe_load(release.read_text()) == helm_merge(rendered.values, rendered.secret_values)
     for secret in secrets:
         assert secret not in public
         assert secret in private.read_text()
@@ -448,6 +451,99 @@ def test_apply_without_a_reachable_cluster_stops_before_any_change(tmp_path: Pat
     assert str(kubeconfig) in run.run.output
     assert "no helm binary" not in run.run.output
     assert not run.out.exists()
+
+
+def chart_archive(tmp_path: Path, name: str = "jupyterhub", version: str = "4.4.0") -> Path:
+    """A small chart standing for zero-to-jupyterhub: one ConfigMap made from the values it is given."""
+    from emulator.kube import build
+
+    source = tmp_path / "chart-source" / name
+    (source / "templates").mkdir(parents=True)
+    (source / "Chart.yaml").write_text(
+        yaml.safe_dump(
+            {"apiVersion": "v2", "name": name, "version": version, "description": "a test stand-in"}
+        )
+    )
+    (source / "templates" / "values.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: chart-values\ndata:\n"
+        "  profiles: {{ .Values.singleuser.profileList | len | quote }}\n"
+        "  authenticator: {{ .Values.hub.config.JupyterHub.authenticator_class | quote }}\n"
+    )
+    subprocess.run(
+        [str(build.binary("helm")), "package", str(source), "-d", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    return tmp_path / f"{name}-{version}.tgz"
+
+
+def _apply(tmp_path: Path, api_server: Any, **extra: Any) -> Rendered:
+    from emulator.kube import build
+
+    return render(
+        tmp_path,
+        {
+            "jupyterhub_eks_apply": True,
+            "jupyterhub_eks_kubeconfig": str(api_server[2]),
+            "jupyterhub_eks_namespace": "chart-test",
+            "jupyterhub_eks_helm_timeout": 60,
+            **extra,
+        },
+        env={"PATH": os.pathsep.join([str(build.bin_dir()), os.environ["PATH"]])},
+    )
+
+
+def _namespaces(api_server: Any) -> list[str]:
+    client, api_client, _ = api_server
+    return [n.metadata.name for n in client.CoreV1Api(api_client).list_namespace().items]
+
+
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [
+        ("missing", ["jupyterhub_eks_chart_archive", "helm pull jupyterhub", "Nothing was changed"]),
+        ("other-version", ["jupyterhub 4.3.0", "jupyterhub_eks_chart_version", "Nothing was changed"]),
+        (
+            "unreachable",
+            ["jupyterhub_eks_chart_repo_url http://127.0.0.1:9/", "jupyterhub_eks_chart_archive"],
+        ),
+    ],
+)
+def test_a_chart_that_cannot_be_read_stops_before_any_change(
+    tmp_path: Path, api_server: Any, case: str, words: list[str]
+) -> None:
+    extra = {
+        "missing": {"jupyterhub_eks_chart_archive": str(tmp_path / "nowhere.tgz")},
+        "other-version": {"jupyterhub_eks_chart_archive": str(chart_archive(tmp_path, version="4.3.0"))},
+        "unreachable": {"jupyterhub_eks_chart_repo_url": "http://127.0.0.1:9/"},
+    }[case]
+    run = _apply(tmp_path, api_server, **extra)
+    assert run.run.returncode != 0
+    for word in words:
+        assert word in run.run.output, run.run.output[-3000:]
+    assert not run.out.exists()
+    assert "chart-test" not in _namespaces(api_server)
+
+
+def test_the_release_installs_from_a_chart_archive_on_a_real_api_server(
+    tmp_path: Path, api_server: Any
+) -> None:
+    """helm (kubernetes.core.helm) installs the archive's chart with the role's values, after the
+    namespace's manifests; a second run changes nothing."""
+    client, api_client, _ = api_server
+    archive = chart_archive(tmp_path)
+    first = _apply(tmp_path, api_server, jupyterhub_eks_chart_archive=str(archive))
+    assert first.run.returncode == 0, first.run.output[-3000:]
+    core = client.CoreV1Api(api_client)
+    data = core.read_namespaced_config_map("chart-values", "chart-test").data
+    assert data["profiles"] == str(len(first.values["singleuser"]["profileList"]))
+    assert data["authenticator"] == first.values["hub"]["config"]["JupyterHub"]["authenticator_class"]
+    releases = core.list_namespaced_secret("chart-test", label_selector="owner=helm,name=jupyterhub").items
+    assert [r.metadata.labels["status"] for r in releases] == ["deployed"]
+    assert core.list_namespaced_resource_quota("chart-test").items, "the namespace's quota comes first"
+    second = _apply(tmp_path, api_server, jupyterhub_eks_chart_archive=str(archive))
+    assert second.run.returncode == 0, second.run.output[-3000:]
+    assert second.run.changed == 0, second.run.output[-3000:]
 
 
 def test_example_inventory_renders_valid_values(tmp_path: Path) -> None:
