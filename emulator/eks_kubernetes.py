@@ -5,7 +5,10 @@ its endpoint and certificate authority; the cluster reports ACTIVE only once its
 (and FAILED, with a health issue, if it cannot start). Every node group's desired size is matched by
 nodes carrying the labels and taints EKS gives them: real nodes (kubelet + containerd,
 ``emulator.kube.node``) up to ``EMULATOR_KUBE_REAL_NODES`` per cluster, simulated Node objects past
-it (tainted so nothing is scheduled on them). A node group reports ACTIVE once its nodes are Ready.
+it (tainted so nothing is scheduled on them). A node group reports ACTIVE once its nodes are Ready;
+a real node whose kubelet or containerd ends, or that is not Ready by EKS's join deadline, is stopped
+and makes the group CREATE_FAILED with a NodeCreationFailure health issue naming the node, the
+process and its log (a node lost after the group was ACTIVE leaves it ACTIVE, as on EKS).
 Shrinking or deleting a group drains its nodes (evictions, which honour PodDisruptionBudgets) first.
 Deleting the cluster stops everything and removes its state: a new cluster of that name starts empty.
 
@@ -36,6 +39,13 @@ LABEL_SIMULATED = "emulator.sciplat.local/simulated"
 EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 # What EKS allows a node group drain before it stops honouring disruption budgets (seconds, real).
 DRAIN_SECONDS = 900.0
+# How long EKS waits for a new instance to join the cluster before it gives up (seconds, real)...
+JOIN_SECONDS = 900.0
+# ...divided by the time scale, but never shorter than a local node may take to start: its processes
+# do not start faster at a higher time scale (10-20 s measured). EMULATOR_KUBE_NODE_START_SECONDS.
+NODE_START_SECONDS = 120.0
+# What EKS says when instances do not join (the health issue's message, then the emulator's details).
+JOIN_FAILURE = "Instances failed to join the kubernetes cluster"
 # EKS's bindings for the access policies' groups (see emulator/eks_access.py).
 POLICY_GROUP_ROLES = {"eks:admin": "admin", "eks:edit": "edit", "eks:view": "view"}
 
@@ -55,6 +65,13 @@ def real_node_cap() -> int:
     return int(os.environ.get("EMULATOR_KUBE_REAL_NODES", "2"))
 
 
+def join_timeout() -> float:
+    """Real seconds a new real node has to become Ready: EKS's join deadline on the emulator's clock,
+    at least ``EMULATOR_KUBE_NODE_START_SECONDS`` (default 120)."""
+    floor = float(os.environ.get("EMULATOR_KUBE_NODE_START_SECONDS", NODE_START_SECONDS))
+    return max(JOIN_SECONDS / _time_scale, floor)
+
+
 @dataclass
 class NodeRecord:
     name: str
@@ -62,7 +79,9 @@ class NodeRecord:
     real: bool
     pod_cidr: str
     ready: bool = False
-    failure: str | None = None
+    failure: str | None = None  # why it never joined (its processes are stopped)
+    lost: str | None = None  # which process ended after it had joined
+    join_deadline: float = 0.0  # time.monotonic()
 
 
 @dataclass
@@ -74,6 +93,7 @@ class ClusterState:
     failure: str | None = None
     nodes: dict[str, NodeRecord] = field(default_factory=dict)
     next_index: int = 0
+    active_groups: set[str] = field(default_factory=set)  # node groups that have been ACTIVE
     api: Any = None
 
     @property
@@ -172,10 +192,15 @@ def nodegroup_status(account: str, region: str, nodegroup: Any, timed: str | Non
         return timed
     desired = int(nodegroup.scaling_config.get("desiredSize", 0))
     members = [n for n in state.nodes.values() if n.group == nodegroup.nodegroup_name]
-    if any(n.failure for n in members):  # EKS: instances that never join make the group fail
-        return "CREATE_FAILED"
+    if any(n.failure for n in members):
+        # EKS: instances that never join make a new group fail (for good: delete it and create it
+        # again); a group that was ACTIVE stays so, with the health issue.
+        return "ACTIVE" if nodegroup.nodegroup_name in state.active_groups else "CREATE_FAILED"
     ready = [n for n in members if n.ready]
-    return "ACTIVE" if state.ready and len(ready) >= desired else "CREATING"
+    if state.ready and len(ready) >= desired:
+        state.active_groups.add(nodegroup.nodegroup_name)
+        return "ACTIVE"
+    return "CREATING"
 
 
 def load_image(account: str, region: str, archive: Path) -> list[str]:
@@ -259,6 +284,7 @@ def _reconcile(state: ClusterState) -> None:
     for nodegroup in list(cluster.nodegroups.values()):
         _reconcile_group(state, cluster, nodegroup)
     groups = {name for name, group in cluster.nodegroups.items() if group.status not in (None, "DELETING")}
+    state.active_groups &= groups
     for record in [n for n in state.nodes.values() if n.group not in groups]:
         _remove_node(state, record)
 
@@ -336,7 +362,7 @@ def node_taints(nodegroup: Any, simulated: bool) -> list[dict[str, str]]:
 
 
 def _reconcile_group(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
-    status = nodegroup.status
+    status = nodegroup.status  # read every second: a group whose nodes are Ready is remembered as ACTIVE
     if status in (None, "DELETING"):
         return
     desired = int(nodegroup.scaling_config.get("desiredSize", 0))
@@ -347,10 +373,12 @@ def _reconcile_group(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
         _remove_node(state, record)
     for _ in range(desired - len(current)):
         _add_node(state, cluster, nodegroup)
-    for record in state.nodes.values():
-        if record.failure:
+    for record in list(state.nodes.values()):
+        if record.failure or record.group != nodegroup.nodegroup_name:
             continue
-        if record.group == nodegroup.nodegroup_name and (not record.ready or not record.real):
+        if record.real:
+            _check_real_node(state, nodegroup, record)
+        else:
             record.ready = _node_ready(state, record.name)
 
 
@@ -368,6 +396,7 @@ def _add_node(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
     record = NodeRecord(name, nodegroup.nodegroup_name, real, pod_cidr)
     state.nodes[name] = record
     if real:
+        record.join_deadline = time.monotonic() + join_timeout()
         spec = node_module.NodeSpec(
             name=name,
             labels=labels,
@@ -376,19 +405,80 @@ def _add_node(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
             archives=tuple(ecr_images.archives(_account, region)),
         )
         try:
-            node_module.start_node(
+            node_module.launch_node(
                 state.control_plane.cluster_dir, spec, state.control_plane.endpoint, _webhook_base or ""
             )
         except (RuntimeError, OSError) as error:
-            record.failure = str(error)
-            nodegroup.health = {
-                "issues": [{"code": "NodeCreationFailure", "message": record.failure, "resourceIds": [name]}]
-            }
-            LOG.warning("node group %s: %s", nodegroup.nodegroup_name, error)
+            _fail_node(state, nodegroup, record, str(error))
             return
+        _check_real_node(state, nodegroup, record)
     else:
         _create_simulated_node(state, name, labels, taints, pod_cidr)
-    record.ready = _node_ready(state, name)
+        record.ready = _node_ready(state, name)
+
+
+def _check_real_node(state: ClusterState, nodegroup: Any, record: NodeRecord) -> None:
+    """Ready yet? A node whose kubelet or containerd has ended, or that is past its join deadline,
+    failed; one that had joined is only reported (EKS does not watch a node's processes)."""
+    node_module = _node_module()
+    cluster_dir = state.control_plane.cluster_dir
+    directory = node_module.node_dir(cluster_dir, record.name)
+    if record.ready:
+        component = None if record.lost else node_module.exited_component(directory)
+        if component:
+            record.lost = component
+            LOG.warning(
+                "node %s of node group %s (cluster %s): its %s has ended; the node goes NotReady and the "
+                "group stays ACTIVE, as on EKS. See %s. To replace the node, delete the node group and "
+                "create it again.",
+                record.name,
+                nodegroup.nodegroup_name,
+                state.name,
+                component,
+                directory / "logs" / f"{component}.log",
+            )
+        return
+    try:
+        record.ready = node_module.node_ready(cluster_dir, record.name, record.pod_cidr, _client(state))
+        if not record.ready and time.monotonic() > record.join_deadline:
+            raise node_module.NodeFailure(
+                directory,
+                "kubelet",
+                f"did not make the node Ready within {join_timeout():.3g} s (the join deadline: EKS's "
+                f"{JOIN_SECONDS:.0f} s divided by the time scale {_time_scale:g}, at least "
+                "EMULATOR_KUBE_NODE_START_SECONDS)",
+            )
+    except node_module.NodeFailure as error:
+        _fail_node(state, nodegroup, record, str(error))
+
+
+def _fail_node(state: ClusterState, nodegroup: Any, record: NodeRecord, reason: str) -> None:
+    """The node never joins: stop what it started (its logs stay), then report it on the group (so a
+    group is CREATE_FAILED only once nothing of the node runs)."""
+    node_module = _node_module()
+    try:
+        node_module.stop_node(state.control_plane.cluster_dir, record.name, keep_logs=True)
+    except Exception as error:  # whatever happens, the failure is reported
+        reason += f" (stopping the node: {error})"
+    failed = [n for n in state.nodes.values() if n.group == record.group and n.failure] + [record]
+    message = (
+        f"{JOIN_FAILURE}: cluster {state.name}, node group {nodegroup.nodegroup_name}: "
+        + "; ".join(n.failure or reason for n in failed)
+        + ". The failed nodes' processes are stopped. Delete the node group and create it again"
+        + (
+            "."
+            if record.group in state.active_groups
+            else " (a node group that failed to create does not recover)."
+        )
+    )
+    nodegroup.health = {
+        "issues": [
+            {"code": "NodeCreationFailure", "message": message, "resourceIds": [n.name for n in failed]}
+        ]
+    }
+    record.ready = False
+    record.failure = reason
+    LOG.warning("EKS node group %s of cluster %s: %s", nodegroup.nodegroup_name, state.name, message)
 
 
 def _create_simulated_node(
@@ -439,7 +529,8 @@ def _node_ready(state: ClusterState, name: str) -> bool:
 def drain(state: ClusterState, name: str, timeout: float, simulated: bool) -> None:
     """Cordon the node and evict its pods; a PodDisruptionBudget holds an eviction until ``timeout``.
 
-    On a simulated node no kubelet finishes a pod's deletion: an evicted pod is removed at once.
+    On a simulated node (or a real one whose kubelet has ended) no kubelet finishes a pod's deletion:
+    an evicted pod is removed at once.
     """
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
@@ -480,7 +571,8 @@ def _remove_node(state: ClusterState, record: NodeRecord) -> None:
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
-    drain(state, record.name, DRAIN_SECONDS / _time_scale, simulated=not record.real)
+    kubelet = record.real and record.failure is None and record.lost is None
+    drain(state, record.name, DRAIN_SECONDS / _time_scale, simulated=not kubelet)
     node_module = _node_module()
     if record.real and node_module is not None:
         node_module.stop_node(state.control_plane.cluster_dir, record.name)

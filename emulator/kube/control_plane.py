@@ -85,6 +85,8 @@ def stop_pid(pid_file: Path, marker: str, grace: float = 10.0) -> bool:
     running = pid_alive(pid, marker)
     if running:
         os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # a stopped process gets SIGTERM once continued
+            os.kill(pid, signal.SIGCONT)
         deadline = time.monotonic() + grace
         while pid_alive(pid, marker) and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -23,6 +23,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from emulator.kube import build, efs_csi, images, pki
 from emulator.kube.control_plane import free_port, pid_alive, pid_exited, spawn, stop_pid
@@ -206,12 +207,52 @@ def _wait_socket(socket: Path, directory: Path, timeout: float = 30.0) -> None:
             result = subprocess.run(["ctr", "--address", str(socket), "version"], capture_output=True)
             if result.returncode == 0:
                 return
+        if exited_component(directory) == "containerd":
+            raise NodeFailure(directory, "containerd", "exited")
         time.sleep(0.2)
-    raise RuntimeError(f"containerd of node {directory.name} did not answer; see {directory / 'logs'}")
+    raise NodeFailure(directory, "containerd", f"did not answer on {socket} within {timeout:.0f} s")
 
 
-def start_node(cluster_dir: Path, spec: NodeSpec, server: str, emulator_endpoint: str) -> None:
-    """Start (or keep) the node's containerd, EFS CSI plugin and kubelet; return once the Node is Ready."""
+class NodeFailure(RuntimeError):
+    """A node that cannot join: which of its processes failed, how, and the end of that one's log."""
+
+    def __init__(self, directory: Path, component: str, what: str) -> None:
+        self.node = directory.name
+        self.component = component
+        self.log = directory / "logs" / f"{component}.log"
+        self.tail = log_tail(self.log)
+        super().__init__(
+            f"node {self.node}: its {component} {what}; see {self.log}"
+            + (f" (last lines: {self.tail})" if self.tail else "")
+        )
+
+
+def log_tail(log: Path, lines: int = 3, width: int = 240) -> str:
+    """The last non-empty lines of ``log``, each cut to ``width`` characters, joined with " | "."""
+    if not log.exists():
+        return ""
+    with log.open("rb") as file:
+        file.seek(max(0, log.stat().st_size - 16384))
+        text = file.read().decode(errors="replace")
+    kept = [line.strip()[:width] for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(kept)
+
+
+def exited_component(directory: Path) -> str | None:
+    """``containerd`` or ``kubelet`` if that process of the node (``directory``) was started and has
+    ended since; None while both run (or have not been started)."""
+    for component in ("containerd", "kubelet"):
+        pid_file = directory / "pids" / f"{component}.pid"
+        with contextlib.suppress(OSError, ValueError):
+            if pid_exited(int(pid_file.read_text())):
+                return component
+    return None
+
+
+def launch_node(cluster_dir: Path, spec: NodeSpec, server: str, emulator_endpoint: str) -> None:
+    """Start (or keep) the node's containerd, EFS CSI plugin and kubelet, without waiting for Ready.
+
+    Raises NodeFailure if containerd ends or does not answer; ``node_ready`` tells the rest."""
     directory = node_dir(cluster_dir, spec.name)
     runtime = runtime_dir(cluster_dir, spec.name)
     for sub in (directory / "logs", directory / "pids", runtime / "kubelet"):
@@ -256,31 +297,44 @@ def start_node(cluster_dir: Path, spec: NodeSpec, server: str, emulator_endpoint
             "--v=1",
         ],
     )
-    _wait_ready(cluster_dir, directory, spec.name, spec.pod_cidr)
 
 
-def _wait_ready(cluster_dir: Path, directory: Path, name: str, pod_cidr: str) -> None:
-    from kubernetes import client, config
+def node_ready(cluster_dir: Path, name: str, pod_cidr: str, api_client: Any) -> bool:
+    """Whether the Node is Ready. Raises NodeFailure once its kubelet or containerd has ended."""
+    from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
-    api = client.CoreV1Api(config.new_client_from_config(str(cluster_dir / "admin.kubeconfig")))
+    directory = node_dir(cluster_dir, name)
+    api = client.CoreV1Api(api_client)
+    with contextlib.suppress(ApiException):
+        node = api.read_node(name)
+        if not node.spec.pod_cidr:  # what the VPC CNI's IPAM would decide, for the record
+            api.patch_node(name, {"spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]}})
+        if any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or []):
+            return True
+    if component := exited_component(directory):
+        raise NodeFailure(directory, component, "exited")
+    return False
+
+
+def start_node(cluster_dir: Path, spec: NodeSpec, server: str, emulator_endpoint: str) -> None:
+    """Start (or keep) the node's containerd, EFS CSI plugin and kubelet; return once the Node is Ready.
+
+    Raises NodeFailure if a process ends first or the node is not Ready within READY_TIMEOUT (its
+    processes are left as they are: ``stop_node`` stops them)."""
+    from kubernetes import config
+
+    launch_node(cluster_dir, spec, server, emulator_endpoint)
+    api_client = config.new_client_from_config(str(cluster_dir / "admin.kubeconfig"))
     deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        with contextlib.suppress(ApiException):
-            node = api.read_node(name)
-            if not node.spec.pod_cidr:  # what the VPC CNI's IPAM would decide, for the record
-                api.patch_node(name, {"spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]}})
-            if any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or []):
-                return
-        if pid_exited(int((directory / "pids" / "kubelet.pid").read_text())):
-            break
+    while not node_ready(cluster_dir, spec.name, spec.pod_cidr, api_client):
+        if time.monotonic() > deadline:
+            raise NodeFailure(
+                node_dir(cluster_dir, spec.name),
+                "kubelet",
+                f"did not make the node Ready within {READY_TIMEOUT:.0f} s",
+            )
         time.sleep(0.5)
-    log = directory / "logs" / "kubelet.log"
-    tail = "\n".join(log.read_text(errors="replace").splitlines()[-8:]) if log.exists() else ""
-    raise RuntimeError(
-        f"node {name} of cluster {cluster_dir.name} did not become Ready within {READY_TIMEOUT:.0f} s; "
-        f"see {log}:\n{tail}"
-    )
 
 
 def _shim_pids(directory: Path) -> list[int]:
@@ -334,8 +388,10 @@ def _unmount_under(directory: Path) -> None:
         subprocess.run(["umount", "-l", point], capture_output=True)
 
 
-def stop_node(cluster_dir: Path, name: str) -> None:
-    """Stop the kubelet, every container, the shims and containerd; remove the bridge and cgroups."""
+def stop_node(cluster_dir: Path, name: str, keep_logs: bool = False) -> None:
+    """Stop the kubelet, every container, the shims and containerd; remove the bridge and cgroups.
+
+    ``keep_logs``: leave ``logs/`` of the node's directory (a failed node's, for its message)."""
     directory = node_dir(cluster_dir, name)
     if not directory.exists():
         return
@@ -358,5 +414,11 @@ def stop_node(cluster_dir: Path, name: str) -> None:
     for tree in (runtime, directory):
         if f" {tree}/" in mounts:  # never delete through a mount (a home directory could be behind it)
             shutil.rmtree(tree / "pids", ignore_errors=True)
+        elif keep_logs and tree == directory:
+            for path in tree.iterdir():
+                if path.is_dir() and path.name != "logs":
+                    shutil.rmtree(path, ignore_errors=True)
+                elif not path.is_dir():
+                    path.unlink(missing_ok=True)
         else:
             shutil.rmtree(tree, ignore_errors=True)

@@ -9,6 +9,7 @@ its processes and forgets its state; an emulator stop leaves no process behind.
 from __future__ import annotations
 
 import base64
+import contextlib
 import ssl
 import time
 import urllib.error
@@ -293,3 +294,160 @@ def k8s_storage(api: Any) -> Any:
     from kubernetes import client as k8s
 
     return k8s.StorageV1Api(api.api_client)
+
+
+def _nodegroup(emulator: Emulator, cluster: str, name: str) -> dict[str, Any] | None:
+    eks = client(emulator, "eks")
+    try:
+        return dict(eks.describe_nodegroup(clusterName=cluster, nodegroupName=name)["nodegroup"])
+    except eks.exceptions.ResourceNotFoundException:
+        return None
+
+
+def _status(emulator: Emulator, cluster: str, name: str) -> str | None:
+    group = _nodegroup(emulator, cluster, name)
+    return group["status"] if group else None
+
+
+def _started_kubelet(cluster_dir: Path) -> tuple[Path, int]:
+    """The first node's directory and its kubelet's PID, as soon as that process is the kubelet
+    (long before it could register)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for pid_file in cluster_dir.glob("nodes/*/pids/kubelet.pid"):
+            pid = int(pid_file.read_text())
+            with contextlib.suppress(OSError):
+                if b"kubelet" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]:
+                    return pid_file.parent.parent, pid
+        time.sleep(0.02)
+    raise AssertionError("the kubelet never started")
+
+
+def test_a_node_whose_kubelet_dies_fails_its_group_with_the_reason_and_deleting_the_group_cleans_up(
+    kube_emulator: Emulator,
+) -> None:
+    """As on EKS, a node that never joins makes the new group CREATE_FAILED with a NodeCreationFailure
+    health issue; here it names the node, the process that ended and its log, and says what to do."""
+    import os
+    import signal
+
+    from emulator.kube import node
+
+    subnet_ids = subnets(kube_emulator)
+    create_cluster(kube_emulator, "kubelet-dies", subnet_ids)
+    eks = client(kube_emulator, "eks")
+    eks.create_nodegroup(
+        clusterName="kubelet-dies",
+        nodegroupName="broken",
+        nodeRole=ROLE_ARN,
+        subnets=subnet_ids,
+        scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
+    )
+    cluster_dir = kube_emulator.state_dir / "kube" / "123456789012" / "us-east-1" / "kubelet-dies"
+    node_dir, kubelet = _started_kubelet(cluster_dir)
+    os.kill(kubelet, signal.SIGKILL)
+
+    wait_for(lambda: _status(kube_emulator, "kubelet-dies", "broken") == "CREATE_FAILED", 60, "CREATE_FAILED")
+    group = _nodegroup(kube_emulator, "kubelet-dies", "broken")
+    assert group is not None
+    (issue,) = group["health"]["issues"]
+    assert issue["code"] == "NodeCreationFailure"
+    assert issue["resourceIds"] == [node_dir.name]
+    log = node_dir / "logs" / "kubelet.log"
+    assert issue["message"].startswith(
+        "Instances failed to join the kubernetes cluster: cluster kubelet-dies"
+    )
+    assert f"node {node_dir.name}: its kubelet exited; see {log}" in issue["message"]
+    assert "Delete the node group and create it again" in issue["message"]
+    assert log.exists(), "the failed node's log stays for its message"
+    runtime = node.runtime_dir(cluster_dir, node_dir.name)
+    assert not processes(node_dir) and not processes(runtime), "the failed node's processes are stopped"
+    time.sleep(2)
+    assert _status(kube_emulator, "kubelet-dies", "broken") == "CREATE_FAILED", "CREATE_FAILED is final"
+
+    eks.delete_nodegroup(clusterName="kubelet-dies", nodegroupName="broken")
+    wait_for(lambda: _nodegroup(kube_emulator, "kubelet-dies", "broken") is None, 60, "the group to go")
+    wait_for(lambda: not node_dir.exists(), 30, "the failed node's directory to go")
+    assert not processes(node_dir) and not processes(runtime)
+    assert not admin_api(kube_emulator, "kubelet-dies").list_node().items
+
+
+def test_a_node_not_ready_by_the_join_deadline_fails_its_group_and_stop_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The join deadline is EKS's 900 s divided by the time scale (at least the node start allowance,
+    0 here): at time scale 90 a node whose kubelet hangs (SIGSTOP) fails 10 s after it was added."""
+    import os
+    import signal
+
+    monkeypatch.setenv("EMULATOR_KUBE_NODE_START_SECONDS", "0")
+    kube = tmp_path / "emulator" / "kube"
+    with running_emulator(tmp_path / "emulator", time_scale=90.0) as emulator:
+        subnet_ids = subnets(emulator)
+        create_cluster(emulator, "late", subnet_ids)
+        created = time.monotonic()
+        client(emulator, "eks").create_nodegroup(
+            clusterName="late",
+            nodegroupName="slow",
+            nodeRole=ROLE_ARN,
+            subnets=subnet_ids,
+            scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
+        )
+        node_dir, kubelet = _started_kubelet(kube / "123456789012" / "us-east-1" / "late")
+        os.kill(kubelet, signal.SIGSTOP)
+        wait_for(lambda: _status(emulator, "late", "slow") == "CREATE_FAILED", 60, "CREATE_FAILED")
+        assert time.monotonic() - created >= 10, "failed before its join deadline"
+        group = _nodegroup(emulator, "late", "slow")
+        assert group is not None
+        (issue,) = group["health"]["issues"]
+        assert issue["code"] == "NodeCreationFailure"
+        assert "its kubelet did not make the node Ready within 10 s" in issue["message"]
+        assert "divided by the time scale 90" in issue["message"]
+        assert not processes(node_dir), "the late node's processes are stopped, the hung kubelet too"
+        assert len(processes(kube)) == 4, "only the control plane runs"
+        assert "Instances failed to join the kubernetes cluster" in emulator.log_file.read_text()
+    assert not processes(kube)
+    assert not kube.exists()
+
+
+def test_an_active_group_whose_node_loses_its_kubelet_stays_active_and_deletes_clean(
+    kube_emulator: Emulator,
+) -> None:
+    """EKS does not watch a joined node's processes: the group stays ACTIVE without a health issue;
+    the emulator logs the loss, and the group's deletion does not wait for the missing kubelet."""
+    import os
+    import signal
+
+    subnet_ids = subnets(kube_emulator)
+    create_cluster(kube_emulator, "kubelet-lost", subnet_ids)
+    eks = client(kube_emulator, "eks")
+    eks.create_nodegroup(
+        clusterName="kubelet-lost",
+        nodegroupName="core",
+        nodeRole=ROLE_ARN,
+        subnets=subnet_ids,
+        scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
+    )
+    eks.get_waiter("nodegroup_active").wait(
+        clusterName="kubelet-lost", nodegroupName="core", WaiterConfig={"Delay": 0.5, "MaxAttempts": 400}
+    )
+    cluster_dir = kube_emulator.state_dir / "kube" / "123456789012" / "us-east-1" / "kubelet-lost"
+    (pid_file,) = cluster_dir.glob("nodes/*/pids/kubelet.pid")
+    node_dir = pid_file.parent.parent
+    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+    wait_for(
+        lambda: (
+            f"node {node_dir.name} of node group core (cluster kubelet-lost): its kubelet has ended"
+            in kube_emulator.log_file.read_text()
+        ),
+        30,
+        "the lost kubelet in the log",
+    )
+    group = _nodegroup(kube_emulator, "kubelet-lost", "core")
+    assert group is not None and group["status"] == "ACTIVE"
+    assert group["health"]["issues"] == []
+
+    eks.delete_nodegroup(clusterName="kubelet-lost", nodegroupName="core")
+    wait_for(lambda: _nodegroup(kube_emulator, "kubelet-lost", "core") is None, 60, "the group to go")
+    wait_for(lambda: not node_dir.exists() and not processes(node_dir), 60, "the node to be removed")
