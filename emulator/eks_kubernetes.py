@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator import ecr_images
-from emulator.kube import images, pki
+from emulator.kube import POD_NETWORK, images, pki
 from emulator.kube.control_plane import ControlPlane
 
 LOG = logging.getLogger("emulator.eks_kubernetes")
@@ -583,7 +583,7 @@ def _remove_node(state: ClusterState, record: NodeRecord) -> None:
 
 
 class PodCidrs:
-    """Pod address ranges (/24s of 10.244.0.0/16), unique on this host across clusters and emulators.
+    """Pod address ranges (/24s of POD_NETWORK), unique on this host across clusters and emulators.
 
     Every node's bridge routes its range on the host, so two nodes must never share one. A claim is a
     file created exclusively in a host-wide directory and names its owner; a claim whose owner's
@@ -606,7 +606,7 @@ class PodCidrs:
                     path.write_text(owner)
                 else:
                     continue
-            return f"10.244.{index}.0/24"
+            return str(list(ipaddress.ip_network(POD_NETWORK).subnets(new_prefix=24))[index])
         raise RuntimeError(f"no free pod address range left in {self.directory}")
 
     def release(self, owner: str) -> None:

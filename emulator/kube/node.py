@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emulator.kube import build, efs_csi, images, pki
+from emulator.kube import POD_NETWORK, build, efs_csi, images, pki
 from emulator.kube.control_plane import free_port, pid_alive, pid_exited, spawn, stop_pid
 
 READY_TIMEOUT = 120.0
@@ -129,6 +129,9 @@ def _write_cni(directory: Path, bridge: str, pod_cidr: str) -> None:
                 "ipam": {
                     "type": "host-local",
                     "ranges": [[{"subnet": pod_cidr}]],
+                    # The whole pod network through this node's gateway, as the VPC CNI's flat network:
+                    # pods reach pods and host-network pods (a hub) on the other nodes.
+                    "routes": [{"dst": POD_NETWORK}],
                     "dataDir": str(directory / "cni-ipam"),
                 },
             },

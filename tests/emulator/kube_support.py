@@ -43,6 +43,24 @@ def create_cluster(emulator: Emulator, name: str, subnet_ids: list[str]) -> dict
     return dict(eks.describe_cluster(name=name)["cluster"])
 
 
+def one_node_group(
+    emulator: Emulator, cluster: str, group: str, subnet_ids: list[str], *, wait: bool = True
+) -> None:
+    """A node group of one node (the first nodes of a cluster are real), ACTIVE unless ``wait`` is false."""
+    eks = client(emulator, "eks")
+    eks.create_nodegroup(
+        clusterName=cluster,
+        nodegroupName=group,
+        nodeRole=ROLE_ARN,
+        subnets=subnet_ids,
+        scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
+    )
+    if wait:
+        eks.get_waiter("nodegroup_active").wait(
+            clusterName=cluster, nodegroupName=group, WaiterConfig={"Delay": 0.5, "MaxAttempts": 400}
+        )
+
+
 def admin_api(emulator: Emulator, name: str) -> Any:
     """The emulator's own admin access (operators use EKS tokens; see test_eks_access)."""
     from kubernetes import client as k8s

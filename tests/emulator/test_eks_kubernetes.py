@@ -18,7 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kube_support import ROLE_ARN, TIME_SCALE, admin_api, client, create_cluster, processes, subnets, wait_for
+from kube_support import (
+    ROLE_ARN,
+    TIME_SCALE,
+    admin_api,
+    client,
+    create_cluster,
+    one_node_group,
+    processes,
+    subnets,
+    wait_for,
+)
 
 from emulator.kube import build
 from emulator.launcher import Emulator, running_emulator
@@ -191,16 +201,7 @@ def test_a_real_node_runs_a_pod_that_writes_to_the_emulated_efs(kube_emulator: E
     eks, api = client(kube_emulator, "eks"), admin_api(kube_emulator, "real-node")
     efs = client(kube_emulator, "efs")
     file_system = efs.create_file_system(CreationToken="real-node-homes")["FileSystemId"]
-    eks.create_nodegroup(
-        clusterName="real-node",
-        nodegroupName="core",
-        nodeRole=ROLE_ARN,
-        subnets=subnet_ids,
-        scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
-    )
-    eks.get_waiter("nodegroup_active").wait(
-        clusterName="real-node", nodegroupName="core", WaiterConfig={"Delay": 0.5, "MaxAttempts": 400}
-    )
+    one_node_group(kube_emulator, "real-node", "core", subnet_ids)
     (node,) = api.list_node().items
     assert "emulator.sciplat.local/simulated" not in node.metadata.labels
     assert [d.name for d in k8s_storage(api).read_csi_node(node.metadata.name).spec.drivers] == [
@@ -336,13 +337,7 @@ def test_a_node_whose_kubelet_dies_fails_its_group_with_the_reason_and_deleting_
     subnet_ids = subnets(kube_emulator)
     create_cluster(kube_emulator, "kubelet-dies", subnet_ids)
     eks = client(kube_emulator, "eks")
-    eks.create_nodegroup(
-        clusterName="kubelet-dies",
-        nodegroupName="broken",
-        nodeRole=ROLE_ARN,
-        subnets=subnet_ids,
-        scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
-    )
+    one_node_group(kube_emulator, "kubelet-dies", "broken", subnet_ids, wait=False)
     cluster_dir = kube_emulator.state_dir / "kube" / "123456789012" / "us-east-1" / "kubelet-dies"
     node_dir, kubelet = _started_kubelet(cluster_dir)
     os.kill(kubelet, signal.SIGKILL)
@@ -386,13 +381,7 @@ def test_a_node_not_ready_by_the_join_deadline_fails_its_group_and_stop_leaves_n
         subnet_ids = subnets(emulator)
         create_cluster(emulator, "late", subnet_ids)
         created = time.monotonic()
-        client(emulator, "eks").create_nodegroup(
-            clusterName="late",
-            nodegroupName="slow",
-            nodeRole=ROLE_ARN,
-            subnets=subnet_ids,
-            scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
-        )
+        one_node_group(emulator, "late", "slow", subnet_ids, wait=False)
         node_dir, kubelet = _started_kubelet(kube / "123456789012" / "us-east-1" / "late")
         os.kill(kubelet, signal.SIGSTOP)
         wait_for(lambda: _status(emulator, "late", "slow") == "CREATE_FAILED", 60, "CREATE_FAILED")
@@ -421,16 +410,7 @@ def test_an_active_group_whose_node_loses_its_kubelet_stays_active_and_deletes_c
     subnet_ids = subnets(kube_emulator)
     create_cluster(kube_emulator, "kubelet-lost", subnet_ids)
     eks = client(kube_emulator, "eks")
-    eks.create_nodegroup(
-        clusterName="kubelet-lost",
-        nodegroupName="core",
-        nodeRole=ROLE_ARN,
-        subnets=subnet_ids,
-        scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
-    )
-    eks.get_waiter("nodegroup_active").wait(
-        clusterName="kubelet-lost", nodegroupName="core", WaiterConfig={"Delay": 0.5, "MaxAttempts": 400}
-    )
+    one_node_group(kube_emulator, "kubelet-lost", "core", subnet_ids)
     cluster_dir = kube_emulator.state_dir / "kube" / "123456789012" / "us-east-1" / "kubelet-lost"
     (pid_file,) = cluster_dir.glob("nodes/*/pids/kubelet.pid")
     node_dir = pid_file.parent.parent

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kube_support import ROLE_ARN, admin_api, client, create_cluster, subnets, wait_for
+from kube_support import admin_api, client, create_cluster, one_node_group, subnets, wait_for
 
 from emulator.kube import build, images
 from emulator.launcher import CLIENT_ENV, Emulator
@@ -42,20 +42,9 @@ def environments_cli(emulator: Emulator, *args: str) -> subprocess.CompletedProc
 
 
 def start_group(emulator: Emulator, cluster: str, group: str, subnet_ids: list[str]) -> str:
-    eks = client(emulator, "eks")
-    eks.create_nodegroup(
-        clusterName=cluster,
-        nodegroupName=group,
-        nodeRole=ROLE_ARN,
-        subnets=subnet_ids,
-        scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
-    )
-    eks.get_waiter("nodegroup_active").wait(
-        clusterName=cluster, nodegroupName=group, WaiterConfig={"Delay": 0.5, "MaxAttempts": 400}
-    )
-    (node,) = (
-        admin_api(emulator, cluster).list_node(label_selector=f"eks.amazonaws.com/nodegroup={group}").items
-    )
+    one_node_group(emulator, cluster, group, subnet_ids)
+    selector = f"eks.amazonaws.com/nodegroup={group}"
+    (node,) = admin_api(emulator, cluster).list_node(label_selector=selector).items
     return str(node.metadata.name)
 
 
@@ -154,7 +143,15 @@ def test_pushed_images_run_on_running_and_new_nodes_and_promotion_retags_them(
     assert "tess-2026.11" in log
 
     second = start_group(kube_emulator, "science", "user", subnet_ids)
-    assert run_pod(api, "on-new-node", second, name, "id -u").strip() == "1000"
+    # A pod on the new node reaches the first node's address (its kubelet), as a user's server
+    # reaches a hub in a host-network pod: the pod network is routed between nodes.
+    first_node = api.read_node(first)
+    address = next(a.address for a in first_node.status.addresses if a.type == "InternalIP")
+    port = first_node.status.daemon_endpoints.kubelet_endpoint.port
+    reach = (
+        f'python3 -c \'import socket; socket.create_connection(("{address}", {port}), 5); print("reached")\''
+    )
+    assert run_pod(api, "on-new-node", second, name, f"id -u; {reach}").split() == ["1000", "reached"]
 
     promoted = environments_cli(kube_emulator, "promote", "tess", "2026.11", "--to", "stable")
     assert promoted.returncode == 0, promoted.stderr
