@@ -88,11 +88,17 @@ def load_site(name: str, root: Path = PROJECT_ROOT) -> Site:
     if vault_secrets:
         loader.set_vault_secrets(vault_secrets)
     vault.activate(vault_secrets)
-    manager = InventoryManager(loader=loader, sources=[str(inventory)])
-    host = manager.get_host(CONTROL_HOST)
-    if host is None:
-        raise SiteError(f"site {name!r}: inventory has no {CONTROL_HOST} in group aws")
-    variables = VariableManager(loader=loader, inventory=manager).get_vars(host=host)
+    from ansible.errors import AnsibleError
+
+    try:
+        manager = InventoryManager(loader=loader, sources=[str(inventory)])
+        host = manager.get_host(CONTROL_HOST)
+        if host is None:
+            raise SiteError(f"site {name!r}: inventory has no {CONTROL_HOST} in group aws")
+        variables = VariableManager(loader=loader, inventory=manager).get_vars(host=host)
+    except AnsibleError as error:  # a file Ansible cannot parse or decrypt: its first line, no trace
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SiteError(f"site {name!r}: cannot read its inventory: {first}") from error
     templar = Templar(loader=loader, variables=variables)
 
     def resolve(key: str, default: Any) -> Any:
