@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from runbooks import vault
 from runbooks.engine import Context, StepFailed
 from runbooks.site import PROJECT_ROOT
 
@@ -50,6 +51,10 @@ def run_playbook(
     }
     if os.environ.get("EMULATOR_STATE_DIR"):
         envvars["EMULATOR_STATE_DIR"] = os.environ["EMULATOR_STATE_DIR"]
+    # The inventory's vault password as the runbook got it: files by path, a prompted one answered at
+    # ansible-playbook's prompt; never on the command line nor in the artifacts (env files suppressed).
+    cmdline, vault_env, passwords = vault.runner_options()
+    envvars.update(vault_env)
 
     def on_event(event: dict[str, Any]) -> bool:
         if event.get("event") in RECORDED_EVENTS:
@@ -75,6 +80,8 @@ def run_playbook(
         inventory=str(ctx.site.inventory),
         extravars=extravars or {},
         envvars=envvars,
+        cmdline=cmdline or None,
+        passwords=passwords or None,
         event_handler=on_event,
         quiet=True,
         timeout=timeout,

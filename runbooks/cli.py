@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from runbooks import cost as cost_module
-from runbooks import procedures
+from runbooks import procedures, vault
 from runbooks import status as status_module
 from runbooks.engine import Refused, Run, StepFailed
 from runbooks.site import SiteError, load_site
@@ -17,6 +19,20 @@ app = typer.Typer(
 )
 SITE_HELP = "inventory name under inventories/"
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
+# The vault password of an encrypted inventory, as ansible-playbook takes it (runbooks/vault.py).
+VaultFiles = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--vault-password-file",
+        help="file holding the inventory's vault password, or a script printing it (repeatable; "
+        "also ANSIBLE_VAULT_PASSWORD_FILE)",
+        show_default=False,
+    ),
+]
+AskVaultPass = Annotated[
+    bool,
+    typer.Option("--ask-vault-pass", help="prompt for the inventory's vault password (needs a terminal)"),
+]
 
 
 @app.callback()
@@ -30,8 +46,13 @@ def _fail(error: Exception, code: int = 2) -> typer.Exit:
 
 
 @app.command()
-def status(site: str = typer.Option("local", "--site", help=SITE_HELP)) -> None:
+def status(
+    site: str = typer.Option("local", "--site", help=SITE_HELP),
+    vault_password_file: VaultFiles = None,
+    ask_vault_pass: AskVaultPass = False,
+) -> None:
     """Show what exists for a site: network, cluster, node groups, add-ons."""
+    vault.configure(vault_password_file, ask_vault_pass)
     try:
         loaded = load_site(site)
         typer.echo(status_module.render(loaded, status_module.collect(loaded)))
@@ -71,8 +92,11 @@ def run(
     apply: bool = typer.Option(False, "--apply", help="act (default: a dry run that prints the plan)"),
     yes: bool = typer.Option(False, "--yes", help="confirm destructive steps without asking"),
     resume: str = typer.Option(None, "--resume", help="run id of an interrupted run to continue"),
+    vault_password_file: VaultFiles = None,
+    ask_vault_pass: AskVaultPass = False,
 ) -> None:
     """Run a procedure: a dry run by default; --apply acts. Procedure arguments follow, e.g. --user alice."""
+    vault.configure(vault_password_file, ask_vault_pass)
     try:
         module = procedures.get(name)
         loaded = load_site(site)
@@ -95,8 +119,11 @@ def drill(
     scenario: str = typer.Argument(..., help="user-files, filesystem, cluster or hub-host"),
     site: str = typer.Option("local", "--site", help=SITE_HELP),
     user: str = typer.Option(None, "--user", help="user-files: whose files to delete (runbook_drill_user)"),
+    vault_password_file: VaultFiles = None,
+    ask_vault_pass: AskVaultPass = False,
 ) -> None:
     """Break the site on purpose, recover it, and report RTO and RPO (Markdown and JSON)."""
+    vault.configure(vault_password_file, ask_vault_pass)
     from runbooks import drills
 
     try:
@@ -112,8 +139,13 @@ def drill(
 
 
 @app.command("cost-cap")
-def cost_cap_status(site: str = typer.Option("local", "--site", help=SITE_HELP)) -> None:
+def cost_cap_status(
+    site: str = typer.Option("local", "--site", help=SITE_HELP),
+    vault_password_file: VaultFiles = None,
+    ask_vault_pass: AskVaultPass = False,
+) -> None:
     """Show whether the cost cap is on (turn it on or off with: runbook run cost-cap on|off)."""
+    vault.configure(vault_password_file, ask_vault_pass)
     from runbooks.procedures import cost_cap
 
     try:
@@ -126,8 +158,11 @@ def cost_cap_status(site: str = typer.Option("local", "--site", help=SITE_HELP))
 def cost(
     site: str = typer.Option("local", "--site", help=SITE_HELP),
     compare: str = typer.Option("", "--compare", help="a second site, shown side by side"),
+    vault_password_file: VaultFiles = None,
+    ask_vault_pass: AskVaultPass = False,
 ) -> None:
     """Print a site's expected monthly AWS cost from its inventory and the price table."""
+    vault.configure(vault_password_file, ask_vault_pass)
     try:
         columns = []
         prices = None
@@ -148,8 +183,11 @@ def quota_report(
     top: int = typer.Option(20, "--top", min=1, help="rows of the table (largest homes first)"),
     growth_days: int = typer.Option(7, "--growth-days", min=1, help="growth over this many days"),
     output: str = typer.Option("table", "--format", help="table (for a screen) or json (every home)"),
+    vault_password_file: VaultFiles = None,
+    ask_vault_pass: AskVaultPass = False,
 ) -> None:
     """Storage used per home against its quota: largest homes, over/near quota, growth."""
+    vault.configure(vault_password_file, ask_vault_pass)
     import json
 
     from runbooks import quota_report as quota

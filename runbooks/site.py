@@ -1,7 +1,9 @@
 """A site, as its inventory describes it: name, region, tags and the environment for AWS clients.
 
 The inventory is read through Ansible's own API so templated values (the local site's emulator
-endpoint, vault-encrypted secrets) resolve exactly as they do in a playbook run.
+endpoint, vault-encrypted secrets) resolve exactly as they do in a playbook run. An encrypted file
+needs the vault password (runbooks.vault: --vault-password-file, ANSIBLE_VAULT_PASSWORD_FILE,
+--ask-vault-pass); without it, or with a wrong one, the site is refused naming the file.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from runbooks import vault
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTROL_HOST = "localhost"
@@ -75,13 +79,26 @@ def load_site(name: str, root: Path = PROJECT_ROOT) -> Site:
     from ansible.template import Templar
     from ansible.vars.manager import VariableManager
 
+    try:
+        vault_secrets = vault.check_inventory(inventory, name)
+    except vault.VaultError as error:
+        raise SiteError(str(error)) from error
     _init_ansible(str(root / "collections"))
     loader = DataLoader()
-    manager = InventoryManager(loader=loader, sources=[str(inventory)])
-    host = manager.get_host(CONTROL_HOST)
-    if host is None:
-        raise SiteError(f"site {name!r}: inventory has no {CONTROL_HOST} in group aws")
-    variables = VariableManager(loader=loader, inventory=manager).get_vars(host=host)
+    if vault_secrets:
+        loader.set_vault_secrets(vault_secrets)
+    vault.activate(vault_secrets)
+    from ansible.errors import AnsibleError
+
+    try:
+        manager = InventoryManager(loader=loader, sources=[str(inventory)])
+        host = manager.get_host(CONTROL_HOST)
+        if host is None:
+            raise SiteError(f"site {name!r}: inventory has no {CONTROL_HOST} in group aws")
+        variables = VariableManager(loader=loader, inventory=manager).get_vars(host=host)
+    except AnsibleError as error:  # a file Ansible cannot parse or decrypt: its first line, no trace
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SiteError(f"site {name!r}: cannot read its inventory: {first}") from error
     templar = Templar(loader=loader, variables=variables)
 
     def resolve(key: str, default: Any) -> Any:
@@ -125,4 +142,4 @@ def _resolve_quietly(templar: Any, value: Any) -> Any:
 def reload_site(site: Site) -> Site:
     """The same site read again from its inventory: values that depend on files which changed since
     (a re-created host's ports, a new token) are current."""
-    return load_site(site.inventory.name, site.inventory.parent.parent)
+    return load_site(str(site.inventory), site.inventory.parent.parent)

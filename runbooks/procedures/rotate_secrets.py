@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from runbooks import vault
 from runbooks.engine import Context, Refused, Step
 from runbooks.procedures import Param
 from runbooks.procedures.common import hub_converge
@@ -55,21 +56,27 @@ def _variables(ctx: Context) -> dict[str, str]:
 
 
 def _vault(ctx: Context) -> Any:
+    """The vault of the secrets file: the site's runbook_vault_password_file (first: it encrypts the
+    new file) and the password the runbook was given (--vault-password-file,
+    ANSIBLE_VAULT_PASSWORD_FILE, --ask-vault-pass)."""
     from ansible.constants import DEFAULT_VAULT_ID_MATCH
+    from ansible.parsing.dataloader import DataLoader
     from ansible.parsing.vault import VaultLib, get_file_vault_secret
 
-    password_file = ctx.site.var("runbook_vault_password_file") or os.environ.get(
-        "ANSIBLE_VAULT_PASSWORD_FILE"
-    )
-    if not password_file:
-        raise Refused(
-            f"{_file(ctx)} is vault-encrypted: set ANSIBLE_VAULT_PASSWORD_FILE or runbook_vault_password_file"
-        )
-    from ansible.parsing.dataloader import DataLoader
-
-    secret = get_file_vault_secret(filename=str(password_file), loader=DataLoader())
-    secret.load()
-    return VaultLib([(DEFAULT_VAULT_ID_MATCH, secret)])
+    found = []
+    password_file = ctx.site.var("runbook_vault_password_file")
+    if password_file:
+        secret = get_file_vault_secret(filename=str(password_file), loader=DataLoader())
+        secret.load()
+        found.append((DEFAULT_VAULT_ID_MATCH, secret))
+    if vault.given():
+        try:
+            found += vault.secrets()
+        except vault.VaultError as error:
+            raise Refused(str(error)) from error
+    if not found:
+        raise Refused(f"{_file(ctx)} is vault-encrypted: {vault.HOW} (or set runbook_vault_password_file)")
+    return VaultLib(found)
 
 
 def read_vars(ctx: Context) -> tuple[dict[str, Any], bool]:
