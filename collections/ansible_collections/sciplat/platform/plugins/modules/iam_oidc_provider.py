@@ -140,6 +140,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
 )
 from ansible_collections.sciplat.platform.plugins.module_utils.eks import tag_changes, tags_after
+from ansible_collections.sciplat.platform.plugins.module_utils.plan import (
+    KNOWN_AFTER_APPLY,
+    is_known_after_apply,
+)
 
 # Root CA thumbprint of the EKS OIDC issuers; see the documentation of `thumbprints` for the sources.
 EKS_ISSUER_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
@@ -150,12 +154,19 @@ MAX_THUMBPRINTS = 5
 
 def normalize_url(url: str) -> str:
     """IAM's form of an issuer URL: no scheme, no trailing slash."""
+    if is_known_after_apply(url):
+        return url
     return url[len("https://") :].rstrip("/")
 
 
-def validate(params: dict[str, Any]) -> str | None:
-    """An error message naming the bad parameter, or None."""
+def validate(params: dict[str, Any], check_mode: bool = False) -> str | None:
+    """An error message naming the bad parameter, or None.
+
+    In check mode the URL may be "(known after apply)": the issuer of a cluster a check run would create.
+    """
     url = params["url"]
+    if is_known_after_apply(url) and params["state"] == "present" and check_mode:
+        return None
     if not url.startswith("https://"):
         return f"url must start with https:// (IAM accepts only HTTPS issuers), got {url!r}"
     rest = normalize_url(url)
@@ -191,6 +202,8 @@ class OidcProviderManager:
 
     def find(self) -> dict[str, Any] | None:
         """The provider for the URL, as {arn, url, client_ids, thumbprints, tags, create_date}."""
+        if is_known_after_apply(self.url):
+            return None  # the issuer of a cluster not created yet (check mode): no provider has it
         try:
             listed = self.client.list_open_id_connect_providers(aws_retry=True)["OpenIDConnectProviderList"]
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
@@ -234,7 +247,8 @@ class OidcProviderManager:
         thumbprints = self.params["thumbprints"]
         if thumbprints is None and EKS_ISSUER.match(self.url):
             thumbprints = [EKS_ISSUER_THUMBPRINT]
-        request: dict[str, Any] = {"Url": f"https://{self.url}", "ClientIDList": client_ids}
+        url = self.url if self.url == KNOWN_AFTER_APPLY else f"https://{self.url}"
+        request: dict[str, Any] = {"Url": url, "ClientIDList": client_ids}
         if thumbprints is not None:
             request["ThumbprintList"] = sorted(set(t.lower() for t in thumbprints))
         tags = {k: str(v) for k, v in (self.params["tags"] or {}).items()}
@@ -336,7 +350,7 @@ def main() -> None:
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    problem = validate(module.params)
+    problem = validate(module.params, module.check_mode)
     if problem:
         module.fail_json(msg=problem)
 

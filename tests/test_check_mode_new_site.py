@@ -1,0 +1,125 @@
+"""The README's first step for a real site: `site.yml --check --diff` on an empty account.
+
+The example inventory is planned against an empty emulated account: every stage runs through, says
+what it would create, shows "(known after apply)" where an ID, ARN or endpoint exists only once
+created (as Terraform's plan does), and the account is still empty afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+import boto3
+import pytest
+from ansible_run import run_playbook
+
+from emulator.launcher import Emulator
+
+KNOWN_AFTER_APPLY = "(known after apply)"
+# Each stage's role, which must report something it would create.
+STAGE_ROLES = {
+    "network": "aws_network",
+    "cluster": "eks_cluster",
+    "storage": "efs_storage",
+    "backup": "backup",
+    "images": "image_pipeline",
+    "hub": "jupyterhub",
+    "monitoring": "cloudwatch_alarms",
+}
+
+
+def account_resources(emulator: Emulator, region: str) -> dict[str, list[str]]:
+    """What a site creates, as found in the emulated account (default VPC and AWS's own left out)."""
+    session = boto3.session.Session(
+        region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=emulator.endpoint)
+
+    ec2, iam = client("ec2"), client("iam")
+    return {
+        "vpcs": [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if not v.get("IsDefault")],
+        "security_groups": [
+            g["GroupId"]
+            for g in ec2.describe_security_groups()["SecurityGroups"]
+            if g["GroupName"] != "default"
+        ],
+        "addresses": [a["AllocationId"] for a in ec2.describe_addresses()["Addresses"]],
+        "clusters": client("eks").list_clusters()["clusters"],
+        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if not r["Path"].startswith("/aws-")],
+        "oidc": [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]],
+        "kms_aliases": [
+            a["AliasName"]
+            for a in client("kms").list_aliases()["Aliases"]
+            if not a["AliasName"].startswith("alias/aws/")
+        ],
+        "file_systems": [f["FileSystemId"] for f in client("efs").describe_file_systems()["FileSystems"]],
+        "vaults": [v["BackupVaultName"] for v in client("backup").list_backup_vaults()["BackupVaultList"]],
+        "plans": [p["BackupPlanId"] for p in client("backup").list_backup_plans()["BackupPlansList"]],
+        "repositories": [r["repositoryName"] for r in client("ecr").describe_repositories()["repositories"]],
+        "topics": [t["TopicArn"] for t in client("sns").list_topics()["Topics"]],
+        "alarms": [a["AlarmName"] for a in client("cloudwatch").describe_alarms()["MetricAlarms"]],
+    }
+
+
+def changed_tasks_by_role(output: str) -> dict[str, list[str]]:
+    """Role name -> the names of its tasks that reported changed (would change, in check mode)."""
+    found: dict[str, list[str]] = defaultdict(list)
+    task = ""
+    for line in output.splitlines():
+        header = re.match(r"^TASK \[(.*)\] \*+", line)
+        if header:
+            task = header.group(1)
+        elif line.startswith("changed: ") and " : " in task:
+            role, name = task.split(" : ", 1)
+            found[role].append(name)
+    return found
+
+
+@pytest.mark.emulator
+def test_check_mode_plans_a_new_site_and_changes_nothing(site_emulator: Emulator) -> None:
+    site_emulator.reset()
+    region = "us-east-1"
+    before = account_resources(site_emulator, region)
+    account = boto3.client(
+        "sts",
+        region_name=region,
+        endpoint_url=site_emulator.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).get_caller_identity()["Account"]
+    run = run_playbook(
+        "site.yml",
+        site="example",
+        state_dir=site_emulator.state_dir,
+        extra_vars={
+            "site_aws_environment": site_emulator.client_env(),
+            # The example names a placeholder account; the images stage checks the registry is this one's.
+            "image_pipeline_registry": f"{account}.dkr.ecr.{region}.amazonaws.com",
+        },
+        args=("--check", "--diff"),
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.recap["localhost"]["failed"] == 0
+
+    # Every stage says what it would create.
+    changed = changed_tasks_by_role(run.output)
+    silent = {stage: role for stage, role in STAGE_ROLES.items() if not changed.get(role)}
+    assert not silent, f"stages with nothing they would create: {silent}"
+    assert "would create, once the file system exists" in run.output  # mount targets, access points
+
+    # IDs the network and the cluster would get are marked, not empty, in the diffs downstream.
+    assert "subnets: ['', '', '']" not in run.output
+    diff_lines = [line for line in run.output.splitlines() if line.startswith("+")]
+    marked = [line for line in diff_lines if KNOWN_AFTER_APPLY in line]
+    assert marked, run.output[-4000:]
+    assert any("vpc_id: (known after apply)" in line for line in diff_lines)  # the NFS security group
+    assert any("role_arn: (known after apply)" in line for line in diff_lines)  # the cluster
+    assert any("url: (known after apply)" in line for line in diff_lines)  # the OIDC provider
+    assert "would create, once the cluster exists" in run.output  # the hub's release
+
+    # And nothing was created.
+    assert account_resources(site_emulator, region) == before
