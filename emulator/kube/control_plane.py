@@ -70,7 +70,10 @@ def spawn(command: list[str], pid_file: Path, log: Path, cwd: Path) -> subproces
             start_new_session=True,
             cwd=cwd,
         )
-    pid_file.write_text(f"{process.pid}\n")
+    # Renamed into place: a reader (stop_pid, the reconciler, a test) never sees it half-written.
+    partial = pid_file.with_name(pid_file.name + ".partial")
+    partial.write_text(f"{process.pid}\n")
+    partial.rename(pid_file)
     return process
 
 
