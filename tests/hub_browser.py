@@ -20,7 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import ElementClickInterceptedException, TimeoutException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -135,6 +139,11 @@ class LocalHub:
         return time.monotonic() - started
 
 
+def waiter(driver: WebDriver, timeout: float) -> WebDriverWait:
+    """A wait that reads again when the page changed under it (a redirect between a find and a read)."""
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+
+
 def browser_available() -> bool:
     return shutil.which(CHROMIUM) is not None and shutil.which(CHROMEDRIVER) is not None
 
@@ -168,7 +177,7 @@ def chromium() -> Iterator[WebDriver]:
 
 def log_in(driver: WebDriver, hub: LocalHub, user: str, timeout: float = 120) -> None:
     """Log in with the dummy password; returns on the spawn page (or the user's running server)."""
-    wait = WebDriverWait(driver, timeout)
+    wait = waiter(driver, timeout)
     driver.get(f"{hub.url}/hub/login")
     wait.until(expected_conditions.presence_of_element_located((By.ID, "username_input"))).send_keys(user)
     driver.find_element(By.ID, "password_input").send_keys(PASSWORD)
@@ -179,13 +188,13 @@ def log_in(driver: WebDriver, hub: LocalHub, user: str, timeout: float = 120) ->
 def submit_spawn_form(driver: WebDriver, hub: LocalHub, user: str) -> None:
     """Open the user's spawn page and start the preselected (default) profile."""
     driver.get(f"{hub.url}/hub/spawn/{user}")
-    WebDriverWait(driver, 60).until(expected_conditions.presence_of_element_located((By.ID, "profile")))
+    waiter(driver, 60).until(expected_conditions.presence_of_element_located((By.ID, "profile")))
     driver.find_element(By.CSS_SELECTOR, "form input[type=submit], form button[type=submit]").click()
 
 
 def log_in_to_lab(driver: WebDriver, hub: LocalHub, user: str, timeout: float = 120) -> float:
     """Log in with the dummy password, start the default profile; seconds until JupyterLab shows."""
-    wait = WebDriverWait(driver, timeout)
+    wait = waiter(driver, timeout)
     started = time.monotonic()
     log_in(driver, hub, user, timeout)
     # The spawn page offers the profiles (the default preselected); a running server skips it.
@@ -197,7 +206,7 @@ def log_in_to_lab(driver: WebDriver, hub: LocalHub, user: str, timeout: float = 
 
 def run_notebook_cell(driver: WebDriver, hub: LocalHub, user: str, name: str, timeout: float = 120) -> str:
     """Open notebook `name` in JupyterLab, run its first cell, return the cell's output text."""
-    wait = WebDriverWait(driver, timeout)
+    wait = waiter(driver, timeout)
     # ?reset: a fresh workspace, so that only this notebook is open; selectors stay within its
     # (visible) panel anyway, as JupyterLab keeps other tabs' panels in the page, hidden.
     driver.get(f"{hub.url}/user/{user}/lab/tree/{name}?reset")
@@ -227,7 +236,7 @@ def run_notebook_cell(driver: WebDriver, hub: LocalHub, user: str, name: str, ti
             accept[0].click()
             continue
         try:
-            WebDriverWait(driver, 15).until(
+            waiter(driver, 15).until(
                 lambda d: d.find_elements(*outputs) and d.find_elements(*outputs)[0].text.strip()
             )
             return driver.find_elements(*outputs)[0].text

@@ -31,10 +31,10 @@ from hub_browser import (
     log_in_to_lab,
     run_notebook_cell,
     submit_spawn_form,
+    waiter,
 )
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
 
 from runbooks import aws
 from runbooks.site import load_site
@@ -111,7 +111,7 @@ def test_the_cost_cap_refuses_new_servers_until_it_is_lifted() -> None:
         assert status.startswith("cost cap: ON since") and f"({CAP_REASON})" in status, status
         time.sleep(CAP_CACHE_SECONDS + 1)  # a reading from before the cap has expired
         with chromium() as driver:
-            wait = WebDriverWait(driver, 60)
+            wait = waiter(driver, 60)
             log_in(driver, hub, CAP_USER, 60)
             assert "/hub/spawn" in driver.current_url, driver.current_url
             submit_spawn_form(driver, hub, CAP_USER)
@@ -131,7 +131,7 @@ def test_the_cost_cap_refuses_new_servers_until_it_is_lifted() -> None:
             assert runbook("cost-cap", "--site", "local").stdout.strip() == "cost cap: off"
             time.sleep(CAP_CACHE_SECONDS + 1)
             submit_spawn_form(driver, hub, CAP_USER)
-            WebDriverWait(driver, 120).until(
+            waiter(driver, 120).until(
                 expected_conditions.presence_of_element_located((By.ID, "jp-main-dock-panel"))
             )
             assert f"/user/{CAP_USER}/lab" in driver.current_url

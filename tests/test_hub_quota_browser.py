@@ -14,10 +14,18 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from hub_browser import ROOT, STATE_DIR, LocalHub, browser_available, chromium, log_in, submit_spawn_form
+from hub_browser import (
+    ROOT,
+    STATE_DIR,
+    LocalHub,
+    browser_available,
+    chromium,
+    log_in,
+    submit_spawn_form,
+    waiter,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
 
 pytestmark = [
     pytest.mark.browser,
@@ -73,7 +81,7 @@ def test_over_quota_is_refused_with_the_way_out_and_back_under_it_starts_with_a_
         fill_home(QUOTA_MIB + 10)
         measure()
         with chromium() as driver:
-            wait = WebDriverWait(driver, 120)
+            wait = waiter(driver, 120)
             log_in(driver, hub, USER)
             assert "/hub/spawn" in driver.current_url, driver.current_url
             submit_spawn_form(driver, hub, USER)
