@@ -115,8 +115,8 @@ def cmd_image(args: argparse.Namespace) -> int:
             "sts",
             region_name=region,
             endpoint_url=aws_env["AWS_ENDPOINT_URL"],
-            aws_access_key_id=aws_env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=aws_env["AWS_SECRET_ACCESS_KEY"],
+            aws_access_key_id=aws_env.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=aws_env.get("AWS_SECRET_ACCESS_KEY"),
         )
         registry = f"{sts.get_caller_identity()['Account']}.dkr.ecr.{region}.amazonaws.com"
     archive = local_image.image(env, registry, args.repository_prefix)

@@ -102,9 +102,9 @@ def _upper_layer(spec: ImageSpec, upper: Path, path: Path) -> None:
     """An overlayfs upper directory as an OCI layer: its whiteouts become ``.wh.`` entries."""
     with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
         for directory, subdirs, files in os.walk(upper):
-            subdirs.sort()
+            subdirs.sort()  # the walk's order, so the layer's bytes (its digest) do not vary
             relative = os.path.relpath(directory, upper)
-            for entry in sorted(subdirs) + sorted(files):
+            for entry in [*subdirs, *sorted(files)]:
                 name = entry if relative == "." else f"{relative}/{entry}"
                 if _excluded(spec, name):
                     if entry in subdirs:
