@@ -10,7 +10,9 @@ SITE ?= local
 # Downloads and built wheels are kept outside the clone, so a fresh clone installs offline-fast.
 CACHE_DIR ?= $(HOME)/.cache/sciplat-kit
 
-export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# helm (and kubectl) as `make kube` builds them, for the local EKS site's hub stage.
+KUBE_BIN := $(CACHE_DIR)/kube/$(shell sed -n 's/^KUBERNETES_VERSION = "\(.*\)"$$/\1/p' emulator/kube/build.py)/bin
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH):$(KUBE_BIN)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export EMULATOR_STATE_DIR ?= $(CURDIR)/.emulator
 # Local systemd machines (docs/hosts.md): rootfs copies, SSH keys and ports, under this directory.
@@ -28,7 +30,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps kube bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
+.PHONY: help host-deps kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -88,10 +90,25 @@ ami: setup emulator ## bake the public-data demo image on SITE (local: the build
 	fi
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/ami.yml
 
-demo: setup emulator host ## converge the local site against the emulator and show what exists
-	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml
+# SITE=local-eks (the EKS backend on the local cluster) has no hub machine: the stand-in chart and its
+# images go to the emulator before the converge, the profiles' science environments after it.
+EKS_SITES := local-eks
+EKS_ENVIRONMENTS := hst/2026.11 tess/2026.11
+SITE_OUTPUT = $${SITE_OUTPUT_DIR:-site-output/$(SITE)}
+demo: setup emulator $(if $(filter $(EKS_SITES),$(SITE)),eks-chart,host) ## converge the local site (SITE=local-eks: the EKS one) against the emulator and show what exists
+	@mkdir -p $(SITE_OUTPUT)
+	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml | tee $(SITE_OUTPUT)/converge.log
+	@if [ -n "$(filter $(EKS_SITES),$(SITE))" ]; then $(MAKE) --no-print-directory eks-images; fi
 	$(VENV)/bin/runbook status --site $(SITE)
-	@echo "hub: http://127.0.0.1:$$($(VENV)/bin/python -m machines port hub http)/ (user astro1, password sciplat-demo)"
+	@url=$$(sed -n "s/^ *\"\?msg\"\?: [\"']hub: \(http[^\"']*\)[\"']$$/\1/p" $(SITE_OUTPUT)/converge.log | tail -1); \
+	echo "hub: $${url:-http://127.0.0.1:$$($(VENV)/bin/python -m machines port hub http)/} (user astro1, password sciplat-demo)"
+
+eks-chart: setup emulator ## SITE=local-eks: the stand-in zero-to-jupyterhub chart (archive) and its images (to the emulator)
+	$(VENV)/bin/python -m emulator.kube.z2jh --chart $(SITE_OUTPUT)/charts/jupyterhub-4.4.0.tgz \
+	  --publish "$$(cat $(EMULATOR_STATE_DIR)/endpoint)"
+
+eks-images: setup emulator ## SITE=local-eks: build the profiles' science environment images and push them to the emulated ECR
+	@for env in $(EKS_ENVIRONMENTS); do $(VENV)/bin/python -m environments image $${env%/*} $${env#*/} --push; done
 
 browser: setup demo ## converge the local hub (make demo), then the browser tests: JupyterLab, a cell, the cost cap, quotas
 	pytest -m browser -q
@@ -102,7 +119,7 @@ drift: setup ## what a converge would change on SITE (check mode, diff), changin
 cost: setup ## expected monthly cost of SITE from its inventory and data/prices (COMPARE=other for two sites)
 	$(VENV)/bin/runbook cost --site $(SITE) $(if $(COMPARE),--compare $(COMPARE))
 
-down: ## stop everything `make demo` started
+down: ## stop everything `make demo` started (both local sites)
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m machines stop hub; fi
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m machines stop ami-builder; fi
 	@if [ -x $(VENV)/bin/python ]; then $(VENV)/bin/python -m emulator stop; fi

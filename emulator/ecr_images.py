@@ -7,6 +7,11 @@ needs. The manifest is put under each tag (``imageDigest`` is the manifest's sha
 computes it, so ``BatchGetImage``/``PutImage`` retagging works as on AWS), and the archive is kept for
 that account and region: every real node of a cluster there has it imported into its containerd, the
 running nodes now and new ones as they start, which stands for the node's pull from ECR.
+
+``POST /_emulator/images/public`` with the same body stands for a public registry (quay.io, Docker Hub)
+that every node can pull from: the archive's names must not be ECR URIs, and every real node of every
+cluster gets it, now and when it starts. The local EKS site's chart images come this way
+(emulator.kube.hub_images).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 
 _lock = threading.Lock()
 _pushed: dict[tuple[str, str], dict[str, Path]] = {}  # (account, region) -> image name -> archive
+_public: dict[str, Path] = {}  # image name -> archive
 
 
 def push(request: dict[str, Any]) -> dict[str, Any]:
@@ -67,12 +73,30 @@ def push(request: dict[str, Any]) -> dict[str, Any]:
     return {"images": pushed, "imageDigest": digest, "nodes": nodes}
 
 
-def archives(account: str, region: str) -> list[Path]:
-    """What a new node in that account and region imports (each archive once)."""
+def publish(request: dict[str, Any]) -> dict[str, Any]:
+    archive = Path(str(request["archive"]))
+    if not archive.is_file():
+        raise ValueError(f"archive {archive} does not exist")
+    names, _ = images.read_archive(archive)
+    ecr = [name for name in names if ECR_IMAGE_RE.match(name)]
+    if ecr:
+        raise ValueError(f"{ecr[0]!r} is an ECR image URI: push it to its repository (/_emulator/ecr/push)")
     with _lock:
-        return sorted(set(_pushed.get((account, region), {}).values()))
+        for name in names:
+            _public[name] = archive
+    from emulator import eks_kubernetes
+
+    return {"images": names, "nodes": eks_kubernetes.load_image(None, None, archive)}
+
+
+def archives(account: str, region: str) -> list[Path]:
+    """What a new node in that account and region imports (each archive once): its ECR pushes and
+    the public images."""
+    with _lock:
+        return sorted({*_pushed.get((account, region), {}).values(), *_public.values()})
 
 
 def reset() -> None:
     with _lock:
         _pushed.clear()
+        _public.clear()

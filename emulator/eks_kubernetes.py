@@ -203,11 +203,12 @@ def nodegroup_status(account: str, region: str, nodegroup: Any, timed: str | Non
     return "CREATING"
 
 
-def load_image(account: str, region: str, archive: Path) -> list[str]:
-    """Import a pushed image into every running real node of the clusters in that account and region."""
+def load_image(account: str | None, region: str | None, archive: Path) -> list[str]:
+    """Import an image into every running real node of the clusters in that account and region (of
+    every cluster when both are None: a public image)."""
     node_module = _node_module()
     with _lock:
-        states = [s for s in _clusters.values() if s.key[:2] == (account, region)]
+        states = [s for s in _clusters.values() if account is None or s.key[:2] == (account, region)]
     loaded = []
     for state in states:
         for record in list(state.nodes.values()):

@@ -107,6 +107,7 @@ ENDPOINTS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("GET", "/_emulator/efs"): efs_file_systems,
     ("POST", "/_emulator/backup/run-plan"): backup_jobs.run_plan,
     ("POST", "/_emulator/ecr/push"): ecr_images.push,
+    ("POST", "/_emulator/images/public"): ecr_images.publish,
 }
 
 

@@ -85,7 +85,7 @@ def _chroot_run(lowers: list[Path], upper: Path, script: str, binds: dict[str, P
         raise EnvError(f"building the image layer {upper.name} failed:\n{tail}")
 
 
-def _layer(
+def build_layer(
     name: str, lowers: list[Path], script: str, log: Callable[[str], None], context: Path | None = None
 ) -> Path:
     """The overlay upper directory ``script`` leaves, built once per name (a hash of its inputs)."""
@@ -118,7 +118,7 @@ def _layer(
     return target
 
 
-def _digest(*parts: object) -> str:
+def layer_key(*parts: object) -> str:
     """A layer's cache key: what it is made from and what the build leaves out."""
     return hashlib.sha256(json.dumps([str(p) for p in (*parts, SCRATCH)]).encode()).hexdigest()[:16]
 
@@ -133,7 +133,7 @@ useradd --uid {NB_UID} --gid {NB_GID} --create-home --shell /bin/bash jovyan
 /opt/uv/uv pip install --quiet --python /opt/conda/bin/python --only-binary :all: {packages}
 chown -R {NB_UID}:{NB_GID} /opt/conda /home/jovyan
 """
-    return _layer(f"notebook-{_digest(tree.name, script)}", [tree], script, log)
+    return build_layer(f"notebook-{layer_key(tree.name, script)}", [tree], script, log)
 
 
 def environment_layer(env: EnvVersion, tree: Path, base: Path, log: Callable[[str], None] = print) -> Path:
@@ -152,8 +152,8 @@ cp -r /opt/context/notebooks/. /opt/sciplat/smoke/
 # Only what this layer made: a chown of the base's files would copy them all up into this layer.
 chown -R {NB_UID}:{NB_GID} /opt/conda/envs /opt/conda/share/jupyter/kernels/{kernel} /opt/sciplat
 """
-    name = f"env-{kernel}-{_digest(base.name, env.lock().digest, script)}"
-    return _layer(name, [base, tree], script, log, context=env.path)
+    name = f"env-{kernel}-{layer_key(base.name, env.lock().digest, script)}"
+    return build_layer(name, [base, tree], script, log, context=env.path)
 
 
 def image_names(env: EnvVersion, registry: str, prefix: str = DEFAULT_REPOSITORY_PREFIX) -> tuple[str, str]:

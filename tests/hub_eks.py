@@ -6,10 +6,9 @@
 - `load_hub`: load that configuration into the real JupyterHub, KubeSpawner and authenticator and
   report every option they do not recognise; render each profile's pod with the real KubeSpawner.
 
-`hub_config` is our own reading of what zero-to-jupyterhub 4.4.0's `jupyterhub_config.py` does with
-the values the role sets (`hub.config` passed through section by section, `singleuser.*` onto
-KubeSpawner traits, `cull` as a JupyterHub service with its role, `hub.db`). It is not the chart's
-file: see roles/jupyterhub/README.md, "Gaps".
+`hub_config` is the stand-in chart's own reading of the values (emulator/kube/z2jh_chart/files/
+z2jh_standin.py, which the local EKS site's hub runs): our reading of what zero-to-jupyterhub 4.4.0's
+`jupyterhub_config.py` does with them, not the chart's file (roles/jupyterhub/README.md, "Gaps").
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import copy
 import json
 import logging
 import os
-import re
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,10 @@ import yaml
 from ansible_run import PlaybookRun, run_playbook
 
 ROOT = Path(__file__).resolve().parent.parent
-CHART = ROOT / "tests" / "fixtures" / "z2jh-4.4.0"
+sys.path.insert(0, str(ROOT / "emulator" / "kube" / "z2jh_chart" / "files"))
+import z2jh_standin  # noqa: E402  (the stand-in chart's own file, not a package)
+
+CHART = ROOT / "emulator" / "kube" / "z2jh_chart" / "upstream"
 SITE = "../tests/fixtures/hub-site"  # inventories/<site> relative to the checkout
 
 
@@ -103,160 +105,11 @@ def merged_values(rendered: Rendered) -> dict[str, Any]:
     return helm_merge(merged, rendered.secret_values)
 
 
-def _get(values: dict[str, Any], dotted: str, default: Any = None) -> Any:
-    node: Any = values
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
-
-
-def _camel(name: str) -> str:
-    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
-
-
-# singleuser.<key> -> KubeSpawner.<trait>, for the keys the chart maps one to one.
-_SINGLEUSER_TRAITS: dict[str, str] = {
-    trait: key or _camel(trait)
-    for trait, key in {
-        "pod_name_template": None,
-        "start_timeout": None,
-        "image_pull_policy": "image.pullPolicy",
-        "events_enabled": "events",
-        "extra_labels": None,
-        "extra_annotations": None,
-        "uid": None,
-        "fs_gid": None,
-        "service_account": "serviceAccountName",
-        "storage_extra_labels": "storage.extraLabels",
-        "node_selector": None,
-        "node_affinity_required": "extraNodeAffinity.required",
-        "node_affinity_preferred": "extraNodeAffinity.preferred",
-        "lifecycle_hooks": None,
-        "init_containers": None,
-        "extra_containers": None,
-        "mem_limit": "memory.limit",
-        "mem_guarantee": "memory.guarantee",
-        "cpu_limit": "cpu.limit",
-        "cpu_guarantee": "cpu.guarantee",
-        "environment": "extraEnv",
-        "profile_list": None,
-        "extra_pod_config": None,
-    }.items()
-}
-
-
 def hub_config(values: dict[str, Any], release: str = "jupyterhub") -> Any:
-    """The hub's configuration from merged chart values (see the module's docstring)."""
+    """The hub's configuration from merged chart values, as the stand-in chart's hub builds it."""
     from traitlets.config import Config
 
-    c = Config()
-    c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
-    c.ConfigurableHTTPProxy.should_start = False
-    c.ConfigurableHTTPProxy.api_url = "http://proxy-api:8001"
-    c.JupyterHub.cleanup_servers = False
-    c.JupyterHub.hub_bind_url = "http://:8081"
-    c.JupyterHub.hub_connect_url = "http://hub:8081"
-    if _get(values, "hub.db.type") == "sqlite-pvc":
-        c.JupyterHub.db_url = "sqlite:///jupyterhub.sqlite"
-    for trait in ("concurrent_spawn_limit", "active_server_limit", "base_url", "allow_named_servers"):
-        value = _get(values, "hub." + _camel(trait))
-        if value is not None:
-            c.JupyterHub[trait] = value
-    c.KubeSpawner.namespace = "jhub"
-    for trait, key in _SINGLEUSER_TRAITS.items():
-        value = _get(values, "singleuser." + key)
-        if value is not None:
-            c.KubeSpawner[trait] = copy.deepcopy(value)
-    name, tag = _get(values, "singleuser.image.name"), _get(values, "singleuser.image.tag")
-    if name:
-        c.KubeSpawner.image = f"{name}:{tag}" if tag else name
-    c.KubeSpawner.allow_privilege_escalation = _get(values, "singleuser.allowPrivilegeEscalation")
-    if _get(values, "scheduling.userScheduler.enabled"):
-        c.KubeSpawner.scheduler_name = f"{release}-user-scheduler"
-    if _get(values, "scheduling.podPriority.enabled"):
-        c.KubeSpawner.priority_class_name = f"{release}-default-priority"
-    purpose = {
-        "matchExpressions": [{"key": "hub.jupyter.org/node-purpose", "operator": "In", "values": ["user"]}]
-    }
-    match = _get(values, "scheduling.userPods.nodeAffinity.matchNodePurpose")
-    if match == "require":
-        c.KubeSpawner.node_affinity_required = [*(c.KubeSpawner.get("node_affinity_required") or []), purpose]
-    elif match == "prefer":
-        c.KubeSpawner.node_affinity_preferred = [
-            *(c.KubeSpawner.get("node_affinity_preferred") or []),
-            {"weight": 100, "preference": purpose},
-        ]
-    tolerations = _get(values, "scheduling.userPods.tolerations", []) + _get(
-        values, "singleuser.extraTolerations", []
-    )
-    if tolerations:
-        c.KubeSpawner.tolerations = tolerations
-    if _get(values, "singleuser.storage.type") == "static":
-        c.KubeSpawner.volumes = [
-            {
-                "name": "home",
-                "persistentVolumeClaim": {"claimName": _get(values, "singleuser.storage.static.pvcName")},
-            }
-        ]
-        c.KubeSpawner.volume_mounts = [
-            {
-                "mountPath": _get(values, "singleuser.storage.homeMountPath"),
-                "name": "home",
-                "subPath": _get(values, "singleuser.storage.static.subPath"),
-            }
-        ]
-    c.JupyterHub.services = []
-    c.JupyterHub.load_roles = []
-    if _get(values, "cull.enabled"):
-        command = ["python3", "-m", "jupyterhub_idle_culler", "--url=http://localhost:8081/hub/api"]
-        for key, flag in (
-            ("timeout", "--timeout"),
-            ("every", "--cull-every"),
-            ("concurrency", "--concurrency"),
-        ):
-            if _get(values, "cull." + key):
-                command.append(f"{flag}={_get(values, 'cull.' + key)}")
-        if _get(values, "cull.users"):
-            command.append("--cull-users")
-        if _get(values, "cull.maxAge"):
-            command.append(f"--max-age={_get(values, 'cull.maxAge')}")
-        c.JupyterHub.services.append({"name": "jupyterhub-idle-culler", "command": command})
-        c.JupyterHub.load_roles.append(
-            {
-                "name": "jupyterhub-idle-culler",
-                "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
-                "services": ["jupyterhub-idle-culler"],
-            }
-        )
-    if _get(values, "singleuser.cloudMetadata.blockWithIptables"):
-        image = _get(values, "singleuser.networkTools.image")
-        c.KubeSpawner.init_containers = [
-            *(c.KubeSpawner.get("init_containers") or []),
-            {
-                "name": "block-cloud-metadata",
-                "image": f"{image['name']}:{image['tag']}",
-                "command": [
-                    "iptables",
-                    "-A",
-                    "OUTPUT",
-                    "-d",
-                    _get(values, "singleuser.cloudMetadata.ip"),
-                    "-j",
-                    "DROP",
-                ],
-                "securityContext": {
-                    "privileged": True,
-                    "runAsUser": 0,
-                    "capabilities": {"add": ["NET_ADMIN"]},
-                },
-            },
-        ]
-    # hub.config last, section by section, as the chart does.
-    for section, settings in (_get(values, "hub.config") or {}).items():
-        c[section].update(copy.deepcopy(settings))
-    return c
+    return z2jh_standin.configure(Config(), values, release)
 
 
 _KUBECONFIG = """

@@ -568,11 +568,12 @@ def test_example_inventory_renders_valid_values(tmp_path: Path) -> None:
 
 
 def test_vendored_chart_files_match_the_reference() -> None:
-    """The copies under tests/fixtures/z2jh-4.4.0 are the chart's files, unchanged (when shared/ is there)."""
+    """The copies under emulator/kube/z2jh_chart/upstream are the chart's files, unchanged (when shared/
+    is there)."""
     reference = ROOT.parent.parent / "shared" / "reference"
     if not reference.is_dir():
         pytest.skip("no shared/reference next to the checkout")
-    fixtures = ROOT / "tests" / "fixtures" / "z2jh-4.4.0"
+    fixtures = ROOT / "emulator" / "kube" / "z2jh_chart" / "upstream"
     for ours, theirs in (
         ("values.yaml", "z2jh-4.4.0-values.yaml"),
         ("values.schema.yaml", "z2jh-4.4.0-values.schema.yaml"),

@@ -125,8 +125,12 @@ class HubQuota:
     settings: default, users, groups, warn_percent, recovery_profile, help (the jupyterhub_quota_* vars).
     """
 
-    def __init__(self, settings: dict, usage_file, log):
+    def __init__(self, settings: dict, usage_file, log, home_name=None):
         self.settings = settings
+        # The name of a user's home directory in the measurements: the user's name on the single-node
+        # hub; on EKS the spawner's expansion of the claim's subPath, which escapes names such as
+        # e-mail addresses ("a@b.org" -> "a-b-org---<hash>").
+        self.home_name = home_name or (lambda user: user.name)
         self.quotas = Quotas(
             settings["default"], settings["users"], settings["groups"], settings["warn_percent"]
         )
@@ -146,7 +150,7 @@ class HubQuota:
             )
             return None
         groups = [group.name for group in getattr(user, "groups", [])]
-        return self.quotas.status(user.name, groups, self._cache["homes"].get(user.name))
+        return self.quotas.status(user.name, groups, self._cache["homes"].get(self.home_name(user)))
 
     def message(self, user) -> str:
         status = self.status(user)

@@ -1,0 +1,224 @@
+"""The local EKS site end to end: the EKS backend's hub serves users from real pods.
+
+What `make demo SITE=local-eks` does, against a private emulator: the stand-in zero-to-jupyterhub
+chart and its images (emulator/kube/z2jh_chart), a converge of inventories/local-eks, one science
+environment's image pushed to the emulated ECR; then a user logs in and gets a server in a pod on
+the user node, the home-usage CronJob's figures refuse a user over quota (an e-mail user name,
+which KubeSpawner escapes into the home's directory name), and a second converge changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from ansible_run import TEST_TIME_SCALE, PlaybookRun, run_playbook
+
+from emulator.kube import build, z2jh
+from emulator.launcher import CLIENT_ENV, Emulator, running_emulator
+from environments import core as environments
+from environments import local_image
+from runbooks.site import load_site
+
+pytestmark = pytest.mark.e2e
+
+SITE = load_site("local-eks")
+# Other ports than `make demo SITE=local-eks` uses, so both can run at once.
+PORTS = {"public": 30180, "hub_api": 30181}
+URL = f"http://127.0.0.1:{PORTS['public']}"
+CLUSTER = "local-eks-hub"
+NAMESPACE = "jhub"
+PASSWORD = "sciplat-demo"
+# The profile whose image the test pushes (the same environment test_environment_images builds, so its
+# layers are cached); the hst profile's image is never pushed.
+PROFILE, ENVIRONMENT = "tess", ("tess", "2026.11")
+
+
+@dataclass
+class EksSite:
+    emulator: Emulator
+    converge: PlaybookRun
+    env: dict[str, str]
+
+    @property
+    def admin_kubeconfig(self) -> Path:
+        return self.emulator.state_dir / "kube" / "123456789012" / "us-east-1" / CLUSTER / "admin.kubeconfig"
+
+    def core(self) -> Any:
+        from kubernetes import client, config
+
+        return client.CoreV1Api(config.new_client_from_config(str(self.admin_kubeconfig)))
+
+    def batch(self) -> Any:
+        from kubernetes import client, config
+
+        return client.BatchV1Api(config.new_client_from_config(str(self.admin_kubeconfig)))
+
+    def converge_again(self) -> PlaybookRun:
+        return run_playbook(
+            "site.yml",
+            site="local-eks",
+            state_dir=self.emulator.state_dir,
+            extra_vars=EXTRA_VARS,
+            env=self.env,
+        )
+
+
+EXTRA_VARS = {"site_hub_ports": PORTS}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EksSite]:
+    state = tmp_path_factory.mktemp("eks-site")
+    with running_emulator(state, time_scale=TEST_TIME_SCALE) as emulator:
+        output = state / "site-output"
+        z2jh.package(output / "charts" / "jupyterhub-4.4.0.tgz")
+        for archive in z2jh.archives(log=lambda message: None):
+            z2jh.publish(archive, emulator.endpoint)
+        env = {"SITE_OUTPUT_DIR": str(output), "PATH": f"{os.environ['PATH']}:{build.bin_dir()}"}
+        converge = run_playbook("site.yml", site="local-eks", state_dir=state, extra_vars=EXTRA_VARS, env=env)
+        assert converge.returncode == 0, converge.output[-6000:]
+        archive = local_image.image(
+            environments.get(*ENVIRONMENT), SITE.var("image_pipeline_registry"), log=lambda message: None
+        )
+        local_image.push(archive, emulator.endpoint)
+        yield EksSite(emulator, converge, env)
+
+
+def login(user: str) -> requests.Session:
+    session = requests.Session()
+    session.get(f"{URL}/hub/login", timeout=30)
+    answer = session.post(
+        f"{URL}/hub/login",
+        data={"username": user, "password": PASSWORD, "_xsrf": session.cookies.get("_xsrf")},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text[-2000:]
+    return session
+
+
+def spawn(session: requests.Session, user: str, profile: str) -> requests.Response:
+    return session.post(
+        f"{URL}/hub/spawn/{user}",
+        data={"profile": profile, "_xsrf": session.cookies.get("_xsrf")},
+        timeout=120,
+    )
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def test_the_converge_installs_the_hub_and_names_its_url(site: EksSite) -> None:
+    assert f"hub: {URL}/" in site.converge.output
+    assert requests.get(f"{URL}/hub/health", timeout=10).status_code == 200
+    core = site.core()
+    (hub,) = core.list_namespaced_pod(NAMESPACE, label_selector="component=hub").items
+    node = core.read_node(hub.spec.node_name)
+    assert node.metadata.labels["hub.jupyter.org/node-purpose"] == "core"
+    quota = core.read_namespaced_resource_quota("jupyterhub-compute", NAMESPACE)
+    assert quota.spec.hard["limits.cpu"] == SITE.var("jupyterhub_eks_quota_cpu")
+
+
+def test_a_users_server_is_a_pod_of_the_profile_on_the_user_node(site: EksSite) -> None:
+    session = login("astro1")
+    spawn(session, "astro1", PROFILE)
+
+    def lab() -> requests.Response | None:
+        # Until the server is up the hub answers for it (its spawn page), with 200 too.
+        answer = session.get(f"{URL}/user/astro1/lab", timeout=30)
+        return (
+            answer if answer.url.startswith(f"{URL}/user/astro1/lab") and answer.status_code == 200 else None
+        )
+
+    assert "jupyter-config-data" in wait_for(lab, 300, "astro1's JupyterLab").text
+    core = site.core()
+    pod = core.read_namespaced_pod("jupyter-astro1", NAMESPACE)
+    (profile,) = [p for p in SITE.var("jupyterhub_profiles") if p["slug"] == PROFILE]
+    (container,) = pod.spec.containers
+    assert container.image == profile["image"]
+    # KubeSpawner reads the profile's "2G" as 2 GiB.
+    assert container.resources.limits == {"cpu": "1", "memory": str(2 * 2**30)}
+    assert pod.spec.node_selector == {"hub.jupyter.org/node-purpose": "user"}
+    assert core.read_node(pod.spec.node_name).metadata.labels["hub.jupyter.org/node-purpose"] == "user"
+    (home,) = [m for m in container.volume_mounts if m.mount_path == "/home/jovyan"]
+    assert home.sub_path == "astro1"
+    (claim,) = [v for v in pod.spec.volumes if v.name == home.name]
+    assert claim.persistent_volume_claim.claim_name == SITE.var("efs_storage_pvc_name")
+    assert "block-cloud-metadata" in [c.name for c in pod.spec.init_containers]
+
+
+def homes_dir(site: EksSite) -> Path:
+    efs = boto3.client(
+        "efs",
+        endpoint_url=site.emulator.endpoint,
+        region_name=CLIENT_ENV["AWS_DEFAULT_REGION"],
+        aws_access_key_id=CLIENT_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CLIENT_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+    (fs,) = [
+        f for f in efs.describe_file_systems()["FileSystems"] if f.get("Name") == SITE.var("efs_storage_name")
+    ]
+    return site.emulator.state_dir / "efs" / fs["FileSystemId"] / "home"
+
+
+def run_home_usage_now(site: EksSite) -> None:
+    """Start the CronJob's job now (kubectl create job --from=cronjob/...) and wait for it."""
+    from kubernetes import client
+
+    batch = site.batch()
+    name = SITE.var("home_usage_kubernetes_name")
+    cron = batch.read_namespaced_cron_job(name, NAMESPACE)
+    job = client.V1Job(
+        metadata=client.V1ObjectMeta(name=f"{name}-test-{int(time.time())}"),
+        spec=cron.spec.job_template.spec,
+    )
+    created = batch.create_namespaced_job(NAMESPACE, job)
+    wait_for(
+        lambda: (
+            (batch.read_namespaced_job_status(created.metadata.name, NAMESPACE).status.succeeded or 0) > 0
+        ),
+        180,
+        "the home-usage job",
+    )
+
+
+def test_the_usage_figures_refuse_an_email_user_over_quota(site: EksSite) -> None:
+    from kubespawner.slugs import safe_slug
+
+    user = "astro3@example.org"
+    directory = safe_slug(user)
+    assert re.fullmatch(r"astro3-example-org---[0-9a-f]{8}", directory)
+    home = homes_dir(site) / directory
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "big.fits").write_bytes(os.urandom(60 * 2**20))
+    for path in (home, home / "big.fits"):
+        os.chown(path, 1000, 1000)
+    run_home_usage_now(site)
+
+    session = login(user)
+    refused = spawn(session, user, PROFILE)
+    text = re.sub(r"\s+", " ", refused.text)
+    assert "50" in text and "quota" in text.lower(), text[-3000:]
+    with pytest.raises(Exception, match="Not Found"):
+        site.core().read_namespaced_pod(f"jupyter-{directory}", NAMESPACE)
+
+
+def test_a_second_converge_changes_nothing(site: EksSite) -> None:
+    run = site.converge_again()
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.changed == 0, run.output[-8000:]
