@@ -9,7 +9,8 @@ on the hub host and the real measurement runs (the home_usage role's systemd ser
   1280x720 and at a phone's width, its links reachable with the keyboard
   (docs/img/hub-quota-refused.png, hub-quota-refused-phone.png);
 - the storage page shows the usage and quota with a bar, when measured, the largest folders and the
-  growth over past weeks, in the light and the dark theme (hub-storage-page.png, hub-storage-page-dark.png);
+  growth over past weeks, in the light and the dark theme and at a phone's width (hub-storage-page.png,
+  hub-storage-page-dark.png, hub-storage-page-phone.png);
 - near the quota the start goes on and JupyterLab shows the whole warning as a notification with
   "Open storage page" (hub-quota-warning.png); past the quota while JupyterLab stays open, the
   notification shows again at the new level (hub-quota-notice-over.png).
@@ -181,6 +182,10 @@ def test_refusal_storage_page_and_lab_notice_as_a_scientist_sees_them() -> None:
             color = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
             assert color not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), color
             driver.execute_script("document.documentElement.setAttribute('data-bs-theme', 'light')")
+            driver.set_window_size(390, 844)
+            assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+            driver.save_screenshot(str(IMG / "hub-storage-page-phone.png"))
+            driver.set_window_size(1280, 720)
 
             # The home page links to it.
             driver.get(f"{hub.url}/hub/home")
