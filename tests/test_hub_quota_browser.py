@@ -151,6 +151,18 @@ def test_refusal_storage_page_and_lab_notice_as_a_scientist_sees_them() -> None:
             )
             assert hub.api("GET", f"/users/{USER}")[1].get("servers") == {}
             driver.save_screenshot(str(IMG / "hub-quota-refused.png"))
+            # The progress page of that refused start (where a slow refusal lands, e.g. Kubernetes'
+            # "exceeded quota" on EKS) shows the same page, not "Spawn failed" with a red bar.
+            driver.get(f"{hub.url}/hub/spawn-pending/{USER}")
+            wait.until(lambda d: "over its storage quota" in body_text(d))
+            pending = body_text(driver)
+            assert pending.count("over its storage quota") == 1 and "Delete or move at least 10" in pending
+            for absent in ("Spawn failed", "starting up", "Relaunch"):
+                assert absent not in pending, (absent, pending)
+            driver.find_element(By.LINK_TEXT, "Try again").click()
+            wait.until(lambda d: "/hub/spawn/" in d.current_url)
+            submit_spawn_form(driver, hub, USER)
+            wait.until(lambda d: "over its storage quota" in body_text(d))
             assert tab_to(driver, "Try again") and tab_to(driver, "Open storage page")
             driver.set_window_size(390, 844)
             headline = driver.find_element(By.ID, "sciplat-refusal-title")
