@@ -30,7 +30,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
+.PHONY: help host-deps lab-extension kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,11 @@ $(STAMP): requirements.lock pyproject.toml
 	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python --cache-dir $(CACHE_DIR)/uv -r requirements.lock
 	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python --cache-dir $(CACHE_DIR)/uv --no-deps -e .
 	touch $@
+
+# The storage notice's JupyterLab extension (lab_extension/): a wheel built with JupyterLab's tools from
+# PyPI and npm (node 20), once per set of inputs in CACHE_DIR/lab-extension/<key>, copied to build/lab-extension/.
+lab-extension: setup ## build the storage notice's JupyterLab extension wheel (cached by its inputs)
+	CACHE_DIR=$(CACHE_DIR) $(VENV)/bin/python lab_extension/build.py --cache $(CACHE_DIR)
 
 kube: setup ## build the Kubernetes components behind the emulated EKS (Go module proxy; cached by version)
 	$(VENV)/bin/python -m emulator.kube.build
@@ -95,7 +100,7 @@ ami: setup emulator ## bake the public-data demo image on SITE (local: the build
 EKS_SITES := local-eks
 EKS_ENVIRONMENTS := hst/2026.11 tess/2026.11
 SITE_OUTPUT = $${SITE_OUTPUT_DIR:-site-output/$(SITE)}
-demo: setup emulator $(if $(filter $(EKS_SITES),$(SITE)),eks-chart,host) ## converge the local site (SITE=local-eks: the EKS one) against the emulator and show what exists
+demo: setup lab-extension emulator $(if $(filter $(EKS_SITES),$(SITE)),eks-chart,host) ## converge the local site (SITE=local-eks: the EKS one) against the emulator and show what exists
 	@mkdir -p $(SITE_OUTPUT)
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml | tee $(SITE_OUTPUT)/converge.log
 	@if [ -n "$(filter $(EKS_SITES),$(SITE))" ]; then $(MAKE) --no-print-directory eks-images; fi
@@ -157,10 +162,10 @@ MOLECULE_JOBS ?= 3
 molecule: setup kube demo-wheels ## every role's Molecule scenarios (converge, idempotence, check, verify); state in .molecule/
 	$(VENV)/bin/python tests/run_molecule.py --jobs $(MOLECULE_JOBS) $(SCENARIOS)
 
-e2e: setup kube ## converge the whole local site twice and check it from outside; every runbook procedure and a drill
+e2e: setup kube lab-extension ## converge the whole local site twice and check it from outside; every runbook procedure and a drill
 	$(ANSIBLE_FAST) pytest -m e2e -q -n 2 --dist loadfile
 
-drill: setup emulator host ## converge SITE with its hub, run the four disaster-recovery drills, print where the reports are
+drill: setup lab-extension emulator host ## converge SITE with its hub, run the four disaster-recovery drills, print where the reports are
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml
 	@reports=""; for scenario in user-files filesystem cluster hub-host; do \
 	  echo "== runbook drill $$scenario --site $(SITE)"; \

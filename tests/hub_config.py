@@ -26,6 +26,14 @@ RENDER_DEFAULTS: dict[str, Any] = {
     "jupyterhub_quota_usage_file": "",
     "jupyterhub_single_node_home_root": "/home",
     "jupyterhub__sn_config_dir": str(ROLE_FILES),
+    "jupyterhub__pages_settings": {
+        "help_text": "",
+        "contact_url": "",
+        "contact_label": "",
+        "files_help": "",
+        "recovery_profile": "",
+        "check_every_seconds": 300,
+    },
 }
 
 

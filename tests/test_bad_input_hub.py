@@ -159,6 +159,16 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"jupyterhub_quota_recovery_profile": "cleanup"},
         ["jupyterhub_quota_recovery_profile", "cleanup", "scipy, astro"],
     ),
+    (
+        "users-pages-placeholder-in-help",
+        {"jupyterhub_quota_help": "your files are on the hub host at /home/<you>"},
+        ["jupyterhub_quota_help", "placeholder", "<you>", "plain sentences"],
+    ),
+    (
+        "users-pages-contact-not-a-link",
+        {"jupyterhub_user_contact_url": "the help desk"},
+        ["jupyterhub_user_contact_url", "the help desk", "mailto:"],
+    ),
 ]
 
 

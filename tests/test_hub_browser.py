@@ -118,9 +118,14 @@ def test_the_cost_cap_refuses_new_servers_until_it_is_lifted() -> None:
             # The refusal: the error page (a fast refusal) or the spawn-pending page's failure line.
             wait.until(lambda d: "New servers are paused" in d.find_element(By.TAG_NAME, "body").text)
             page = driver.find_element(By.TAG_NAME, "body").text
-            assert "the site's cost cap has been on since" in page, page
+            # One page (issue 21): why, what to do, whom to ask, when to try again; once, no commands.
+            assert page.count("New servers are paused: the site has reached its spending limit") == 1, page
+            assert "The site's cost cap has been on since" in page, page
             assert f"({CAP_REASON})" in page and "Your files are safe." in page, page
-            assert "Ask the local site's operators" in page, page
+            assert "Who can tell you more: the local site's operators." in page, page
+            assert "Try again later." in page, page
+            for absent in ("runbook", "Error:", "starting up", "Server Options"):
+                assert absent not in page, (absent, page)
             (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(ROOT / "docs" / "img" / "hub-single-node-cost-cap.png"))
             # No server runs, nor is one pending.

@@ -58,10 +58,16 @@ def test_cap_off_lets_the_spawn_through_and_cap_on_refuses_it(aws: None) -> None
     with pytest.raises(web.HTTPError) as refused:
         asyncio.run(hook(spawner()))
     assert refused.value.status_code == 403
+    # One page (issue 21): why, what the user can do, whom to ask, when to try again; once.
     assert refused.value.jupyterhub_message == (
-        "New servers are paused: the site's cost cap has been on since 2026-11-26T02:00:00+00:00 "
-        "(budget 110%). Your files are safe. Ask ops@example.org."
+        "New servers are paused: the site has reached its spending limit. "
+        "The site's cost cap has been on since 2026-11-26 02:00 UTC (budget 110%). "
+        "Your files are safe. Nothing in your home is changed, and servers already running go on. "
+        "Who can tell you more: ops@example.org. "
+        "Try again later. New servers start again as soon as the site's operators lift the pause."
     )
+    page = refused.value.jupyterhub_html_message
+    assert 'data-sciplat-refusal="cost-cap"' in page and page.count("New servers are paused") == 1
     # Within the cache's 5 s a deleted parameter is not read again; after them the spawn goes through.
     boto3.client("ssm", region_name="us-east-1").delete_parameter(Name=PARAMETER)
     with pytest.raises(web.HTTPError):

@@ -581,7 +581,7 @@ def test_vendored_chart_files_match_the_reference() -> None:
         assert (fixtures / ours).read_bytes() == (reference / theirs).read_bytes()
 
 
-def test_quotas_wire_the_rules_module_the_usage_claim_and_the_lab_notice(
+def test_quotas_wire_the_rules_the_users_pages_and_the_usage_claim(
     site: tuple[str, Rendered], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name, rendered = site
@@ -592,27 +592,33 @@ def test_quotas_wire_the_rules_module_the_usage_claim_and_the_lab_notice(
         return
     hub = values["hub"]
     assert hub["config"]["JupyterHub"]["load_groups"] == {"staff": {"users": ["alice"]}}
-    assert (
-        hub["extraFiles"]["sciplat-quota"]["stringData"].strip()
-        == (files / "sciplat_quota.py").read_text().strip()
-    )
+    # The same files as the single-node backend's /etc/jupyterhub: the modules and every template,
+    # in the same layout (sciplat_pages.py finds sciplat_templates/ beside itself).
+    mounted = {entry["mountPath"]: entry["stringData"].strip() for entry in hub["extraFiles"].values()}
+    module_dir = "/usr/local/etc/jupyterhub/sciplat"
+    expected = {f"{module_dir}/{name}": (files / name) for name in ("sciplat_quota.py", "sciplat_pages.py")}
+    expected |= {
+        f"{module_dir}/sciplat_templates/{path.name}": path
+        for path in (files / "sciplat_templates").glob("*.html")
+    }
+    assert mounted == {mount: path.read_text().strip() for mount, path in expected.items()}
     assert hub["extraVolumes"] == [
         {"name": "sciplat-homes", "persistentVolumeClaim": {"claimName": "homes", "readOnly": True}}
     ]
     assert hub["extraVolumeMounts"][0]["readOnly"] is True
-    singleuser = values["singleuser"]
-    notice = singleuser["extraFiles"]["sciplat-quota-notice"]
-    assert notice["stringData"].strip() == (files / "sciplat_quota_notice.py").read_text().strip()
-    server_config = singleuser["extraFiles"]["sciplat-quota-server-config"]["data"]["LabApp"]
-    assert server_config == {"check_for_updates_class": "sciplat_quota_notice.QuotaNotice", "news_url": None}
-    assert singleuser["extraEnv"]["PYTHONPATH"] == notice["mountPath"].rsplit("/", 1)[0]
+    # The JupyterLab notice is the sciplat-storage-notice extension in the users' image: no update check.
+    assert "sciplat-quota-notice" not in values.get("singleuser", {}).get("extraFiles", {})
 
-    # The hub's extra config runs (the module from the role's files, as the pod mounts it): the hook
-    # is set, and with no measurements yet it lets spawns through and says why.
+    # The hub's extra config runs (the modules from the role's files, as the pod mounts them): the hook
+    # is set, the pages and their handlers, a spawner class that explains "exceeded quota"; with no
+    # measurements yet it lets spawns through and says why.
     monkeypatch.syspath_prepend(str(files))
     c = SimpleNamespace(KubeSpawner=SimpleNamespace(), JupyterHub=SimpleNamespace())
     exec(compile(hub["extraConfig"]["sciplat-quota"], "extraConfig", "exec"), {"c": c})
-    assert c.JupyterHub.extra_handlers[0][0] == r"/api/sciplat/quota"
+    assert [route for route, _ in c.JupyterHub.extra_handlers] == [r"/storage", r"/api/sciplat/quota"]
+    assert c.JupyterHub.template_paths == [str(files / "sciplat_templates")]
+    assert c.JupyterHub.template_vars["sciplat_storage_url"] == "/hub/storage"
+    assert c.JupyterHub.spawner_class.__mro__[1].__name__ == "KubeSpawner"
     user = SimpleNamespace(name="alice", groups=[SimpleNamespace(name="staff")])
     spawner = SimpleNamespace(user=user, user_options={}, log=logging.getLogger("test"))
     with caplog.at_level(logging.WARNING, logger="JupyterHub"):

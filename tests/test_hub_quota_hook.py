@@ -47,6 +47,14 @@ def checks(usage: Path, recovery: str = "", help_text: str = "") -> dict:
             "recovery_profile": recovery,
             "help": help_text,
         },
+        jupyterhub__pages_settings={
+            "help_text": "The platform team answers within a day.",
+            "contact_url": "mailto:help@example.org",
+            "contact_label": "Write to the platform team",
+            "files_help": help_text,
+            "recovery_profile": recovery,
+            "check_every_seconds": 300,
+        },
     )
 
 
@@ -59,9 +67,18 @@ def test_over_quota_is_refused_with_what_to_delete_and_back_under_it_is_let_thro
         asyncio.run(hook(spawner("astro1")))
     assert refused.value.status_code == 403
     message = refused.value.jupyterhub_message
-    assert "uses 130 MiB, over your 100 MiB quota" in message
-    assert "delete at least 30 MiB" in message
-    assert "over SFTP at files.example.org" in message
+    assert message.startswith("Your server cannot start: your home directory is over its storage quota.")
+    assert (
+        "Your home directory uses 130 MiB; your quota is 100 MiB (measured 2026-11-26 06:00 UTC)." in message
+    )
+    assert "Delete or move at least 30 MiB." in message
+    assert "download or delete files over SFTP at files.example.org" in message
+    assert "The platform team answers within a day. Write to the platform team (help@example.org)." in message
+    assert "Try again after the next measurement." in message
+    # The page the spawn page shows instead of its form: the reason once, the links.
+    page = refused.value.jupyterhub_html_message
+    assert 'data-sciplat-refusal="storage"' in page and page.count("over its storage quota") == 1
+    assert '<a href="/hub/storage">' in page and '<a href="mailto:help@example.org">' in page
 
     write_usage(usage, astro1=40 * MiB)  # the user deleted files; the next measurement says so
     assert asyncio.run(hook(spawner("astro1"))) is None
@@ -82,7 +99,7 @@ def test_overrides_user_first_then_the_largest_group_then_the_default(tmp_path: 
     write_usage(usage, astro1=250 * MiB, astro2=250 * MiB, astro9=250 * MiB)
     hook = checks(usage)["c"].Spawner.pre_spawn_hook
     assert asyncio.run(hook(spawner("astro1", groups=("staff", "survey")))) is None  # 300M: the larger group
-    with pytest.raises(web.HTTPError, match="over your 200 MiB quota"):
+    with pytest.raises(web.HTTPError, match="your quota is 200 MiB"):
         asyncio.run(hook(spawner("astro2", groups=("staff",))))
     assert asyncio.run(hook(spawner("astro9", groups=("staff",)))) is None  # own 1G wins
 
@@ -94,7 +111,9 @@ def test_the_recovery_profile_starts_over_quota_and_only_it(tmp_path: Path) -> N
     assert asyncio.run(hook(spawner("astro1", profile="cleanup"))) is None
     with pytest.raises(web.HTTPError) as refused:
         asyncio.run(hook(spawner("astro1", profile="python")))
-    assert "start the 'cleanup' environment" in refused.value.jupyterhub_message
+    message = refused.value.jupyterhub_message
+    assert "start the 'cleanup' environment below: it starts even over the quota" in message
+    assert 'data-sciplat-recovery="cleanup"' in refused.value.jupyterhub_html_message
 
 
 def test_no_measurement_yet_lets_the_spawn_through_and_says_why(

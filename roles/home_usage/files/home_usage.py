@@ -51,6 +51,8 @@ CACHE_VERSION = 1
 RACY_NS = 2_000_000_000
 # How many directories a walk lists between two looks at the time budget.
 BUDGET_CHECK_EVERY = 64
+# How many of a home's top-level directories usage.json lists under "largest" (the storage page).
+LARGEST = 10
 
 
 class UsageError(Exception):
@@ -139,6 +141,10 @@ class HomeWalker:
         files = 0
         dirs = 0
         multi: dict = {}
+        # Bytes per top-level directory of the home ("" = the files directly in it): the largest
+        # directories the hub's storage page shows. A file with several links counts where first seen.
+        by_top: dict = {}
+        multi_top: dict = {}
         stack = [("", top)]
         while stack:
             rel, st = stack.pop()
@@ -148,8 +154,11 @@ class HomeWalker:
             self.new[rel] = entry
             total += entry[3]
             files += entry[4]
+            first = rel.split("/", 1)[0]
+            by_top[first] = by_top.get(first, 0) + st.st_blocks * 512 + entry[3]
             for inode, size in entry[5]:
                 multi[inode] = size
+                multi_top.setdefault(inode, first)
             for name in entry[6]:
                 child_rel = name if not rel else rel + "/" + name
                 try:
@@ -162,7 +171,15 @@ class HomeWalker:
                 self.stats.dirs_stat += 1
                 if stat.S_ISDIR(child.st_mode) and child.st_dev == dev:
                     stack.append((child_rel, child))
-        return {"bytes": total + sum(multi.values()), "files": files + len(multi), "dirs": dirs}
+        for inode, size in multi.items():
+            by_top[multi_top[inode]] = by_top.get(multi_top[inode], 0) + size
+        largest = sorted(((size, name) for name, size in by_top.items() if size), reverse=True)[:LARGEST]
+        return {
+            "bytes": total + sum(multi.values()),
+            "files": files + len(multi),
+            "dirs": dirs,
+            "largest": [[name, size] for size, name in largest],
+        }
 
     def entry_for(self, rel: str, st: os.stat_result) -> list:
         cached = self.old.get(rel)

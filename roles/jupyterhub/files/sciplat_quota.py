@@ -102,7 +102,7 @@ def user_message(status: QuotaStatus, help_text: str = "", recovery_profile: str
         return (
             f"Your home directory uses {used} of your {quota} quota ({status.percent:.0f}%){when}. "
             "Above the quota, new servers will not start: delete or move files you no longer need "
-            "(check with: du -sh ~)."
+            "(your storage page on the hub shows the largest folders)."
         )
     ways = []
     if recovery_profile:
@@ -118,9 +118,10 @@ def user_message(status: QuotaStatus, help_text: str = "", recovery_profile: str
 
 
 class HubQuota:
-    """The hub's side (both backends): the pre-spawn check, the spawn-page warning and the endpoint
-    that JupyterLab's notice (sciplat_quota_notice) asks. JupyterHub and tornado are imported only
-    here, so that the report can use the rules above without them.
+    """The hub's side (both backends): the pre-spawn check and the spawn-page warning. The pages a
+    user sees (the refusal, the storage page, the endpoint JupyterLab's notice asks) are in
+    sciplat_pages.py, which sets ``refuse``. Tornado is imported only here, so that the report can use
+    the rules above without it.
 
     settings: default, users, groups, warn_percent, recovery_profile, help (the jupyterhub_quota_* vars).
     """
@@ -137,6 +138,12 @@ class HubQuota:
         self.usage_file = Path(usage_file)
         self.log = log
         self._cache = {"mtime": None, "homes": {}}
+        # How a refusal is raised: sciplat_pages.SitePages sets its refusal page here.
+        self.refuse = None
+
+    def home(self, user) -> dict | None:
+        """The user's last figures from usage.json (bytes, largest, ...), as last read by status()."""
+        return self._cache["homes"].get(self.home_name(user))
 
     def status(self, user):
         """The user's QuotaStatus; None when the measurements cannot be read (logged: fail open)."""
@@ -173,31 +180,8 @@ class HubQuota:
             return
         message = user_message(status, self.settings["help"], recovery)
         spawner.log.warning("storage quota: refused %s's server: %s", spawner.user.name, message)
+        if self.refuse is not None:
+            raise self.refuse(status)
         error = web.HTTPError(403, "%s", message)
         error.jupyterhub_message = message  # what the spawn page shows
         raise error
-
-    def notice_handler(self):
-        """A hub API handler: GET /hub/api/sciplat/quota, the caller's own quota state and message."""
-        from jupyterhub.apihandlers.base import APIHandler
-        from tornado import web
-
-        quota = self
-
-        class QuotaNoticeHandler(APIHandler):
-            @web.authenticated
-            def get(self):
-                user = self.current_user
-                status = quota.status(user) if hasattr(user, "groups") else None
-                body = {"level": "unknown", "message": ""}
-                if status is not None:
-                    body = {
-                        "level": status.level,
-                        "used": status.used,
-                        "quota": status.quota,
-                        "measured_at": status.measured_at,
-                        "message": quota.message(user),
-                    }
-                self.finish(json.dumps(body))
-
-        return QuotaNoticeHandler
