@@ -28,7 +28,7 @@ from typing import Any
 
 from runbooks import aws, procedures
 from runbooks.engine import Refused, Run, StepFailed, output_dir, wait_until
-from runbooks.home_access import home_access, home_root
+from runbooks.home_access import home_root, local_root
 from runbooks.hub import Hub, no_hub_reason, sha256
 from runbooks.procedures.common import hub_answers, hub_login_user, user_logs_in
 from runbooks.procedures.rebuild_hub_host import machine_spec, machine_state, machines
@@ -222,7 +222,7 @@ class Drill:
 
     def user_files(self, user: str) -> None:
         fs = self.home_fs()
-        root = home_access(self.site).root(fs["FileSystemId"])
+        root = local_root(self.site, fs["FileSystemId"])
         home_rel = f"{home_root(self.site).strip('/')}/{user}"
         self.report["user"] = user
         self.step("prepare", lambda: self.seed_user(root, user))
@@ -251,7 +251,7 @@ class Drill:
 
     def filesystem(self, user: str) -> None:
         fs = self.home_fs()
-        root = home_access(self.site).root(fs["FileSystemId"])
+        root = local_root(self.site, fs["FileSystemId"])
         self.report["old_file_system_id"] = fs["FileSystemId"]
         self.step("prepare", lambda: self.seed_user(root, user))
         self.step("ensure-backup", lambda: self.ensure_backup(fs))
@@ -295,7 +295,7 @@ class Drill:
             if not targets or any(t["LifeCycleState"] != "available" for t in targets):
                 raise StepFailed(f"mount targets of {new['FileSystemId']} not available")
             self.report["new_file_system_id"] = new["FileSystemId"]
-            files = self.compare(expected, home_access(self.site).root(new["FileSystemId"]))
+            files = self.compare(expected, local_root(self.site, new["FileSystemId"]))
             return f"{new['FileSystemId']} with {len(targets)} mount targets; {files}"
 
         self.step("verify", verify)
@@ -303,7 +303,7 @@ class Drill:
 
     def cluster(self, user: str) -> None:
         fs = self.home_fs()
-        root = home_access(self.site).root(fs["FileSystemId"])
+        root = local_root(self.site, fs["FileSystemId"])
         eks = aws.client(self.site, "eks")
         name = aws.cluster_name(self.site)
         if aws.describe_cluster(self.site) is None:
@@ -382,7 +382,7 @@ class Drill:
             raise Refused(f"site {self.site.name}: runbook_hub_login_user (and a password) are not set")
         hub_user = credentials[0]
         fs = self.home_fs()
-        root = home_access(self.site).root(fs["FileSystemId"])
+        root = local_root(self.site, fs["FileSystemId"])
         wait = float(self.site.var("runbook_hub_spawn_timeout", 180))
         self.report["user"] = hub_user
         payload = os.urandom(64 * 1024)
