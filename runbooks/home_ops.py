@@ -150,12 +150,17 @@ def read_files(root: Path, path: str, names: list[str]) -> dict[str, str | None]
 
 
 def tree(
-    root: Path, path: str = "", sample: int = 0, always: list[str] | None = None, seed: int = 0
+    root: Path,
+    path: str = "",
+    sample: int = 0,
+    always: list[str] | None = None,
+    seed: int = 0,
+    hash_only: list[str] | None = None,
 ) -> dict[str, Any]:
     """Every regular file under ``path`` (restore side directories and the usage measurement's state
     left out) with mode, mtime and size; sha256 for all of them, or, when ``sample`` is set and the
     tree has more files, for ``sample`` of them drawn at random (seeded) plus every file under the
-    ``always`` prefixes."""
+    ``always`` prefixes; or for exactly the files of ``hash_only`` that exist."""
     base = _inside(root, path)
     files: dict[str, dict[str, Any]] = {}
     for dirpath, dirnames, filenames in os.walk(base):
@@ -173,7 +178,9 @@ def tree(
                 }
     names = sorted(files)
     hashed = names
-    if sample and len(names) > sample:
+    if hash_only is not None:
+        hashed = sorted(set(hash_only) & set(names))
+    elif sample and len(names) > sample:
         prefixes = tuple(p.rstrip("/") + "/" for p in always or [])
         pinned = [n for n in names if prefixes and n.startswith(prefixes)]
         rest = [n for n in names if not (prefixes and n.startswith(prefixes))]

@@ -161,3 +161,14 @@ def test_a_resumed_user_restore_waits_for_the_job_it_started(
     runner(small_site, "restore-user-home", "--user", "alice", resume=first.run_id).execute()
     assert len(restore_jobs(small_site)) == 1
     assert files(home) == expected
+
+
+def test_status_as_json_lists_what_exists(small_site: Site) -> None:
+    from runbooks_site import cli
+
+    result = cli("status", "--site", "local", "--format", "json")
+    assert result.exit_code == 0, result.output
+    status = json.loads(result.output)
+    assert status["site"] == "local" and status["endpoint"].startswith("http://127.0.0.1:")
+    efs = [r for r in status["resources"] if r["part"] == "efs"]
+    assert [(r["name"], r["state"]) for r in efs] == [("local-homes", "available")]
