@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from runbooks import cost as cost_module
-from runbooks import procedures, vault
+from runbooks import procedures, site_lock, vault
 from runbooks import status as status_module
 from runbooks.engine import Refused, Run, StepFailed
 from runbooks.site import SiteError, load_site
@@ -163,7 +163,16 @@ def run(
         module = procedures.get(name)
         loaded = load_site(site)
         params = procedures.parse_args(module, list(ctx.args))
-        Run(loaded, module.NAME, module.steps, params, apply=apply, yes=yes, resume=resume).execute()
+        Run(
+            loaded,
+            module.NAME,
+            module.steps,
+            params,
+            apply=apply,
+            yes=yes,
+            resume=resume,
+            site_lock=site_lock.hold,
+        ).execute()
     except (SiteError, Refused) as error:
         raise _fail(error) from error
     except StepFailed as error:
@@ -206,7 +215,13 @@ def drill(
     try:
         loaded = load_site(site)
         report = drills.run_drill(
-            loaded, scenario, user=user, echo=echo, yes=yes, production_site=production_site
+            loaded,
+            scenario,
+            user=user,
+            echo=echo,
+            yes=yes,
+            production_site=production_site,
+            site_lock=site_lock.hold,
         )
     except (SiteError, Refused) as error:
         raise _fail(error) from error
@@ -218,6 +233,25 @@ def drill(
         typer.echo(f"report: {report['paths']['markdown']}\n        {report['paths']['json']}")
     if report["result"] != "recovered":
         raise typer.Exit(1)
+
+
+@app.command()
+def lock(
+    site: str = typer.Option("local", "--site", help=SITE_HELP),
+    release: str = typer.Option(None, "--release", help="remove the lock held by this run id (it is gone)"),
+    vault_password_file: VaultFiles = None,
+    ask_vault_pass: AskVaultPass = False,
+) -> None:
+    """Show who holds the site's lock (a procedure or drill running), or release a dead run's lock."""
+    vault.configure(vault_password_file, ask_vault_pass)
+    try:
+        loaded = load_site(site)
+        if release:
+            typer.echo(site_lock.release(loaded, release))
+        else:
+            typer.echo(f"site {loaded.name}: {site_lock.describe(site_lock.holder(loaded))}")
+    except (SiteError, Refused) as error:
+        raise _fail(error) from error
 
 
 @app.command("cost-cap")

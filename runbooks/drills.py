@@ -21,12 +21,13 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from runbooks import aws, home_ops, procedures
-from runbooks.engine import Refused, Run, StepFailed, output_dir, wait_until
+from runbooks.engine import Refused, Run, SiteLock, StepFailed, output_dir, wait_until
 from runbooks.home_access import home_root, local_root
 from runbooks.hub import Hub, no_hub_reason, sha256
 from runbooks.procedures.common import hub_answers, hub_login_user, user_logs_in
@@ -89,6 +90,7 @@ class Drill:
         self.site = site
         self.scenario = scenario
         self.user = user
+        self.site_lock: SiteLock | None = None
         self.fingerprinted: dict[str, dict[str, Any]] = {}
         self.echo = echo
         self.steps: list[dict[str, Any]] = []
@@ -210,6 +212,7 @@ class Drill:
             yes=True,
             interactive=False,
             echo=lambda line: self.echo(f"      | {line}"),
+            site_lock=self.site_lock,
         )
         self.report["recovery_run_id"] = run.run_id
         self.report["recovery_steps"] = run.execute()
@@ -690,6 +693,7 @@ def run_drill(
     production_site: str | None = None,
     interactive: bool | None = None,
     confirm: Callable[[str], bool] | None = None,
+    site_lock: SiteLock | None = None,
 ) -> dict[str, Any]:
     """The drill: refused on a production site unless ``production_site`` names it; its plan printed,
     then confirmed (``yes``, else a terminal's answer); run; reported with met/missed targets."""
@@ -721,18 +725,22 @@ def run_drill(
         if not (confirm or _ask)(f"Break site {site.name} as planned?"):
             raise Refused("not confirmed: nothing was changed")
     drill = Drill(site, scenario, echo, user)
+    drill.site_lock = site_lock
     drill.report["plan"] = drill_plan
     drill.fault_at = None  # type: ignore[attr-defined]
     if site.var("runbook_drill_note"):
         drill.note(str(site.var("runbook_drill_note")))
     started = time.monotonic()
+    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-drill-{scenario}"
+    lock = site_lock(site, f"drill {scenario}", run_id) if site_lock else nullcontext()
     try:
-        {
-            "user-files": drill.user_files,
-            "filesystem": drill.filesystem,
-            "cluster": drill.cluster,
-            "hub-host": drill.hub_host,
-        }[scenario](user)
+        with lock:
+            {
+                "user-files": drill.user_files,
+                "filesystem": drill.filesystem,
+                "cluster": drill.cluster,
+                "hub-host": drill.hub_host,
+            }[scenario](user)
         drill.report["result"] = "recovered"
     except (Refused, StepFailed) as error:
         if not drill.steps:

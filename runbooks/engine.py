@@ -11,7 +11,8 @@ prints what each step would do, changing nothing. With ``apply``:
 
 - destructive steps are announced and need a confirmation (``yes`` for non-interactive use; without
   a terminal and without ``yes`` the run is refused before anything changes);
-- one run of a procedure per site at a time (a lock file naming the run that holds it);
+- one run of a procedure per site at a time (a lock file naming the run that holds it), and, when
+  the caller gives ``site_lock`` (the CLI does), one run of anything per site (runbooks/site_lock.py);
 - every step's outcome is written to ``<run dir>/state.json`` as it happens, so ``resume`` with the
   run id skips the steps that were done and verified, and reuses what they found (``ctx.data``);
 - every event is a JSON line in ``<run dir>/audit.jsonl``: who, when, step, action, result, duration;
@@ -35,7 +36,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +45,8 @@ from typing import Any, TypeVar
 from runbooks.site import PROJECT_ROOT, Site
 
 T = TypeVar("T")
+# The site's lock in AWS (runbooks/site_lock.hold), given by the caller: held by an applied run.
+SiteLock = Callable[[Site, str, str], AbstractContextManager[None]]
 
 
 class Refused(Exception):
@@ -213,8 +216,10 @@ class Run:
         echo: Callable[[str], None] = print,
         interactive: bool | None = None,
         confirm: Callable[[str], bool] | None = None,
+        site_lock: SiteLock | None = None,
     ) -> None:
         self.site = site
+        self.site_lock = site_lock
         self.procedure = procedure
         self.steps_of = steps_of
         self.apply = apply
@@ -318,7 +323,10 @@ class Run:
             self._audit(
                 step="-", action="confirm", result="confirmed", destructive=[s.name for s in destructive]
             )
-        with procedure_lock(self.site, self.procedure, self.run_id), progress_to(self.echo):
+        site_lock = (
+            self.site_lock(self.site, self.procedure, self.run_id) if self.site_lock else nullcontext()
+        )
+        with site_lock, procedure_lock(self.site, self.procedure, self.run_id), progress_to(self.echo):
             self._save()
             return self._apply(steps)
 
