@@ -27,6 +27,18 @@ TRUST = {
 }
 
 
+_LOADED: dict[str, Site] = {}
+
+
+def loaded_site(emulator: Emulator) -> Site:
+    """The local site read once per emulator (seconds of Ansible templating): what varies between
+    tests (RUNBOOK_OUTPUT_DIR, the endpoint file) is read from the environment when used."""
+    key = str(emulator.state_dir)
+    if key not in _LOADED:
+        _LOADED[key] = load_site("local")
+    return _LOADED[key]
+
+
 def make_small_site(emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Site:
     """The local site's home file system, vault and backup role, made directly; alice's files backed up."""
     emulator.reset()
@@ -34,7 +46,7 @@ def make_small_site(emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_pat
     monkeypatch.setenv("RUNBOOK_OUTPUT_DIR", str(tmp_path / "out"))
     monkeypatch.setenv("SITE_OUTPUT_DIR", str(tmp_path / "site-output"))
     monkeypatch.setenv("MACHINES_STATE_DIR", str(tmp_path / "machines"))
-    site = load_site("local")
+    site = loaded_site(emulator)
     aws.client(site, "iam").create_role(
         RoleName=site.var("backup_iam_role_name"), AssumeRolePolicyDocument=json.dumps(TRUST)
     )
