@@ -799,7 +799,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"| RPO: files / bytes changed since that point (at risk) | "
         f"{rpo.get('changed_files_since')} / {rpo.get('changed_bytes_since')} |",
         f"| recovery point | `{rpo.get('recovery_point', '-')}` |",
-        f"| files verified byte for byte | {report.get('verified_files', '-')} |",
+        f"| files verified (present, size, mode; content: below) | {report.get('verified_files', '-')} |",
         f"| drill total | {report['total_s']} s |",
     ]
     if "hub_verified" in report:
@@ -816,7 +816,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [f"- expected cost: {item['usd']:.2f} USD, {item['what']}" for item in plan_["cost_items"]]
     fingerprint = report.get("fingerprint")
     if fingerprint:
-        lines += ["", "## What the file check proves", "", fingerprint["proves"] + "."]
+        proves = fingerprint["proves"]
+        lines += ["", "## What the file check proves", "", proves[:1].upper() + proves[1:] + "."]
     lines += [
         "",
         "## Drill steps",
