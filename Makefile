@@ -169,7 +169,7 @@ drill: setup lab-extension emulator host ## converge SITE with its hub, run the 
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml
 	@reports=""; for scenario in user-files filesystem cluster hub-host; do \
 	  echo "== runbook drill $$scenario --site $(SITE)"; \
-	  out=$$($(VENV)/bin/runbook drill $$scenario --site $(SITE) 2>&1) || { echo "$$out"; exit 1; }; \
+	  out=$$($(VENV)/bin/runbook drill $$scenario --site $(SITE) --yes 2>&1) || { echo "$$out"; exit 1; }; \
 	  echo "$$out" | grep -v '^      |'; \
 	  reports="$$reports  $$(echo "$$out" | sed -n 's/^report: //p')"$$'\n'; \
 	done; echo "Drill reports (Markdown; JSON beside them):"; printf '%s' "$$reports"

@@ -58,9 +58,17 @@ def remove(path: Path) -> None:
 
 
 def clear() -> None:
-    """Forget every file system's and recovery point's data (the emulator's reset)."""
-    for kind in ("efs", "recovery-points"):
-        remove(root() / kind)
+    """Forget every file system's and recovery point's data (the emulator's reset). The directories
+    themselves stay: a running machine bind-mounts ``efs/`` (the local hub's /srv/efs) and would
+    keep a removed one, never seeing the file systems created after the reset."""
+    with _lock:
+        for kind in ("efs", "recovery-points"):
+            directory = root() / kind
+            for entry in list(directory.iterdir()) if directory.is_dir() else []:
+                if entry.is_dir() and not entry.is_symlink():
+                    remove(entry)
+                else:
+                    entry.unlink(missing_ok=True)
 
 
 @dataclass

@@ -149,14 +149,39 @@ def start_backup(site: Site, fs: dict[str, Any], timeout: float) -> dict[str, An
     )
 
 
-def restore(site: Site, point_arn: str, metadata: dict[str, str], timeout: float) -> dict[str, Any]:
+def start_restore(site: Site, point_arn: str, metadata: dict[str, str]) -> str:
+    """Start an AWS Backup restore job (paid: it creates or writes data); its id."""
     backup = client(site, "backup")
-    job_id = backup.start_restore_job(
-        RecoveryPointArn=point_arn, IamRoleArn=backup_role_arn(site), ResourceType="EFS", Metadata=metadata
-    )["RestoreJobId"]
+    return str(
+        backup.start_restore_job(
+            RecoveryPointArn=point_arn,
+            IamRoleArn=backup_role_arn(site),
+            ResourceType="EFS",
+            Metadata=metadata,
+        )["RestoreJobId"]
+    )
+
+
+def wait_restore(site: Site, job_id: str, timeout: float) -> dict[str, Any]:
+    """Wait for a restore job to end; the completed job (StepFailed unless COMPLETED)."""
+    backup = client(site, "backup")
     return wait_job(
         lambda: backup.describe_restore_job(RestoreJobId=job_id), "Status", f"restore job {job_id}", timeout
     )
+
+
+def restore_once(ctx: Any, point_arn: str, metadata: dict[str, str], timeout: float) -> dict[str, Any]:
+    """The run's one restore job: started and recorded in the run's state (``restore_job_id``)
+    before it is waited for, so a resumed run waits for the same job instead of starting another."""
+    job_id = ctx.data.get("restore_job_id")
+    if job_id:
+        ctx.note(f"restore job {job_id} was started by an earlier attempt of this run: waiting for it")
+    else:
+        job_id = start_restore(ctx.site, point_arn, metadata)
+        ctx.data["restore_job_id"] = job_id
+        ctx.save()
+        ctx.note(f"restore job {job_id} started")
+    return wait_restore(ctx.site, job_id, timeout)
 
 
 def age_seconds(when: datetime) -> float:

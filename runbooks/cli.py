@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from runbooks import cost as cost_module
-from runbooks import procedures, vault
+from runbooks import procedures, site_lock, vault
 from runbooks import status as status_module
 from runbooks.engine import Refused, Run, StepFailed
 from runbooks.site import SiteError, load_site
@@ -35,9 +36,37 @@ AskVaultPass = Annotated[
 ]
 
 
+OutputFormat = Annotated[str, typer.Option("--format", help="text (for a screen) or json (for a machine)")]
+
+
+def version_text() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"runbook {version('sciplat-kit')}"
+    except PackageNotFoundError:
+        return "runbook (sciplat-kit, not installed: version unknown)"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the kit's version and exit"),
+    ] = False,
+) -> None:
     """Keep subcommands explicit."""
+
+
+def _check_format(output: str, allowed: tuple[str, ...] = ("text", "json")) -> None:
+    if output not in allowed:
+        raise _fail(ValueError(f"--format must be {' or '.join(allowed)}, not {output!r}"))
 
 
 def _fail(error: Exception, code: int = 2) -> typer.Exit:
@@ -48,14 +77,20 @@ def _fail(error: Exception, code: int = 2) -> typer.Exit:
 @app.command()
 def status(
     site: str = typer.Option("local", "--site", help=SITE_HELP),
+    output: OutputFormat = "text",
     vault_password_file: VaultFiles = None,
     ask_vault_pass: AskVaultPass = False,
 ) -> None:
     """Show what exists for a site: network, cluster, node groups, add-ons."""
+    _check_format(output)
     vault.configure(vault_password_file, ask_vault_pass)
     try:
         loaded = load_site(site)
-        typer.echo(status_module.render(loaded, status_module.collect(loaded)))
+        lines = status_module.collect(loaded)
+        if output == "json":
+            typer.echo(json.dumps(status_module.as_json(loaded, lines), indent=2))
+        else:
+            typer.echo(status_module.render(loaded, lines))
     except SiteError as error:
         raise _fail(error) from error
 
@@ -67,6 +102,28 @@ def list_procedures() -> None:
         typer.echo(f"{name:<22} {module.SUMMARY}")
 
 
+def procedure_help(module: Any) -> str:
+    """What a procedure is for and its arguments (runbook show NAME, runbook run NAME --help)."""
+    lines = [f"{module.NAME}: {module.SUMMARY}", "", f"When: {module.WHEN}", "", "Arguments:"]
+    for param_name, param in module.PARAMS.items():
+        form = param_name if param.positional else f"--{param_name}" + ("" if param.flag else " VALUE")
+        extra = " (required)" if param.required else ""
+        extra += f" [{'|'.join(param.choices)}]" if param.choices else ""
+        extra += f" (default: {param.default})" if param.default not in (None, False) else ""
+        lines.append(f"  {form:<26} {param.help}{extra}")
+    if not module.PARAMS:
+        lines.append("  (none)")
+    lines += [
+        "",
+        "Options of every run: --site SITE, --apply (act; default: a dry run), --yes (confirm destructive",
+        "steps), --resume RUN_ID, --vault-password-file FILE, --ask-vault-pass",
+        "",
+        f"Run: runbook run {module.NAME} --site SITE [args]  (a dry run; --apply to act)",
+        f"Operator page: docs/runbooks/{module.NAME}.md",
+    ]
+    return "\n".join(lines)
+
+
 @app.command()
 def show(name: str = typer.Argument(..., help="procedure name (runbook list)")) -> None:
     """Show what a procedure is for, its arguments and its steps' purpose."""
@@ -74,34 +131,48 @@ def show(name: str = typer.Argument(..., help="procedure name (runbook list)")) 
         module = procedures.get(name)
     except Refused as error:
         raise _fail(error) from error
-    typer.echo(f"{module.NAME}: {module.SUMMARY}\n\nWhen: {module.WHEN}\n\nArguments:")
-    for param_name, param in module.PARAMS.items():
-        form = param_name if param.positional else f"--{param_name}" + ("" if param.flag else " VALUE")
-        extra = " (required)" if param.required else ""
-        extra += f" [{'|'.join(param.choices)}]" if param.choices else ""
-        typer.echo(f"  {form:<26} {param.help}{extra}")
-    typer.echo(f"\nRun: runbook run {module.NAME} --site SITE [args]  (a dry run; --apply to act)")
-    typer.echo(f"Operator page: docs/runbooks/{module.NAME}.md")
+    typer.echo(procedure_help(module))
 
 
-@app.command(context_settings=EXTRA)
+@app.command(context_settings=EXTRA, add_help_option=False)
 def run(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="procedure name (runbook list)"),
+    name: str = typer.Argument(None, help="procedure name (runbook list)", show_default=False),
     site: str = typer.Option("local", "--site", help=SITE_HELP),
     apply: bool = typer.Option(False, "--apply", help="act (default: a dry run that prints the plan)"),
     yes: bool = typer.Option(False, "--yes", help="confirm destructive steps without asking"),
     resume: str = typer.Option(None, "--resume", help="run id of an interrupted run to continue"),
     vault_password_file: VaultFiles = None,
     ask_vault_pass: AskVaultPass = False,
+    show_help: bool = typer.Option(False, "--help", "-h", help="this help; with a procedure, its arguments"),
 ) -> None:
-    """Run a procedure: a dry run by default; --apply acts. Procedure arguments follow, e.g. --user alice."""
+    """Run a procedure: a dry run by default; --apply acts. Procedure arguments follow, e.g. --user alice.
+
+    `runbook run PROCEDURE --help` lists that procedure's arguments."""
+    if show_help or not name:
+        if name:
+            try:
+                typer.echo(procedure_help(procedures.get(name)))
+            except Refused as error:
+                raise _fail(error) from error
+        else:
+            typer.echo(ctx.get_help())
+        raise typer.Exit(0 if show_help else 2)
     vault.configure(vault_password_file, ask_vault_pass)
     try:
         module = procedures.get(name)
         loaded = load_site(site)
         params = procedures.parse_args(module, list(ctx.args))
-        Run(loaded, module.NAME, module.steps, params, apply=apply, yes=yes, resume=resume).execute()
+        Run(
+            loaded,
+            module.NAME,
+            module.steps,
+            params,
+            apply=apply,
+            yes=yes,
+            resume=resume,
+            site_lock=site_lock.hold,
+        ).execute()
     except (SiteError, Refused) as error:
         raise _fail(error) from error
     except StepFailed as error:
@@ -119,23 +190,68 @@ def drill(
     scenario: str = typer.Argument(..., help="user-files, filesystem, cluster or hub-host"),
     site: str = typer.Option("local", "--site", help=SITE_HELP),
     user: str = typer.Option(None, "--user", help="user-files: whose files to delete (runbook_drill_user)"),
+    yes: bool = typer.Option(False, "--yes", help="go ahead without asking, after printing the plan"),
+    production_site: str = typer.Option(
+        None,
+        "--production-site",
+        help="a site marked production (runbook_production) is drilled only when this names it again",
+    ),
+    output: OutputFormat = "text",
     vault_password_file: VaultFiles = None,
     ask_vault_pass: AskVaultPass = False,
 ) -> None:
-    """Break the site on purpose, recover it, and report RTO and RPO (Markdown and JSON)."""
+    """Break the site on purpose, recover it, and report RTO and RPO against the site's targets.
+
+    Prints the plan first (what it breaks, what restores it, the expected cost) and asks before
+    breaking anything (--yes: do not ask). With --format json the report is printed as JSON on
+    stdout, the progress on stderr."""
+    _check_format(output)
     vault.configure(vault_password_file, ask_vault_pass)
     from runbooks import drills
 
+    def echo(line: str) -> None:
+        typer.echo(line, err=output == "json")
+
     try:
         loaded = load_site(site)
-        report = drills.run_drill(loaded, scenario, user=user, echo=typer.echo)
+        report = drills.run_drill(
+            loaded,
+            scenario,
+            user=user,
+            echo=echo,
+            yes=yes,
+            production_site=production_site,
+            site_lock=site_lock.hold,
+        )
     except (SiteError, Refused) as error:
         raise _fail(error) from error
     except StepFailed as error:
         raise _fail(error, 1) from error
-    typer.echo(f"report: {report['paths']['markdown']}\n        {report['paths']['json']}")
+    if output == "json":
+        typer.echo(json.dumps(report, indent=2, default=str))
+    else:
+        typer.echo(f"report: {report['paths']['markdown']}\n        {report['paths']['json']}")
     if report["result"] != "recovered":
         raise typer.Exit(1)
+
+
+@app.command()
+def lock(
+    site: str = typer.Option("local", "--site", help=SITE_HELP),
+    release: str = typer.Option(None, "--release", help="remove the lock held by this run id (it is gone)"),
+    vault_password_file: VaultFiles = None,
+    ask_vault_pass: AskVaultPass = False,
+) -> None:
+    """Show who holds the site's lock (a procedure or drill running), or release a dead run's lock."""
+    vault.configure(vault_password_file, ask_vault_pass)
+    try:
+        loaded = load_site(site)
+        if release:
+            typer.echo(site_lock.release(loaded, release))
+        else:
+            typer.echo(f"site {loaded.name}: {site_lock.describe(site_lock.holder(loaded))}")
+    except (SiteError, Refused) as error:
+        raise _fail(error) from error
 
 
 @app.command("cost-cap")
@@ -158,10 +274,12 @@ def cost_cap_status(
 def cost(
     site: str = typer.Option("local", "--site", help=SITE_HELP),
     compare: str = typer.Option("", "--compare", help="a second site, shown side by side"),
+    output: OutputFormat = "text",
     vault_password_file: VaultFiles = None,
     ask_vault_pass: AskVaultPass = False,
 ) -> None:
     """Print a site's expected monthly AWS cost from its inventory and the price table."""
+    _check_format(output)
     vault.configure(vault_password_file, ask_vault_pass)
     try:
         columns = []
@@ -172,7 +290,10 @@ def cost(
             prices = prices or table
             columns.append((name, cost_module.estimate(cost_module.site_variables(loaded), table)))
         assert prices is not None
-        typer.echo(cost_module.render(columns, prices))
+        if output == "json":
+            typer.echo(json.dumps(cost_module.as_json(columns, prices), indent=2))
+        else:
+            typer.echo(cost_module.render(columns, prices))
     except (SiteError, cost_module.PriceError) as error:
         raise _fail(error) from error
 
@@ -188,8 +309,6 @@ def quota_report(
 ) -> None:
     """Storage used per home against its quota: largest homes, over/near quota, growth."""
     vault.configure(vault_password_file, ask_vault_pass)
-    import json
-
     from runbooks import quota_report as quota
 
     if output not in ("table", "json"):

@@ -240,6 +240,23 @@ def site_variables(site: Site) -> dict[str, Any]:
     return dict(site.hostvars)
 
 
+def as_json(sites: list[tuple[str, list[Item]]], prices: Prices) -> dict[str, Any]:
+    """`runbook cost --format json`: every item of every site, totals, and where the prices are from."""
+    return {
+        "currency": prices.table["currency"],
+        "region": prices.table["region"],
+        "prices": str(prices.path.relative_to(PROJECT_ROOT)),
+        "recorded": prices.recorded,
+        "sites": {
+            name: {
+                "items": [{"item": i.key, "detail": i.detail, "monthly": round(i.monthly, 2)} for i in items],
+                "total": round(sum(i.monthly for i in items), 2),
+            }
+            for name, items in sites
+        },
+    }
+
+
 def render(sites: list[tuple[str, list[Item]]], prices: Prices) -> str:
     """One site: item, detail, USD. Two: item, USD per site, difference."""
     header = (

@@ -19,20 +19,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runbooks import aws, procedures
-from runbooks.engine import Refused, Run, StepFailed, output_dir, wait_until
-from runbooks.home_access import home_access, home_root
+from runbooks import aws, home_ops, procedures
+from runbooks.engine import Refused, Run, SiteLock, StepFailed, output_dir, wait_until
+from runbooks.home_access import home_root, local_root
 from runbooks.hub import Hub, no_hub_reason, sha256
 from runbooks.procedures.common import hub_answers, hub_login_user, user_logs_in
 from runbooks.procedures.rebuild_hub_host import machine_spec, machine_state, machines
-from runbooks.procedures.restore_user_home import digest
 from runbooks.site import Site, reload_site
 
 SCENARIOS = {
@@ -46,33 +45,53 @@ SIDE_PREFIX = "aws-backup-restore_"
 # The home_usage role's state in the home root (docs/quotas.md): figures rewritten on every scheduled
 # measurement, not user data; a drill neither counts them at risk nor expects them back unchanged.
 USAGE_STATE_DIR = ".sciplat-usage"
+# Files hashed at most (besides the drill user's) when a file system has more: runbook_drill_sample_files.
+DEFAULT_SAMPLE = 2000
 
 
-def tree(root: Path) -> dict[str, dict[str, Any]]:
+def tree(
+    root: Path, sample: int = 0, always: list[str] | None = None, seed: int = 0
+) -> dict[str, dict[str, Any]]:
     """Every regular file under root (restore side directories and the usage measurement's state
-    left out): digest, mode, mtime, size."""
-    files: dict[str, dict[str, Any]] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        if Path(dirpath) == root:
-            dirnames[:] = [d for d in dirnames if not d.startswith(SIDE_PREFIX)]
-        dirnames[:] = [d for d in dirnames if d != USAGE_STATE_DIR]
-        for name in filenames:
-            path = Path(dirpath) / name
-            info = path.lstat()
-            if stat.S_ISREG(info.st_mode):
-                files[str(path.relative_to(root))] = {
-                    "sha256": digest(path),
-                    "mode": stat.S_IMODE(info.st_mode),
-                    "mtime": info.st_mtime,
-                    "size": info.st_size,
-                }
-    return files
+    left out): mode, mtime, size, and the digest of every file or, with ``sample``, of a random
+    sample of that many plus every file under the ``always`` prefixes (home_ops.tree)."""
+    return home_ops.tree(root, "", sample, always, seed)["files"]
+
+
+def sample_size(site: Site) -> int:
+    """How many files a drill hashes at most besides the drill user's (runbook_drill_sample_files)."""
+    value = site.var("runbook_drill_sample_files", DEFAULT_SAMPLE)
+    return (
+        int(value) if isinstance(value, int) and not isinstance(value, bool) and value > 0 else DEFAULT_SAMPLE
+    )
+
+
+def what_the_sample_proves(total: int, hashed: int, sample: int) -> str:
+    """The fingerprint's reach, in words for the report."""
+    if hashed >= total:
+        return (
+            f"every file ({total}) was hashed (SHA-256) before the fault and compared after it: "
+            "the check proves each one came back byte for byte with its mode"
+        )
+    bound = min(100.0, 300.0 / sample)
+    return (
+        f"{hashed} of {total} files hashed (SHA-256): a random sample of {sample} plus every file of the "
+        f"drill user; every file's presence, size and mode compared. If the sample matches, at 95% "
+        f"confidence fewer than {bound:.2g}% of the files differ in content (the rule of three: "
+        f"3/{sample}); it cannot prove that no file at all differs, nor find a corruption confined to a "
+        "few files outside the sample"
+    )
 
 
 class Drill:
-    def __init__(self, site: Site, scenario: str, echo: Callable[[str], None]) -> None:
+    def __init__(
+        self, site: Site, scenario: str, echo: Callable[[str], None], user: str = "drill-user"
+    ) -> None:
         self.site = site
         self.scenario = scenario
+        self.user = user
+        self.site_lock: SiteLock | None = None
+        self.fingerprinted: dict[str, dict[str, Any]] = {}
         self.echo = echo
         self.steps: list[dict[str, Any]] = []
         self.report: dict[str, Any] = {
@@ -143,12 +162,29 @@ class Drill:
         self.note(f"the drill took an on-demand backup first ({why})")
         return f"on-demand backup job {job['BackupJobId']} completed"
 
+    def fingerprint(self, root: Path) -> dict[str, dict[str, Any]]:
+        """The file system's files, hashed all or by a sample (runbook_drill_sample_files); what the
+        sample can prove goes into the report."""
+        sample = sample_size(self.site)
+        always = [f"{home_root(self.site).strip('/')}/{self.user}"]
+        seed = int(time.time())
+        found = home_ops.tree(root, "", sample, always, seed)
+        self.report["fingerprint"] = {
+            "files": found["total"],
+            "hashed": found["hashed"],
+            "sample": sample if found["hashed"] < found["total"] else None,
+            "seed": seed,
+            "proves": what_the_sample_proves(found["total"], found["hashed"], sample),
+        }
+        self.fingerprinted = found["files"]
+        return found["files"]
+
     def record_rpo(self, fs: dict[str, Any], root: Path) -> dict[str, dict[str, Any]]:
         """RPO at this instant; returns the files a restore can bring back (unchanged since the point)."""
         point = aws.choose_recovery_point(self.site, None, fs["FileSystemArn"])
         created = point.get("CompletionDate") or point["CreationDate"]
         cutoff = created.timestamp()
-        files = tree(root)
+        files = self.fingerprint(root)
         changed = {k: v for k, v in files.items() if v["mtime"] > cutoff}
         self.report["rpo"] = {
             "recovery_point": point["RecoveryPointArn"],
@@ -176,26 +212,35 @@ class Drill:
             yes=True,
             interactive=False,
             echo=lambda line: self.echo(f"      | {line}"),
+            site_lock=self.site_lock,
         )
         self.report["recovery_run_id"] = run.run_id
         self.report["recovery_steps"] = run.execute()
         return f"{name} run {run.run_id} done"
 
     def compare(self, expected: dict[str, dict[str, Any]], root: Path, prefix: str = "") -> str:
-        now = tree(root)
+        """Every expected file present with its size and mode; the hashed ones byte for byte."""
+        hashed = [prefix + rel for rel, want in expected.items() if "sha256" in want]
+        now = home_ops.tree(root, "", hash_only=hashed)["files"]
         wrong = []
         for rel, want in expected.items():
             have = now.get(prefix + rel)
             if have is None:
                 wrong.append(f"{rel} missing")
-            elif have["sha256"] != want["sha256"]:
+            elif have["size"] != want["size"] or have.get("sha256") != want.get("sha256"):
                 wrong.append(f"{rel} differs")
             elif have["mode"] != want["mode"]:
                 wrong.append(f"{rel} mode {oct(have['mode'])} != {oct(want['mode'])}")
         if wrong:
             raise StepFailed(f"{len(wrong)} of {len(expected)} files not back: {', '.join(wrong[:5])}")
         self.report["verified_files"] = len(expected)
-        return f"{len(expected)} files back byte for byte, modes kept"
+        checked = sum(1 for want in expected.values() if "sha256" in want)
+        if checked == len(expected):
+            return f"{len(expected)} files back byte for byte, modes kept"
+        return (
+            f"{len(expected)} files back with their sizes and modes; {checked} of them (the sample) "
+            "byte for byte"
+        )
 
     def single_node_hub(self) -> bool:
         return self.site.var("jupyterhub_backend") == "single_node"
@@ -222,7 +267,7 @@ class Drill:
 
     def user_files(self, user: str) -> None:
         fs = self.home_fs()
-        root = home_access(self.site).root(fs["FileSystemId"])
+        root = local_root(self.site, fs["FileSystemId"])
         home_rel = f"{home_root(self.site).strip('/')}/{user}"
         self.report["user"] = user
         self.step("prepare", lambda: self.seed_user(root, user))
@@ -251,7 +296,7 @@ class Drill:
 
     def filesystem(self, user: str) -> None:
         fs = self.home_fs()
-        root = home_access(self.site).root(fs["FileSystemId"])
+        root = local_root(self.site, fs["FileSystemId"])
         self.report["old_file_system_id"] = fs["FileSystemId"]
         self.step("prepare", lambda: self.seed_user(root, user))
         self.step("ensure-backup", lambda: self.ensure_backup(fs))
@@ -295,7 +340,7 @@ class Drill:
             if not targets or any(t["LifeCycleState"] != "available" for t in targets):
                 raise StepFailed(f"mount targets of {new['FileSystemId']} not available")
             self.report["new_file_system_id"] = new["FileSystemId"]
-            files = self.compare(expected, home_access(self.site).root(new["FileSystemId"]))
+            files = self.compare(expected, local_root(self.site, new["FileSystemId"]))
             return f"{new['FileSystemId']} with {len(targets)} mount targets; {files}"
 
         self.step("verify", verify)
@@ -303,7 +348,7 @@ class Drill:
 
     def cluster(self, user: str) -> None:
         fs = self.home_fs()
-        root = home_access(self.site).root(fs["FileSystemId"])
+        root = local_root(self.site, fs["FileSystemId"])
         eks = aws.client(self.site, "eks")
         name = aws.cluster_name(self.site)
         if aws.describe_cluster(self.site) is None:
@@ -312,8 +357,8 @@ class Drill:
         before: dict[str, Any] = {}
 
         def rpo() -> str:
-            before["files"] = tree(root)
             self.record_rpo(fs, root)
+            before["files"] = self.fingerprinted
             before["groups"] = sorted(eks.list_nodegroups(clusterName=name)["nodegroups"])
             before["addons"] = sorted(eks.list_addons(clusterName=name)["addons"])
             self.note("the home file system is not part of this fault: its data is not at risk")
@@ -368,21 +413,10 @@ class Drill:
         self.verify_hub()
 
     def hub_host(self, user: str) -> None:
-        if not self.single_node_hub():
-            raise Refused(
-                f"site {self.site.name}: the hub-host drill is for single-node hubs "
-                f"(jupyterhub_backend is {self.site.var('jupyterhub_backend')!r}); use the cluster drill"
-            )
+        hub_user = hub_host_precheck(self.site)
         spec = machine_spec(self.site)
-        reason = no_hub_reason(self.site)
-        if reason:
-            raise Refused(f"{reason}: converge the site with its hub first (make demo)")
-        credentials = hub_login_user(self.site)
-        if credentials is None:
-            raise Refused(f"site {self.site.name}: runbook_hub_login_user (and a password) are not set")
-        hub_user = credentials[0]
         fs = self.home_fs()
-        root = home_access(self.site).root(fs["FileSystemId"])
+        root = local_root(self.site, fs["FileSystemId"])
         wait = float(self.site.var("runbook_hub_spawn_timeout", 180))
         self.report["user"] = hub_user
         payload = os.urandom(64 * 1024)
@@ -405,10 +439,12 @@ class Drill:
 
         def rpo() -> str:
             # Hidden files (servers' runtime files, caches) change whenever a server starts: left out.
-            before["files"] = {
-                k: v for k, v in tree(root).items() if not any(p.startswith(".") for p in k.split("/"))
-            }
             self.record_rpo(fs, root)
+            before["files"] = {
+                k: v
+                for k, v in self.fingerprinted.items()
+                if not any(p.startswith(".") for p in k.split("/"))
+            }
             before["machine"] = json.loads(machines(spec, "status", str(spec["name"])))
             db = Path(str(self.site.var("runbook_hub_db_backup_dir") or "/nonexistent")).expanduser()
             copies = sorted(db.glob("*.sqlite")) if db.is_dir() else []
@@ -475,24 +511,236 @@ class Drill:
         self.report["hub_verified"] = True
 
 
+# -- the plan, the confirmation, the targets ---------------------------------------------------------
+
+
+def _gb(fs: dict[str, Any] | None) -> float:
+    return float((fs or {}).get("SizeInBytes", {}).get("Value", 0)) / 1e9
+
+
+def plan(site: Site, scenario: str, user: str) -> dict[str, Any]:
+    """What the drill will break and restore, and what it is expected to cost (list prices of
+    data/prices/, the file system's size as AWS reports it now)."""
+    from runbooks import cost
+
+    try:
+        fs = aws.find_home_fs(site)
+    except Refused:
+        raise
+    except Exception as error:  # no credentials, no endpoint: the plan says so; the drill cannot run
+        raise Refused(f"site {site.name}: cannot read its home file system from AWS ({error})") from error
+    if fs is None:
+        raise Refused(f"site {site.name} has no home file system: converge it first (make demo)")
+    fs_id = fs["FileSystemId"]
+    gb = _gb(fs)
+    home = f"{home_root(site).strip('/')}/{user}"
+    try:
+        prices = cost.load_prices(site.region)
+        price: Callable[[str], float] = prices.price
+    except cost.PriceError:
+        prices, price = None, lambda _: 0.0
+    items: list[tuple[str, float]] = []
+    if scenario == "user-files":
+        breaks = (
+            f"deletes every file in /{home} on {fs_id} (the user {user} loses their files until the restore)"
+        )
+        restores = f"restore-user-home --user {user}: an AWS Backup item-level restore of /{home}"
+        items.append(("one item-level restore request", price("backup_efs_item_restore_request")))
+        items.append(
+            (
+                f"restore of at most {gb:.3g} GB (the whole file system's size)",
+                gb * price("backup_efs_restore_gb"),
+            )
+        )
+    elif scenario == "filesystem":
+        breaks = (
+            f"DELETES the home file system {fs_id} with its mount targets and access points: every user's "
+            "files are gone until the restore ends, and users cannot work"
+        )
+        restores = (
+            "restore-filesystem: a new file system from the newest recovery point, "
+            "storage and hub re-converged"
+        )
+        items.append((f"restore of {gb:.3g} GB into a new file system", gb * price("backup_efs_restore_gb")))
+    elif scenario == "cluster":
+        groups = aws.node_groups(site)
+        breaks = (
+            f"DELETES the EKS cluster {site.var('eks_cluster_name')} with its {len(groups)} node groups and "
+            "add-ons: every running user server stops"
+        )
+        restores = "rebuild-cluster: the cluster stage again, the home file system re-attached"
+        items.append(("EKS control plane, about 1 h of overlap", price("eks_control_plane_hour")))
+        for group in groups:
+            count = float(group.get("desired_size", 0))
+            kind = group.get("instance_types", ["?"])[0]
+            hourly = prices.on_demand(kind) if prices and kind != "?" else 0.0
+            items.append((f"nodes {group.get('name')}: {count:g} x {kind} for about 1 h", count * hourly))
+    else:
+        breaks = (
+            "DESTROYS the hub's host with its disk (the hub's database with it); "
+            "the hub is down until rebuilt"
+        )
+        restores = "rebuild-hub-host: the host again, the hub converged on it, the homes re-attached"
+        items.append(("a new hub host for about 1 h (its instance price is not in the inventory)", 0.0))
+    items.append(
+        (
+            "an on-demand backup if the newest is older than the drill's data (incremental: cents)",
+            0.0,
+        )
+    )
+    return {
+        "scenario": scenario,
+        "site": site.name,
+        "breaks": breaks,
+        "restores": restores,
+        "cost_items": [{"what": what, "usd": round(usd, 2)} for what, usd in items],
+        "cost_usd": round(sum(usd for _, usd in items), 2),
+        "prices": str(prices.path.relative_to(cost.PROJECT_ROOT)) if prices else None,
+    }
+
+
+def render_plan(drill_plan: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Drill {drill_plan['scenario']} on site {drill_plan['site']}: the plan",
+        f"  breaks:   {drill_plan['breaks']}",
+        f"  restores: {drill_plan['restores']}",
+        f"  expected cost: about {drill_plan['cost_usd']:.2f} USD"
+        + (f" (list prices, {drill_plan['prices']})" if drill_plan["prices"] else " (no price table)"),
+    ]
+    lines += [f"    {item['usd']:>8.2f}  {item['what']}" for item in drill_plan["cost_items"]]
+    return lines
+
+
+def is_production(site: Site) -> bool:
+    value = site.var("runbook_production", False)
+    return value is True or str(value).strip().lower() in ("true", "yes", "1")
+
+
+def check_allowed(site: Site, production_site: str | None) -> None:
+    """A site marked production (runbook_production) is drilled only when the flag names it again."""
+    if is_production(site) and production_site not in (site.name, site.inventory.name):
+        raise Refused(
+            f"site {site.name} is marked production (runbook_production: true): a drill breaks it for real. "
+            "To drill it anyway, in a maintenance window with users warned, add "
+            f"--production-site {site.name}"
+            + (f" (--production-site names {production_site!r}, not this site)" if production_site else "")
+        )
+
+
+def target_seconds(site: Site, variable: str, scenario: str) -> float | None:
+    """A target in minutes (runbook_rto_target_minutes / runbook_rpo_target_minutes): one number for
+    every scenario, or a mapping of scenario (and ``default``) to minutes."""
+    value = site.var(variable)
+    if isinstance(value, dict):
+        value = value.get(scenario, value.get("default"))
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value) * 60
+    return None
+
+
+def judge(site: Site, report: dict[str, Any]) -> dict[str, Any]:
+    """Met or missed, for RTO and RPO, against the site's targets."""
+    scenario = report["scenario"]
+    measured = {"rto": report.get("rto_s"), "rpo": (report.get("rpo") or {}).get("age_s")}
+    out: dict[str, Any] = {}
+    for kind, variable in (("rto", "runbook_rto_target_minutes"), ("rpo", "runbook_rpo_target_minutes")):
+        target = target_seconds(site, variable, scenario)
+        value = measured[kind]
+        if target is None:
+            verdict = "no target"
+        elif value is None:
+            verdict = "missed" if kind == "rto" else "not measured"
+        else:
+            verdict = "met" if value <= target else "missed"
+        out[kind] = {"target_s": target, "measured_s": value, "verdict": verdict, "variable": variable}
+    return out
+
+
+def human(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def hub_host_precheck(site: Site) -> str:
+    """What the hub-host drill needs before it breaks anything; the user it logs in as."""
+    if site.var("jupyterhub_backend") != "single_node":
+        raise Refused(
+            f"site {site.name}: the hub-host drill is for single-node hubs "
+            f"(jupyterhub_backend is {site.var('jupyterhub_backend')!r}); use the cluster drill"
+        )
+    machine_spec(site)
+    reason = no_hub_reason(site)
+    if reason:
+        raise Refused(f"{reason}: converge the site with its hub first (make demo)")
+    credentials = hub_login_user(site)
+    if credentials is None:
+        raise Refused(f"site {site.name}: runbook_hub_login_user (and a password) are not set")
+    return credentials[0]
+
+
 def run_drill(
-    site: Site, scenario: str, *, user: str | None = None, echo: Callable[[str], None] = print
+    site: Site,
+    scenario: str,
+    *,
+    user: str | None = None,
+    echo: Callable[[str], None] = print,
+    yes: bool = False,
+    production_site: str | None = None,
+    interactive: bool | None = None,
+    confirm: Callable[[str], bool] | None = None,
+    site_lock: SiteLock | None = None,
 ) -> dict[str, Any]:
+    """The drill: refused on a production site unless ``production_site`` names it; its plan printed,
+    then confirmed (``yes``, else a terminal's answer); run; reported with met/missed targets."""
+    import sys
+
+    from runbooks.engine import _ask
+
     if scenario not in SCENARIOS:
         raise Refused(f"unknown drill scenario {scenario!r}: known scenarios are {', '.join(SCENARIOS)}")
+    check_allowed(site, production_site)
+    if scenario == "hub-host":
+        hub_host_precheck(site)
+    if site.var("runbook_home_access") != "local_path":
+        raise Refused(
+            f"site {site.name}: the {scenario} drill reads and writes the file system as a local directory "
+            f"(runbook_home_access local_path); it is {site.var('runbook_home_access')!r} (a gap: "
+            "docs/drills.md)"
+        )
     user = user or str(site.var("runbook_drill_user") or "drill-user")
-    drill = Drill(site, scenario, echo)
+    drill_plan = plan(site, scenario, user)
+    for line in render_plan(drill_plan):
+        echo(line)
+    if not yes:
+        if not (sys.stdin.isatty() if interactive is None else interactive):
+            raise Refused(
+                "a drill breaks the site and there is no terminal to confirm it: re-run with --yes "
+                "after reading the plan (nothing was changed)"
+            )
+        if not (confirm or _ask)(f"Break site {site.name} as planned?"):
+            raise Refused("not confirmed: nothing was changed")
+    drill = Drill(site, scenario, echo, user)
+    drill.site_lock = site_lock
+    drill.report["plan"] = drill_plan
     drill.fault_at = None  # type: ignore[attr-defined]
     if site.var("runbook_drill_note"):
         drill.note(str(site.var("runbook_drill_note")))
     started = time.monotonic()
+    run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-drill-{scenario}"
+    lock = site_lock(site, f"drill {scenario}", run_id) if site_lock else nullcontext()
     try:
-        {
-            "user-files": drill.user_files,
-            "filesystem": drill.filesystem,
-            "cluster": drill.cluster,
-            "hub-host": drill.hub_host,
-        }[scenario](user)
+        with lock:
+            {
+                "user-files": drill.user_files,
+                "filesystem": drill.filesystem,
+                "cluster": drill.cluster,
+                "hub-host": drill.hub_host,
+            }[scenario](user)
         drill.report["result"] = "recovered"
     except (Refused, StepFailed) as error:
         if not drill.steps:
@@ -511,11 +759,14 @@ def run_drill(
     drill.report["rto_s"] = (
         round(end - fault_at, 1) if fault_at and drill.report["result"] == "recovered" else None
     )
+    drill.report["targets"] = judge(site, drill.report)
     drill.report["paths"] = write_report(site, drill.report)
     rpo = drill.report.get("rpo", {})
+    targets = drill.report["targets"]
     echo(
-        f"drill {scenario}: {drill.report['result'].upper()}; RTO {drill.report['rto_s']} s; "
-        f"RPO {rpo.get('age_s')} s ({rpo.get('changed_files_since')} files changed since the recovery point)"
+        f"drill {scenario}: {drill.report['result'].upper()}; RTO {drill.report['rto_s']} s "
+        f"({targets['rto']['verdict']}); RPO {rpo.get('age_s')} s ({targets['rpo']['verdict']}; "
+        f"{rpo.get('changed_files_since')} files changed since the recovery point)"
     )
     return drill.report
 
@@ -538,6 +789,9 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"{report['what']}. Started {report['started']}, finished {report['finished']}.",
         "",
+        *summary(report),
+        "## Measures",
+        "",
         "| measure | value |",
         "|---|---|",
         f"| RTO (fault to verified recovery) | {report['rto_s']} s |",
@@ -545,7 +799,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"| RPO: files / bytes changed since that point (at risk) | "
         f"{rpo.get('changed_files_since')} / {rpo.get('changed_bytes_since')} |",
         f"| recovery point | `{rpo.get('recovery_point', '-')}` |",
-        f"| files verified byte for byte | {report.get('verified_files', '-')} |",
+        f"| files verified (present, size, mode; content: below) | {report.get('verified_files', '-')} |",
         f"| drill total | {report['total_s']} s |",
     ]
     if "hub_verified" in report:
@@ -555,6 +809,15 @@ def markdown(report: dict[str, Any]) -> str:
         fate = "lost with the host" if database.get("lost") else "kept"
         backup = f"copy at `{database['backup']}`" if database.get("backup") else "no copy existed"
         lines.append(f"| hub database ({database['where']}) | {fate}; {backup} |")
+    plan_ = report.get("plan")
+    if plan_:
+        lines += ["", "## The plan (printed and confirmed before the fault)", ""]
+        lines += [f"- breaks: {plan_['breaks']}", f"- restores: {plan_['restores']}"]
+        lines += [f"- expected cost: {item['usd']:.2f} USD, {item['what']}" for item in plan_["cost_items"]]
+    fingerprint = report.get("fingerprint")
+    if fingerprint:
+        proves = fingerprint["proves"]
+        lines += ["", "## What the file check proves", "", proves[:1].upper() + proves[1:] + "."]
     lines += [
         "",
         "## Drill steps",
@@ -580,6 +843,43 @@ def markdown(report: dict[str, Any]) -> str:
     if report.get("error"):
         lines += ["", "## Error", "", "```", report["error"], "```"]
     return "\n".join(lines) + "\n"
+
+
+def summary(report: dict[str, Any]) -> list[str]:
+    """The first lines of the report: for someone who reads nothing else."""
+    targets = report.get("targets") or {}
+    rto, rpo = targets.get("rto", {}), targets.get("rpo", {})
+    changed = (report.get("rpo") or {}).get("changed_files_since")
+    outcome = (
+        "The platform was broken on purpose and brought back by the documented procedure."
+        if report["result"] == "recovered"
+        else "The platform was broken on purpose and the procedure did NOT bring it back (see Error)."
+    )
+    plan_ = report.get("plan") or {}
+    lines = [
+        "## Summary",
+        "",
+        outcome,
+        "",
+        "| | target | this drill | verdict |",
+        "|---|---:|---:|---|",
+        f"| Time to recover (RTO): users could not work for | {human(rto.get('target_s'))} | "
+        f"{human(rto.get('measured_s'))} | **{rto.get('verdict', 'no target').upper()}** |",
+        f"| Data that could be lost (RPO): age of the newest backup | {human(rpo.get('target_s'))} | "
+        f"{human(rpo.get('measured_s'))} | **{rpo.get('verdict', 'no target').upper()}** |",
+        "",
+    ]
+    if changed is not None:
+        lines += [f"Files changed since that backup (what a real fault would lose): {changed}.", ""]
+    if plan_:
+        lines += [f"Expected cost of the drill: about {plan_.get('cost_usd', 0):.2f} USD.", ""]
+    if any(t.get("verdict") == "no target" for t in (rto, rpo)):
+        lines += [
+            "A target is missing: set runbook_rto_target_minutes and runbook_rpo_target_minutes in "
+            "the site's inventory.",
+            "",
+        ]
+    return lines
 
 
 def _first_line(text: object) -> str:

@@ -1,18 +1,29 @@
 """The step engine every procedure runs on.
 
 A procedure is a list of named steps; each step has a precondition (read-only, may refuse), an
-action and a verification. A run is a dry run unless ``apply`` is set: the dry run checks every
-precondition it can and prints what each step would do, changing nothing. With ``apply``:
+action and a verification. A step may also have a ``preflight``: a read-only check that does not
+depend on earlier steps (the homes can be reached, a role exists), run for every step still to do
+BEFORE the first step acts, in the dry run as in the real one: a run never starts something paid or
+destructive and then refuses on a check it could have made first.
+
+A run is a dry run unless ``apply`` is set: the dry run checks every precondition it can and
+prints what each step would do, changing nothing. With ``apply``:
 
 - destructive steps are announced and need a confirmation (``yes`` for non-interactive use; without
   a terminal and without ``yes`` the run is refused before anything changes);
-- one run of a procedure per site at a time (a lock file naming the run that holds it);
+- one run of a procedure per site at a time (a lock file naming the run that holds it), and, when
+  the caller gives ``site_lock`` (the CLI does), one run of anything per site (runbooks/site_lock.py);
 - every step's outcome is written to ``<run dir>/state.json`` as it happens, so ``resume`` with the
   run id skips the steps that were done and verified, and reuses what they found (``ctx.data``);
 - every event is a JSON line in ``<run dir>/audit.jsonl``: who, when, step, action, result, duration;
-- progress on the terminal: ``[k/n] step ... (elapsed)``.
+- progress on the terminal: ``[k/n] step ... (elapsed)``, and while a step waits, what it waits
+  for, for how long so far and its deadline (every ``PROGRESS_EVERY`` seconds).
 
 Waits go through :func:`wait_until`, which always has a deadline.
+
+A step that starts something paid or long (an AWS restore job) records what it started in
+``ctx.data`` and calls ``ctx.save()`` at once: a resumed run finds it there and waits for that one
+instead of starting a second.
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +45,8 @@ from typing import Any, TypeVar
 from runbooks.site import PROJECT_ROOT, Site
 
 T = TypeVar("T")
+# The site's lock in AWS (runbooks/site_lock.hold), given by the caller: held by an applied run.
+SiteLock = Callable[[Site, str, str], AbstractContextManager[None]]
 
 
 class Refused(Exception):
@@ -58,6 +71,7 @@ class Step:
     precondition: Callable[[Context], None] | None = None
     skip: Callable[[Context], str | None] | None = None
     destructive: bool = False
+    preflight: Callable[[Context], str | None] | None = None
 
 
 @dataclass
@@ -74,6 +88,7 @@ class Context:
     data: dict[str, Any] = field(default_factory=dict)
     echo: Callable[[str], None] = print
     audit: Callable[..., None] = lambda **_: None
+    save: Callable[[], None] = lambda: None
 
     def note(self, text: str) -> None:
         self.echo(f"      {text}")
@@ -91,15 +106,41 @@ def new_run_id(procedure: str) -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{procedure}-{secrets.token_hex(3)}"
 
 
+# Where waits report their progress (the running procedure's echo), and how often (seconds).
+PROGRESS: list[Callable[[str], None]] = []
+PROGRESS_EVERY = 15.0
+
+
+@contextmanager
+def progress_to(echo: Callable[[str], None]) -> Iterator[None]:
+    """Waits inside the block say on ``echo`` what they wait for, how long so far, the deadline."""
+    PROGRESS.append(echo)
+    try:
+        yield
+    finally:
+        PROGRESS.remove(echo)
+
+
 def wait_until(what: str, check: Callable[[], T | None], *, timeout: float, interval: float = 1.0) -> T:
     """Poll ``check`` until it returns something other than None; StepFailed after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = start + timeout
+    until = datetime.now(UTC).timestamp() + timeout
+    said = start
     while True:
         result = check()
         if result is not None:
             return result
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if now >= deadline:
             raise StepFailed(f"timed out after {timeout:.0f} s waiting for {what}")
+        if PROGRESS and now - said >= PROGRESS_EVERY:
+            said = now
+            at = datetime.fromtimestamp(until, UTC).strftime("%H:%M:%SZ")
+            PROGRESS[-1](
+                f"      waiting for {what}: {now - start:.0f} s so far, deadline in {deadline - now:.0f} s "
+                f"(at {at}, {timeout:.0f} s in all)"
+            )
         time.sleep(interval)
 
 
@@ -175,8 +216,10 @@ class Run:
         echo: Callable[[str], None] = print,
         interactive: bool | None = None,
         confirm: Callable[[str], bool] | None = None,
+        site_lock: SiteLock | None = None,
     ) -> None:
         self.site = site
+        self.site_lock = site_lock
         self.procedure = procedure
         self.steps_of = steps_of
         self.apply = apply
@@ -221,6 +264,7 @@ class Run:
             data=self.state["data"],
             echo=echo,
             audit=self._audit,
+            save=self._save,
         )
         self.results: list[dict[str, Any]] = []
 
@@ -260,7 +304,9 @@ class Run:
         if self.apply:
             self.echo(f"run id {self.run_id}; audit log {self.run_dir / 'audit.jsonl'}")
         if not self.apply:
+            self._preflight(steps)
             return self._plan(steps)
+        self._preflight(steps)
         destructive = [s for s in steps if s.destructive and not self._done(s)]
         if destructive:
             self.echo("Destructive steps in this run:")
@@ -277,9 +323,27 @@ class Run:
             self._audit(
                 step="-", action="confirm", result="confirmed", destructive=[s.name for s in destructive]
             )
-        with procedure_lock(self.site, self.procedure, self.run_id):
+        site_lock = (
+            self.site_lock(self.site, self.procedure, self.run_id) if self.site_lock else nullcontext()
+        )
+        with site_lock, procedure_lock(self.site, self.procedure, self.run_id), progress_to(self.echo):
             self._save()
             return self._apply(steps)
+
+    def _preflight(self, steps: list[Step]) -> None:
+        """Every check of the steps still to do that can be made now, before anything changes."""
+        for step in steps:
+            if step.preflight is None or self._done(step):
+                continue
+            try:
+                note = step.preflight(self.ctx)
+            except Refused as error:
+                self._audit(step=step.name, action="preflight", result="refused", note=str(error))
+                self.echo(f"preflight of {step.name}: REFUSED: {error}\nnothing was changed")
+                raise
+            if note:
+                self.echo(f"preflight of {step.name}: {note}")
+            self._audit(step=step.name, action="preflight", result="ok", note=note or "")
 
     def _describe(self, step: Step) -> str:
         try:

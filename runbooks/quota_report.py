@@ -2,7 +2,8 @@
 
 The home_usage role measures every home on a schedule and writes, on the home file system itself,
 ``<home root>/.sciplat-usage/usage.json`` (the latest figures) and ``history.jsonl`` (one line per
-UTC day). This report reads both through the site's home access (runbooks/home_access.py), applies
+UTC day). This report reads both through the site's home access (runbooks/home_access.py: a local
+directory, or over SSH on the host that mounts the file system), applies
 the site's quota settings (the ``jupyterhub_quota_*`` inventory variables) with the hub's own rules
 module (roles/jupyterhub/files/sciplat_quota.py, loaded by file path so the report and the hub can
 never disagree on a quota), and renders a table for a screen or JSON for a machine.
@@ -14,6 +15,7 @@ import importlib.util
 import json
 import math
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,8 +25,8 @@ from typing import Any
 import yaml
 
 from runbooks import aws
-from runbooks.engine import Refused
-from runbooks.home_access import home_access, home_root
+from runbooks.engine import Refused, StepFailed
+from runbooks.home_access import home_access, home_root, local_root
 from runbooks.site import PROJECT_ROOT, Site
 
 QUOTA_MODULE = PROJECT_ROOT / "roles" / "jupyterhub" / "files" / "sciplat_quota.py"
@@ -68,34 +70,31 @@ def measure_hint(site: Site) -> str:
 
 
 def home_root_path(site: Site) -> Path:
-    """The home root of the site's home file system, as a directory on this machine."""
-    kind = site.var("runbook_home_access")
-    if kind in ("ssh_host", "kubernetes_job"):
-        raise Refused(
-            f"site {site.name}: runbook_home_access: {kind} is not implemented yet; quota-report reads "
-            "the usage file with local_path only (docs/runbooks/quota-report.md, gaps). Meanwhile read "
-            f"{home_root(site)}/{USAGE_DIR}/{USAGE_FILE} on a host that mounts the file system"
-        )
-    access = home_access(site)  # refuses an unknown kind, naming runbook_home_access
+    """The home root of the site's home file system, as a directory on this machine (local_path)."""
     fs = aws.find_home_fs(site)
     if fs is None:
         raise Refused(f"site {site.name} has no home file system: converge its storage stage first")
-    return access.root(fs["FileSystemId"]) / home_root(site).strip("/")
+    return local_root(site, fs["FileSystemId"]) / home_root(site).strip("/")
 
 
 def usage_dir(site: Site) -> Path:
     return home_root_path(site) / USAGE_DIR
 
 
-def read_usage(site: Site, directory: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """usage.json and the lines of history.jsonl (unreadable history lines skipped)."""
+def read_usage(
+    site: Site, directory: Path, shown: str | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """usage.json and the lines of history.jsonl (unreadable history lines skipped); ``shown`` is
+    where the files are for the operator when ``directory`` is a local copy of them."""
     path = directory / USAGE_FILE
+    where = shown or str(path)
     if not path.is_file():
-        raise Refused(f"no usage file yet ({path}): {measure_hint(site)}")
+        raise Refused(f"no usage file yet ({where}): {measure_hint(site)}")
     try:
         usage = quota_module().load_usage(path)
     except (OSError, ValueError) as error:
-        raise Refused(f"the usage file {path} cannot be read ({error}): {measure_hint(site)}") from error
+        detail = str(error).replace(str(path), where)
+        raise Refused(f"the usage file {where} cannot be read ({detail}): {measure_hint(site)}") from error
     history: list[dict[str, Any]] = []
     history_path = directory / HISTORY_FILE
     if history_path.is_file():
@@ -109,6 +108,27 @@ def read_usage(site: Site, directory: Path) -> tuple[dict[str, Any], list[dict[s
                 history.append(entry)
     history.sort(key=lambda entry: entry["date"])
     return usage, history
+
+
+def read_usage_through_access(site: Site) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """The usage files read where the file system is (ssh_host, ...), through the site's way of
+    reaching the homes; copied into a temporary directory to be read as local ones."""
+    access = home_access(site)  # refuses an unknown or unbuilt kind, naming runbook_home_access
+    fs = aws.find_home_fs(site)
+    if fs is None:
+        raise Refused(f"site {site.name} has no home file system: converge its storage stage first")
+    relative = f"{home_root(site).strip('/')}/{USAGE_DIR}"
+    where = f"{access.kind} {access.where(fs['FileSystemId'])}/{relative}"
+    try:
+        texts = access.run(fs["FileSystemId"], "read_files", path=relative, names=[USAGE_FILE, HISTORY_FILE])
+    except StepFailed as error:
+        raise Refused(f"cannot read the usage files in {where}: {error}") from error
+    with tempfile.TemporaryDirectory(prefix="quota-report-") as tmp:
+        for name, text in texts.items():
+            if text is not None:
+                (Path(tmp) / name).write_text(text)
+        usage, history = read_usage(site, Path(tmp), f"{where}/{USAGE_FILE}")
+    return usage, history, f"{where}/{USAGE_FILE}"
 
 
 # -- the site's quota settings -------------------------------------------------------------------
@@ -425,14 +445,10 @@ def render(report: dict[str, Any], top: int = 20) -> str:
 def report(site: Site, *, growth_days: int = 7, now: datetime | None = None) -> dict[str, Any]:
     """Read the site's usage files and quota settings; the report as a dict."""
     settings = quota_settings(site)
-    directory = usage_dir(site)
-    usage, history = read_usage(site, directory)
-    return build(
-        site,
-        usage,
-        history,
-        settings,
-        growth_days=growth_days,
-        usage_file=str(directory / USAGE_FILE),
-        now=now,
-    )
+    if site.var("runbook_home_access") == "local_path":
+        directory = usage_dir(site)
+        usage, history = read_usage(site, directory)
+        where = str(directory / USAGE_FILE)
+    else:
+        usage, history, where = read_usage_through_access(site)
+    return build(site, usage, history, settings, growth_days=growth_days, usage_file=where, now=now)

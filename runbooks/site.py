@@ -34,6 +34,7 @@ class Site:
     tags: dict[str, str]
     hostvars: dict[str, Any] = field(repr=False)
     resolve: Callable[[str, Any], Any] = field(repr=False)
+    hosts: Callable[[str], dict[str, Any] | None] = field(repr=False, default=lambda _: None)
 
     @property
     def aws_environment(self) -> dict[str, str]:
@@ -49,6 +50,11 @@ class Site:
 
     def var(self, name: str, default: Any = None) -> Any:
         return self.hostvars.get(name, default)
+
+    def host_vars(self, host: str) -> dict[str, Any] | None:
+        """The resolved variables of another host of the inventory (how to reach it: ansible_host,
+        ansible_port, ansible_user, the SSH key and arguments), or None when it is not there."""
+        return self.hosts(host)
 
     @contextmanager
     def aws(self) -> Iterator[None]:
@@ -105,6 +111,15 @@ def load_site(name: str, root: Path = PROJECT_ROOT) -> Site:
         return templar.template(variables[key]) if key in variables else default
 
     hostvars = {key: value for key, value in variables.items() if not key.startswith("ansible_")}
+
+    def hosts(host_name: str) -> dict[str, Any] | None:
+        other = manager.get_host(host_name)
+        if other is None:
+            return None
+        found = VariableManager(loader=loader, inventory=manager).get_vars(host=other)
+        other_templar = Templar(loader=loader, variables=found)
+        return {key: _resolve_quietly(other_templar, value) for key, value in found.items()}
+
     try:
         region = resolve("site_region", None)
         if not region:
@@ -116,6 +131,7 @@ def load_site(name: str, root: Path = PROJECT_ROOT) -> Site:
             tags={str(k): str(v) for k, v in resolve("site_tags", {}).items()},
             hostvars={key: _resolve_quietly(templar, value) for key, value in hostvars.items()},
             resolve=resolve,
+            hosts=hosts,
         )
     except SiteError:
         raise

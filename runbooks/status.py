@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,16 @@ def collect(site: Site) -> list[Line]:
             + storage_lines(site, session.client("efs"))
             + backup_lines(site, session.client("backup"))
         )
+
+
+def as_json(site: Site, lines: list[Line]) -> dict[str, Any]:
+    """`runbook status --format json`: the same lines, one object each."""
+    return {
+        "site": site.name,
+        "region": site.region,
+        "resources": [dataclasses.asdict(line) for line in lines],
+        "endpoint": site.aws_environment.get("AWS_ENDPOINT_URL"),
+    }
 
 
 def render(site: Site, lines: list[Line]) -> str:

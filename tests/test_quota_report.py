@@ -322,10 +322,10 @@ def test_bad_quota_settings_are_refused_naming_the_variable(
 
 
 def test_home_access_kinds_not_built_refuse(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "load_site", lambda name: site_with(runbook_home_access="ssh_host"))
+    monkeypatch.setattr(cli, "load_site", lambda name: site_with(runbook_home_access="kubernetes_job"))
     result = invoke("quota-report", "--site", "local")
     assert result.exit_code == 2
-    assert "runbook_home_access: ssh_host is not implemented yet; quota-report reads" in result.output
+    assert "runbook_home_access: kubernetes_job is not implemented yet" in result.output
 
 
 def test_the_rules_are_the_hubs_module_not_a_copy() -> None:

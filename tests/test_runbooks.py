@@ -315,10 +315,12 @@ def test_unbuilt_home_access_kinds_refuse_and_say_so() -> None:
     from runbooks.home_access import home_access
 
     for kind, message in (
-        ("ssh_host", "runbook_home_access: ssh_host is not implemented yet"),
+        ("kubernetes_job", "runbook_home_access: kubernetes_job is not implemented yet"),
+        ("ssh_host", "runbook_home_access is ssh_host but runbook_home_ssh does not name the host"),
         ("nfs_magic", "runbook_home_access must be one of local_path, ssh_host, kubernetes_job"),
     ):
-        site = dataclasses.replace(LOCAL, hostvars={**LOCAL.hostvars, "runbook_home_access": kind})
+        unset = {"runbook_home_access": kind, "runbook_home_ssh": None}
+        site = dataclasses.replace(LOCAL, hostvars={**LOCAL.hostvars, **unset})
         with pytest.raises(Refused, match=message):
             home_access(site)
 

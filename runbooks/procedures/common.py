@@ -7,7 +7,7 @@ from typing import Any
 
 from runbooks import aws
 from runbooks.ansible import playbook_path, run_playbook
-from runbooks.engine import Context, Step, StepFailed, wait_until
+from runbooks.engine import Context, Refused, Step, StepFailed, wait_until
 from runbooks.hub import Hub, no_hub_reason
 
 
@@ -80,10 +80,16 @@ def converge(playbook: str, what: str) -> Step:
         recap = run_playbook(ctx, playbook)
         return f"{what} converged: {recap['changed']} changed, {recap['ok']} ok"
 
+    def preflight(ctx: Context) -> str | None:
+        if not playbook_path(playbook).exists():
+            raise Refused(f"playbooks/{playbook} does not exist in this checkout: nothing can be converged")
+        return None
+
     return Step(
         f"reconverge-{what.split()[0]}",
         lambda c: f"run playbooks/{playbook} through ansible-runner ({what})",
         act,
+        preflight=preflight,
     )
 
 
@@ -99,6 +105,7 @@ def hub_skip(ctx: Context) -> str | None:
 def hub_converge() -> Step:
     step = converge("hub.yml", "hub stage")
     step.skip = hub_skip
+    step.preflight = None  # a site without a hub stage skips it (hub_skip says why)
     return step
 
 

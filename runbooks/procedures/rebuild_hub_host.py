@@ -82,6 +82,8 @@ def _check(ctx: Context) -> None:
 
 def _recreate(ctx: Context) -> str:
     spec = machine_spec(ctx.site)
+    if machine_state(spec) == "running":  # an earlier attempt of this run (or someone) created it
+        return f"machine {spec['name']} is already running: not created a second time"
     args = ["start", str(spec["name"])]
     for port in spec.get("ports") or []:
         args += ["--port", str(port)]

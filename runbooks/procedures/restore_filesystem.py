@@ -6,11 +6,15 @@ takes the Name tag the storage stage looks for, the old one is renamed and leave
 selection); the storage stage is re-converged through ansible-runner, which gives the new file
 system its mount targets, access points and Kubernetes manifests. The old file system is kept
 until --remove-old.
+
+Before the restore job (paid: a whole new file system) is started, every check that can be made is:
+the recovery point, the backup role, and that the runbook can reach the homes (runbook_home_access)
+to lift the restored tree. The job's id is in the run's state as soon as it is started: a resumed run
+waits for that job and never starts a second one.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,6 +56,17 @@ def _check(ctx: Context) -> None:
     ctx.data.setdefault("source_file_system_id", point["ResourceArn"].split("/")[-1])
 
 
+def _preflight_restore(ctx: Context) -> str:
+    """What the restore job needs and what the steps after it need, checked before it starts."""
+    role = aws.backup_role_arn(ctx.site)
+    return f"backup role {role.split('/')[-1]} exists"
+
+
+def _preflight_homes(ctx: Context) -> str:
+    """The lift needs the new file system's files: the way of reaching the homes must work now."""
+    return home_access(ctx.site).check()
+
+
 def _restore(ctx: Context) -> str:
     name = aws.home_fs_name(ctx.site)
     token = f"{name}-restore-{ctx.run_id.split('-')[0]}"[:64]
@@ -65,13 +80,9 @@ def _restore(ctx: Context) -> str:
     kms = ctx.site.var("efs_storage_kms_key_arn")
     if isinstance(kms, str) and kms.startswith("arn:"):
         metadata["KmsKeyId"] = kms
-    job = aws.restore(ctx.site, ctx.data["recovery_point_arn"], metadata, _timeout(ctx))
+    job = aws.restore_once(ctx, ctx.data["recovery_point_arn"], metadata, _timeout(ctx))
     new_id = job["CreatedResourceArn"].split("/")[-1]
     ctx.data["new_file_system_id"] = new_id
-    created = sorted(p.name for p in home_access(ctx.site).root(new_id).glob(f"{SIDE_PREFIX}*"))
-    if len(created) != 1:
-        raise StepFailed(f"expected one {SIDE_PREFIX}* directory on the new {new_id}, found {created}")
-    ctx.data["restore_dir"] = created[0]
     efs = aws.client(ctx.site, "efs")
 
     def available() -> bool | None:
@@ -79,33 +90,30 @@ def _restore(ctx: Context) -> str:
         return True if fs["LifeCycleState"] == "available" else None
 
     wait_until(f"file system {new_id} to be available", available, timeout=_timeout(ctx))
+    created = home_access(ctx.site).run(new_id, "side_dirs")
+    if len(created) != 1:
+        raise StepFailed(f"expected one {SIDE_PREFIX}* directory on the new {new_id}, found {created}")
+    ctx.data["restore_dir"] = created[0]
     return f"restore job {job['RestoreJobId']} created {new_id}"
 
 
 def _lift(ctx: Context) -> str:
-    root = home_access(ctx.site).root(ctx.data["new_file_system_id"])
-    side = root / ctx.data["restore_dir"]
-    if not side.exists():
+    access = home_access(ctx.site)
+    new_id, side = ctx.data["new_file_system_id"], ctx.data["restore_dir"]
+    if side not in access.run(new_id, "side_dirs"):
         if ctx.data.get("lifted"):
-            return f"/{side.name} was already lifted"
-        raise StepFailed(f"{side} is missing on {ctx.data['new_file_system_id']}")
-    moved = 0
-    for entry in sorted(side.iterdir()):
-        target = root / entry.name
-        if target.exists():
-            raise StepFailed(f"{target} exists on the new file system; not lifting {entry} over it")
-        os.replace(entry, target)
-        moved += 1
-    side.rmdir()
+            return f"/{side} was already lifted"
+        raise StepFailed(f"/{side} is missing on {new_id} ({access.where(new_id)})")
+    done = access.run(new_id, "lift", side=side)
     ctx.data["lifted"] = True
-    files = sum(1 for p in root.rglob("*") if p.is_file())
-    ctx.data["restored_files"] = files
-    return f"{moved} top-level entries moved from /{side.name} to the root ({files} files)"
+    ctx.data["restored_files"] = done["files"]
+    return f"{done['moved']} top-level entries moved from /{side} to the root ({done['files']} files)"
 
 
 def _verify_lift(ctx: Context) -> str | None:
-    side = home_access(ctx.site).root(ctx.data["new_file_system_id"]) / ctx.data["restore_dir"]
-    return f"{side} is still there" if side.exists() else None
+    side, new_id = ctx.data["restore_dir"], ctx.data["new_file_system_id"]
+    still = side in home_access(ctx.site).run(new_id, "side_dirs")
+    return f"/{side} is still there on {new_id}" if still else None
 
 
 def _swap(ctx: Context) -> str:
@@ -225,10 +233,11 @@ def steps(ctx: Context) -> list[Step]:
         Step(
             "restore-to-new-filesystem",
             lambda c: (
-                "restore it into a NEW encrypted EFS file system through AWS Backup, "
-                f"wait at most {timeout:.0f} s"
+                "restore it into a NEW encrypted EFS file system through AWS Backup (paid: a whole "
+                f"file system's data), wait at most {timeout:.0f} s"
             ),
             _restore,
+            preflight=_preflight_restore,
         ),
         Step(
             "lift-restored-data",
@@ -237,6 +246,7 @@ def steps(ctx: Context) -> list[Step]:
             ),
             _lift,
             _verify_lift,
+            preflight=_preflight_homes,
         ),
         Step(
             "switch-site-to-new-filesystem",

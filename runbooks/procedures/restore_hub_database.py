@@ -89,6 +89,8 @@ def _hub_state(state: str):
 
 def _keep_current(ctx: Context) -> str:
     target = _path(ctx, "runbook_hub_db_path")
+    if ctx.data.get("kept") and Path(ctx.data["kept"]).exists():  # a resumed run: never overwrite it
+        return f"current database already kept as {ctx.data['kept']} by an earlier attempt"
     if not target.exists():
         ctx.data["kept"] = None
         return f"{target} does not exist: nothing to keep"

@@ -7,16 +7,14 @@ home, keeping any file that is newer in the home than in the backup unless --ove
 
 from __future__ import annotations
 
-import filecmp
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
-from runbooks import aws
-from runbooks.engine import Context, Refused, Step
+from runbooks import aws, home_ops
+from runbooks.engine import Context, Refused, Step, StepFailed
 from runbooks.home_access import home_access, home_root
 from runbooks.hub import Hub, no_hub_reason
 from runbooks.procedures import USER_NAME, Param
@@ -53,9 +51,9 @@ def _check(ctx: Context) -> None:
             f"site {ctx.site.name} has no home file system {aws.home_fs_name(ctx.site)}: "
             "use restore-filesystem to bring the whole file system back"
         )
-    root = home_access(ctx.site).root(fs["FileSystemId"])
-    home = root / _home_rel(ctx)
-    known = home.is_dir()
+    access = home_access(ctx.site)
+    access.check(fs["FileSystemId"])
+    known = access.run(fs["FileSystemId"], "is_dir", path=_home_rel(ctx))
     if not known and not no_hub_reason(ctx.site):
         known = Hub(ctx.site).user(user) is not None
     if not known and not ctx.params.get("missing-home"):
@@ -65,17 +63,25 @@ def _check(ctx: Context) -> None:
             + "; if their whole home directory was deleted, add --missing-home"
         )
     point = aws.choose_recovery_point(ctx.site, ctx.params.get("recovery-point"), fs["FileSystemArn"])
+    aws.backup_role_arn(ctx.site)  # the restore job needs it: refuse now, not after stopping a server
     ctx.data.setdefault("file_system_id", fs["FileSystemId"])
     ctx.data.setdefault("recovery_point_arn", point["RecoveryPointArn"])
     ctx.data.setdefault("recovery_point_created", point["CreationDate"].isoformat())
 
 
+def _preflight_homes(ctx: Context) -> str:
+    """The restore's file moves need the homes: the way of reaching them must work before anything."""
+    return home_access(ctx.site).check()
+
+
 def _restore(ctx: Context) -> str:
     fs_id = ctx.data["file_system_id"]
-    root = home_access(ctx.site).root(fs_id)
-    before = {p.name for p in root.glob(f"{SIDE_PREFIX}*")}
-    job = aws.restore(
-        ctx.site,
+    access = home_access(ctx.site)
+    if "side_dirs_before" not in ctx.data:
+        ctx.data["side_dirs_before"] = access.run(fs_id, "side_dirs")
+        ctx.save()
+    job = aws.restore_once(
+        ctx,
         ctx.data["recovery_point_arn"],
         {
             "file-system-id": fs_id,
@@ -84,68 +90,39 @@ def _restore(ctx: Context) -> str:
         },
         _timeout(ctx),
     )
-    created = sorted({p.name for p in root.glob(f"{SIDE_PREFIX}*")} - before)
+    created = sorted(set(access.run(fs_id, "side_dirs")) - set(ctx.data["side_dirs_before"]))
     if len(created) != 1:
-        raise Refused(
+        raise StepFailed(
             f"restore job {job['RestoreJobId']} completed but left {len(created)} new restore directories"
         )
     ctx.data["side_dir"] = created[0]
-    ctx.data["restore_job_id"] = job["RestoreJobId"]
     return f"restore job {job['RestoreJobId']} completed into /{created[0]}"
 
 
-def _side_home(ctx: Context) -> Path:
-    root = home_access(ctx.site).root(ctx.data["file_system_id"])
-    return root / ctx.data["side_dir"] / _home_rel(ctx)
+def _side_rel(ctx: Context) -> str:
+    return f"{ctx.data['side_dir']}/{_home_rel(ctx)}"
 
 
 def _verify_restore(ctx: Context) -> str | None:
-    side = _side_home(ctx)
-    return None if side.is_dir() else f"{side} is not there after the restore job"
+    found = home_access(ctx.site).run(ctx.data["file_system_id"], "is_dir", path=_side_rel(ctx))
+    return None if found else f"/{_side_rel(ctx)} is not there after the restore job"
 
 
 def merge_tree(source: Path, target: Path, overwrite: bool) -> dict[str, list[str]]:
-    """Move every file of ``source`` into ``target``. An existing different file is replaced only
-    when it is older than the restored copy, or with ``overwrite``; else it is kept and the restored
-    copy stays in ``source``. Returns the relative paths by outcome."""
-    outcome: dict[str, list[str]] = {"moved": [], "replaced": [], "identical": [], "kept_newer": []}
-    target.mkdir(parents=True, exist_ok=True)
-    for dirpath, dirnames, filenames in os.walk(source):
-        base = Path(dirpath)
-        rel_dir = base.relative_to(source)
-        dest_dir = target / rel_dir
-        if not dest_dir.exists():
-            dest_dir.mkdir(parents=True)
-            shutil.copystat(base, dest_dir)
-        for name in sorted(filenames) + sorted(d for d in dirnames if (base / d).is_symlink()):
-            src, dest = base / name, dest_dir / name
-            rel = str(rel_dir / name)
-            if not dest.exists() and not dest.is_symlink():
-                os.replace(src, dest)
-                outcome["moved"].append(rel)
-            elif dest.is_file() and src.is_file() and filecmp.cmp(src, dest, shallow=False):
-                src.unlink()
-                outcome["identical"].append(rel)
-            elif overwrite or dest.lstat().st_mtime <= src.lstat().st_mtime:
-                os.replace(src, dest)
-                outcome["replaced"].append(rel)
-            else:
-                outcome["kept_newer"].append(rel)
-    return outcome
+    """Move every file of ``source`` into ``target`` (home_ops.merge on local directories)."""
+    common = Path(os.path.commonpath([source, target]))
+    return home_ops.merge(common, str(source.relative_to(common)), str(target.relative_to(common)), overwrite)
 
 
 def _move(ctx: Context) -> str:
-    root = home_access(ctx.site).root(ctx.data["file_system_id"])
-    home = root / _home_rel(ctx)
-    side = _side_home(ctx)
-    ctx.data["restored_digest"] = {
-        str(p.relative_to(side)): digest(p) for p in side.rglob("*") if p.is_file()
-    }
-    outcome = merge_tree(side, home, bool(ctx.params.get("overwrite")))
+    access = home_access(ctx.site)
+    fs_id = ctx.data["file_system_id"]
+    ctx.data["restored_digest"] = access.run(fs_id, "digests", path=_side_rel(ctx))
+    overwrite = bool(ctx.params.get("overwrite"))
+    outcome = access.run(fs_id, "merge", source=_side_rel(ctx), target=_home_rel(ctx), overwrite=overwrite)
     ctx.data["outcome"] = outcome
-    side_root = root / ctx.data["side_dir"]
     if not outcome["kept_newer"]:
-        shutil.rmtree(side_root)
+        access.run(fs_id, "remove", path=ctx.data["side_dir"])
         where = "restore directory removed"
     else:
         where = f"the backup's copies of the kept files are in /{ctx.data['side_dir']}"
@@ -156,15 +133,14 @@ def _move(ctx: Context) -> str:
 
 
 def _verify_move(ctx: Context) -> str | None:
-    root = home_access(ctx.site).root(ctx.data["file_system_id"])
-    home = root / _home_rel(ctx)
+    now = home_access(ctx.site).run(ctx.data["file_system_id"], "digests", path=_home_rel(ctx))
     kept = set(ctx.data["outcome"]["kept_newer"])
-    missing = [rel for rel in ctx.data["restored_digest"] if rel not in kept and not (home / rel).is_file()]
+    missing = [rel for rel in ctx.data["restored_digest"] if rel not in kept and rel not in now]
     if missing:
-        return f"{len(missing)} restored files are not in {home}: {', '.join(missing[:5])}"
+        return f"{len(missing)} restored files are not in /{_home_rel(ctx)}: {', '.join(missing[:5])}"
     for rel, expected in ctx.data["restored_digest"].items():
-        if rel not in kept and digest(home / rel) != expected:
-            return f"{home / rel} differs from the backup's copy"
+        if rel not in kept and now[rel] != expected:
+            return f"/{_home_rel(ctx)}/{rel} differs from the backup's copy"
     return None
 
 
@@ -216,6 +192,7 @@ def steps(ctx: Context) -> list[Step]:
             ),
             _restore,
             _verify_restore,
+            preflight=_preflight_homes,
         ),
         Step(
             "move-into-place",

@@ -106,6 +106,8 @@ def _check(ctx: Context) -> None:
 
 def _keep_old(ctx: Context) -> str:
     path = _file(ctx)
+    if ctx.data.get("kept") and Path(ctx.data["kept"]).exists():  # a resumed run: never overwrite it
+        return f"old file already kept as {ctx.data['kept']} by an earlier attempt"
     if not path.exists():
         ctx.data["kept"] = None
         return f"{path} does not exist yet: nothing to keep"

@@ -44,7 +44,7 @@ def test_restore_filesystem_to_a_new_file_system(site: Site, alice: dict[str, by
 
 def test_rebuild_cluster_after_the_cluster_drill(site: Site) -> None:
     """The cluster drill deletes the cluster and runs rebuild-cluster; the report says recovered."""
-    report = drills.run_drill(site, "cluster", echo=lambda _: None)
+    report = drills.run_drill(site, "cluster", yes=True, echo=lambda _: None)
     assert report["result"] == "recovered", report.get("error")
     assert aws.describe_cluster(site)["status"] == "ACTIVE"
     steps = {s["step"]: s["result"] for s in report["recovery_steps"]}

@@ -256,7 +256,7 @@ def test_quota_report_reads_the_usage_file_on_the_emulated_home_file_system(site
 
 
 def test_user_files_drill_reports_rto_and_rpo(site: Site) -> None:
-    report = drills.run_drill(site, "user-files", echo=lambda _: None)
+    report = drills.run_drill(site, "user-files", yes=True, echo=lambda _: None)
     assert report["result"] == "recovered", report.get("error")
     assert report["rto_s"] > 0 and report["rpo"]["age_s"] >= 0 and report["verified_files"] >= 3
     markdown = Path(report["paths"]["markdown"]).read_text()
