@@ -72,7 +72,9 @@ class EksSite:
         )
 
 
-EXTRA_VARS = {"site_hub_ports": PORTS}
+# A compute budget of two servers' worth beside the hub (1 CPU) and the home-usage job (0.25 CPU):
+# one user's server fits, a second does not.
+EXTRA_VARS = {"site_hub_ports": PORTS, "jupyterhub_eks_quota_cpu": "2.5"}
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +164,18 @@ def test_a_users_server_is_a_pod_of_the_profile_on_the_user_node(site: EksSite) 
     assert "block-cloud-metadata" in [c.name for c in pod.spec.init_containers]
 
 
+def test_a_server_beyond_the_namespace_quota_is_refused_with_a_clear_page(site: EksSite) -> None:
+    """astro1's server (the test before) holds the budget: Kubernetes refuses astro2's pod, and astro2
+    reads why on the spawn page, at once, not after a timeout."""
+    session = login("astro2")
+    refused = spawn(session, "astro2", PROFILE)
+    text = re.sub(r"\s+", " ", refused.text)
+    assert "the platform is full right now" in text, text[-3000:]
+    assert "starting up" not in text.lower()
+    with pytest.raises(Exception, match="Not Found"):
+        site.core().read_namespaced_pod("jupyter-astro2", NAMESPACE)
+
+
 def homes_dir(site: EksSite) -> Path:
     efs = boto3.client(
         "efs",
@@ -181,7 +195,7 @@ def run_home_usage_now(site: EksSite) -> None:
     from kubernetes import client
 
     batch = site.batch()
-    name = SITE.var("home_usage_kubernetes_name")
+    name = "sciplat-home-usage"  # the home_usage role's default home_usage_kubernetes_name
     cron = batch.read_namespaced_cron_job(name, NAMESPACE)
     job = client.V1Job(
         metadata=client.V1ObjectMeta(name=f"{name}-test-{int(time.time())}"),
