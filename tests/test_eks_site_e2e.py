@@ -133,7 +133,7 @@ def test_the_converge_installs_the_hub_and_names_its_url(site: EksSite) -> None:
     node = core.read_node(hub.spec.node_name)
     assert node.metadata.labels["hub.jupyter.org/node-purpose"] == "core"
     quota = core.read_namespaced_resource_quota("jupyterhub-compute", NAMESPACE)
-    assert quota.spec.hard["limits.cpu"] == SITE.var("jupyterhub_eks_quota_cpu")
+    assert quota.spec.hard["limits.cpu"] == "2500m"  # EXTRA_VARS' jupyterhub_eks_quota_cpu, 2.5
 
 
 def test_a_users_server_is_a_pod_of_the_profile_on_the_user_node(site: EksSite) -> None:
