@@ -154,12 +154,12 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff
 	  hadolint $$dockerfile || exit 1; \
 	done
 
-unit: setup kube ## pytest: emulator, modules, filters, runbooks, bad input
+unit: setup kube lab-extension ## pytest: emulator, modules, filters, runbooks, bad input
 	pytest -m 'not e2e and not browser' -q -n 2 --dist loadfile
 
 # Scenarios run MOLECULE_JOBS at a time (tests/run_molecule.py: own state, own log, a line per scenario).
 MOLECULE_JOBS ?= 3
-molecule: setup kube demo-wheels ## every role's Molecule scenarios (converge, idempotence, check, verify); state in .molecule/
+molecule: setup kube demo-wheels lab-extension ## every role's Molecule scenarios (converge, idempotence, check, verify); state in .molecule/
 	$(VENV)/bin/python tests/run_molecule.py --jobs $(MOLECULE_JOBS) $(SCENARIOS)
 
 e2e: setup kube lab-extension ## converge the whole local site twice and check it from outside; every runbook procedure and a drill
