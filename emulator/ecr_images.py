@@ -37,10 +37,15 @@ _pushed: dict[tuple[str, str], dict[str, Path]] = {}  # (account, region) -> ima
 _public: dict[str, Path] = {}  # image name -> archive
 
 
-def push(request: dict[str, Any]) -> dict[str, Any]:
+def _archive(request: dict[str, Any]) -> Path:
     archive = Path(str(request["archive"]))
     if not archive.is_file():
         raise ValueError(f"archive {archive} does not exist")
+    return archive
+
+
+def push(request: dict[str, Any]) -> dict[str, Any]:
+    archive = _archive(request)
     names, manifest = images.read_archive(archive)
     targets = []
     for name in names:
@@ -74,9 +79,7 @@ def push(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def publish(request: dict[str, Any]) -> dict[str, Any]:
-    archive = Path(str(request["archive"]))
-    if not archive.is_file():
-        raise ValueError(f"archive {archive} does not exist")
+    archive = _archive(request)
     names, _ = images.read_archive(archive)
     ecr = [name for name in names if ECR_IMAGE_RE.match(name)]
     if ecr:

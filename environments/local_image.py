@@ -210,10 +210,19 @@ def image(
     return images.archive(spec, log)
 
 
-def push(archive: Path, endpoint: str) -> dict[str, Any]:
-    """Push the archive into the emulated ECR at ``endpoint`` (there is no registry to push to here)."""
+# Where an archive goes in the emulator (there is no registry to push to here): the ECR repository its
+# names give, or the public registry every node pulls from (the local EKS site's chart images).
+REGISTRIES = {
+    "ecr": ("/_emulator/ecr/push", "the emulated ECR"),
+    "public": ("/_emulator/images/public", "the emulator's public registry"),
+}
+
+
+def push(archive: Path, endpoint: str, registry: str = "ecr") -> dict[str, Any]:
+    """Push the archive into the emulator at ``endpoint``: its ECR, or its public registry."""
+    route, name = REGISTRIES[registry]
     request = urllib.request.Request(
-        f"{endpoint.rstrip('/')}/_emulator/ecr/push",
+        f"{endpoint.rstrip('/')}{route}",
         data=json.dumps({"archive": str(archive)}).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
@@ -224,7 +233,7 @@ def push(archive: Path, endpoint: str) -> dict[str, Any]:
     except urllib.error.HTTPError as error:
         answer = json.loads(error.read() or b"{}")
         raise EnvError(
-            f"the emulated ECR refused the push: {answer.get('message') or answer.get('error') or error}"
+            f"{name} refused the push: {answer.get('message') or answer.get('error') or error}"
         ) from None
     except urllib.error.URLError as error:
         raise EnvError(

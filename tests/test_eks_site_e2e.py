@@ -84,7 +84,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EksSite]:
         output = state / "site-output"
         z2jh.package(output / "charts" / "jupyterhub-4.4.0.tgz")
         for archive in z2jh.archives(log=lambda message: None):
-            z2jh.publish(archive, emulator.endpoint)
+            local_image.push(archive, emulator.endpoint, registry="public")
         env = {"SITE_OUTPUT_DIR": str(output), "PATH": f"{os.environ['PATH']}:{build.bin_dir()}"}
         converge = run_playbook("site.yml", site="local-eks", state_dir=state, extra_vars=EXTRA_VARS, env=env)
         assert converge.returncode == 0, converge.output[-6000:]

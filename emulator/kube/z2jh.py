@@ -12,7 +12,7 @@ image registry can be reached). What the chart stands in for is in z2jh_chart/RE
 - ``quay.io/jupyterhub/k8s-network-tools:4.4.0``: iptables, for the init container that blocks the
   cloud metadata address in users' pods.
 
-Each layer is cached by what it is built from (environments.local_image). ``publish`` hands the
+Each layer is cached by what it is built from (environments.local_image). ``--publish`` hands the
 archives to the emulator as a public registry every node pulls from (emulator/ecr_images.py):
 
     python -m emulator.kube.z2jh [--chart OUT.tgz] [--publish ENDPOINT]
@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import shlex
 import sys
 import tarfile
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -141,18 +139,6 @@ def package(dest: Path) -> Path:
     return dest
 
 
-def publish(archive: Path, endpoint: str) -> dict[str, object]:
-    """Hand the archive to the emulator's public registry (every node of every cluster gets it)."""
-    request = urllib.request.Request(
-        endpoint.rstrip("/") + "/_emulator/images/public",
-        data=json.dumps({"archive": str(archive)}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=600) as response:
-        return json.loads(response.read())
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulator.kube.z2jh", description=__doc__.split("\n")[0])
     parser.add_argument("--chart", metavar="OUT.tgz", type=Path, help="write the chart archive there")
@@ -163,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     for archive in archives(lambda message: print(message, flush=True)):
         print(f"image archive: {archive}")
         if args.publish:
-            answer = publish(archive, args.publish)
+            answer = local_image.push(archive, args.publish, registry="public")
             print(f"published {', '.join(answer['images'])} (nodes now: {len(answer['nodes'])})")
     return 0
 

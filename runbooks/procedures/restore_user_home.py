@@ -7,7 +7,6 @@ home, keeping any file that is newer in the home than in the backup unless --ove
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -142,14 +141,6 @@ def _verify_move(ctx: Context) -> str | None:
         if rel not in kept and now[rel] != expected:
             return f"/{_home_rel(ctx)}/{rel} differs from the backup's copy"
     return None
-
-
-def digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
 
 
 def steps(ctx: Context) -> list[Step]:

@@ -82,6 +82,14 @@ def test_a_real_node_registers_runs_a_pod_and_stops_clean(
 
         api = _api(control_plane)
         registered = api.read_node("user-0")
+        # The node lifecycle controller lifts its not-ready taint shortly after the node is Ready.
+        deadline = time.monotonic() + 60
+        while (
+            any(t.key == "node.kubernetes.io/not-ready" for t in registered.spec.taints or [])
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.5)
+            registered = api.read_node("user-0")
         assert registered.metadata.labels["hub.jupyter.org/node-purpose"] == "user"
         assert [(t.key, t.value, t.effect) for t in registered.spec.taints or []] == [
             (TAINT["key"], TAINT["value"], TAINT["effect"])
