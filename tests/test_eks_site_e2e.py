@@ -9,6 +9,7 @@ which KubeSpawner escapes into the home's directory name), and a second converge
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -230,6 +231,30 @@ def test_the_usage_figures_refuse_an_email_user_over_quota(site: EksSite) -> Non
     assert "50" in text and "quota" in text.lower(), text[-3000:]
     with pytest.raises(Exception, match="Not Found"):
         site.core().read_namespaced_pod(f"jupyter-{directory}", NAMESPACE)
+
+
+def test_the_cost_cap_refuses_new_servers_with_its_page(site: EksSite) -> None:
+    """While the cap's parameter exists (what `runbook run cost-cap on` writes) the hub in its pod reads
+    it from the emulated SSM, without boto3, and a new server is refused with the cost cap's page."""
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=site.emulator.endpoint,
+        region_name=CLIENT_ENV["AWS_DEFAULT_REGION"],
+        aws_access_key_id=CLIENT_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CLIENT_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+    parameter = SITE.var("jupyterhub_cost_cap_parameter")
+    record = {"enabled": True, "since": "2026-12-05T06:00:00+00:00", "reason": "e2e budget alarm"}
+    ssm.put_parameter(Name=parameter, Type="String", Value=json.dumps(record), Overwrite=True)
+    try:
+        session = login("astro4")
+        refused = spawn(session, "astro4", PROFILE)
+        text = re.sub(r"\s+", " ", refused.text)
+        assert "New servers are paused" in text and "e2e budget alarm" in text, text[-3000:]
+        with pytest.raises(Exception, match="Not Found"):
+            site.core().read_namespaced_pod("jupyter-astro4", NAMESPACE)
+    finally:
+        ssm.delete_parameter(Name=parameter)
 
 
 def test_a_second_converge_changes_nothing(site: EksSite) -> None:

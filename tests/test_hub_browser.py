@@ -76,7 +76,7 @@ def test_log_in_start_lab_and_run_the_demo_notebook() -> None:
 CAP_USER = "astro1"
 CAP_PARAMETER = "/sciplat/local/cost-cap"
 CAP_REASON = f"browser test {secrets.token_hex(3)}"
-# The hub reuses a reading of the parameter for 5 s (COST_CAP_CACHE_SECONDS in its config).
+# The hub reuses a reading of the parameter for 5 s (CostCap.cache_seconds, files/sciplat_costcap.py).
 CAP_CACHE_SECONDS = 5
 
 

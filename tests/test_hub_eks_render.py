@@ -23,6 +23,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import jsonschema
 import pytest
 import yaml
@@ -37,12 +38,16 @@ from hub_eks import (
     merged_values,
     render,
 )
+from moto import mock_aws
+from tornado import web
 
 KUBERNETES_VERSION = "1.33.0"  # the cluster stage's eks_cluster_version
 ACM_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 COOKIE_SECRET = "ab" * 32
 PROXY_TOKEN = "cd" * 32
 OAUTH_SECRET = "oauth-client-secret-never-logged"
+COST_CAP_PARAMETER = "/sciplat/unit/cost-cap"
+HUB_ROLE_ARN = "arn:aws:iam::123456789012:role/unit-hub"
 DUMMY_PASSWORD = "dummy-password-not-secret"  # tests/fixtures/hub-site/group_vars/all/hub.yml
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -84,6 +89,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "jupyterhub_quota_groups": {"staff": "50G"},
         "jupyterhub_quota_users": {"bob": "100G"},
         "jupyterhub_quota_help": "Use the SFTP gateway sftp.example.org.",
+        "jupyterhub_cost_cap_parameter": COST_CAP_PARAMETER,
+        "jupyterhub_cost_cap_region": "us-east-1",
+        "jupyterhub_cost_cap_contact": "ops@example.org",
+        "jupyterhub_eks_hub_iam_role_arn": HUB_ROLE_ARN,
     },
 }
 
@@ -588,7 +597,8 @@ def test_quotas_wire_the_rules_the_users_pages_and_the_usage_claim(
     values = rendered.values
     files = ROOT / "roles" / "jupyterhub" / "files"
     if name != "quotas":
-        assert "sciplat-quota" not in values["hub"].get("extraConfig", {})
+        assert "sciplat-spawn-checks" not in values["hub"].get("extraConfig", {})
+        assert not values["hub"].get("serviceAccount", {}).get("annotations")
         return
     hub = values["hub"]
     assert hub["config"]["JupyterHub"]["load_groups"] == {"staff": {"users": ["alice"]}}
@@ -596,7 +606,8 @@ def test_quotas_wire_the_rules_the_users_pages_and_the_usage_claim(
     # in the same layout (sciplat_pages.py finds sciplat_templates/ beside itself).
     mounted = {entry["mountPath"]: entry["stringData"].strip() for entry in hub["extraFiles"].values()}
     module_dir = "/usr/local/etc/jupyterhub/sciplat"
-    expected = {f"{module_dir}/{name}": (files / name) for name in ("sciplat_quota.py", "sciplat_pages.py")}
+    modules = ("sciplat_quota.py", "sciplat_pages.py", "sciplat_costcap.py")
+    expected = {f"{module_dir}/{name}": (files / name) for name in modules}
     expected |= {
         f"{module_dir}/sciplat_templates/{path.name}": path
         for path in (files / "sciplat_templates").glob("*.html")
@@ -614,13 +625,34 @@ def test_quotas_wire_the_rules_the_users_pages_and_the_usage_claim(
     # measurements yet it lets spawns through and says why.
     monkeypatch.syspath_prepend(str(files))
     c = SimpleNamespace(KubeSpawner=SimpleNamespace(), JupyterHub=SimpleNamespace())
-    exec(compile(hub["extraConfig"]["sciplat-quota"], "extraConfig", "exec"), {"c": c})
+    exec(compile(hub["extraConfig"]["sciplat-spawn-checks"], "extraConfig", "exec"), {"c": c})
     assert [route for route, _ in c.JupyterHub.extra_handlers] == [r"/storage", r"/api/sciplat/quota"]
     assert c.JupyterHub.template_paths == [str(files / "sciplat_templates")]
     assert c.JupyterHub.template_vars["sciplat_storage_url"] == "/hub/storage"
     assert c.JupyterHub.spawner_class.__mro__[1].__name__ == "KubeSpawner"
     user = SimpleNamespace(name="alice", groups=[SimpleNamespace(name="staff")])
     spawner = SimpleNamespace(user=user, user_options={}, log=logging.getLogger("test"))
-    with caplog.at_level(logging.WARNING, logger="JupyterHub"):
+    with caplog.at_level(logging.WARNING, logger="JupyterHub"), mock_aws():  # no parameter: the cap is off
         assert asyncio.run(c.KubeSpawner.pre_spawn_hook(spawner)) is None
     assert "cannot read /srv/sciplat-homes/.sciplat-usage/usage.json" in caplog.text
+    assert "cost cap: cannot read" not in caplog.text  # read, and found off (not failed open)
+
+    # The cost cap (docs/cost.md): the hub's IAM role on its service account; while the parameter
+    # exists a spawn is refused with the cost cap's page, before the storage check.
+    assert hub["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": HUB_ROLE_ARN}
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    c = SimpleNamespace(KubeSpawner=SimpleNamespace(), JupyterHub=SimpleNamespace())
+    exec(compile(hub["extraConfig"]["sciplat-spawn-checks"], "extraConfig", "exec"), {"c": c})
+    record = {"enabled": True, "since": "2026-12-05T06:00:00+00:00", "reason": "budget 110%"}
+    with mock_aws():
+        boto3.client("ssm", region_name="us-east-1").put_parameter(
+            Name=COST_CAP_PARAMETER, Type="String", Value=json.dumps(record)
+        )
+        with pytest.raises(web.HTTPError) as refused:
+            asyncio.run(c.KubeSpawner.pre_spawn_hook(spawner))
+    assert refused.value.status_code == 403
+    assert 'data-sciplat-refusal="cost-cap"' in refused.value.jupyterhub_html_message
+    assert "Who can tell you more: ops@example.org." in refused.value.jupyterhub_message

@@ -3,9 +3,8 @@
 ``on`` records the user node groups' sizes in the SSM parameter ``/sciplat/<site>/cost-cap``, then
 scales those groups to their floor (desired = min size, max = max(min size, 1)). ``off`` restores the
 recorded sizes and deletes the parameter. A second ``on`` keeps the sizes recorded by the first.
-``runbook cost-cap status`` shows the parameter (``state`` and ``describe`` below). The single-node
-hub reads the parameter before each spawn and refuses new servers while it exists; the EKS backend's
-hub does not (docs/cost.md, gaps): there spawns that need a user node wait.
+``runbook cost-cap status`` shows the parameter (``state`` and ``describe`` below). The hub (either
+backend) reads the parameter before each spawn and refuses new servers while it exists.
 """
 
 from __future__ import annotations
