@@ -4,7 +4,8 @@
 scales those groups to their floor (desired = min size, max = max(min size, 1)). ``off`` restores the
 recorded sizes and deletes the parameter. A second ``on`` keeps the sizes recorded by the first.
 ``runbook cost-cap status`` shows the parameter (``state`` and ``describe`` below). The hub (either
-backend) reads the parameter before each spawn and refuses new servers while it exists.
+backend) reads the parameter before each spawn and refuses new servers while it exists; a converge of
+the cluster stage keeps the capped sizes while it exists (eks_cluster_cost_cap_parameter).
 """
 
 from __future__ import annotations
