@@ -235,6 +235,10 @@ def test_the_home_usage_cronjob_runs_on_a_real_node_and_writes_the_figures(
     homes = efs_path(emulator, file_system["FileSystemId"]) / "home"  # the access point's root
     (homes / "astro9").mkdir(parents=True, exist_ok=True)
     (homes / "astro9" / "spectra.fits").write_bytes(b"\0" * 3 * 1024 * 1024)
+    # As EFS makes them: the access point's root as its CreationInfo says, files as its POSIX user
+    # (efs_storage_access_points: 1000:1000); the CronJob runs as that user.
+    for path in (homes, homes / "astro9", homes / "astro9" / "spectra.fits"):
+        os.chown(path, 1000, 1000)
 
     run = run_playbook("../tests/fixtures/playbooks/home_usage_cronjob.yml", state_dir=emulator.state_dir)
     assert run.returncode == 0, run.output[-6000:]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -91,10 +92,10 @@ def test_restore_user_home_brings_files_back_and_keeps_newer_ones(
     )
     assert result.exit_code == 0, result.output
     assert files(home) == alice
-    run_dirs = sorted(
-        (Path(os.environ["RUNBOOK_OUTPUT_DIR"]) / "runbooks" / "runs").glob("*restore-user-home*")
-    )
-    events = [json.loads(line) for line in (run_dirs[-1] / "audit.jsonl").read_text().splitlines()]
+    # This run's audit log, as the run names it (runs of the same second do not sort by time).
+    audit = Path(re.search(r"audit log (\S+/audit\.jsonl)", result.output).group(1))
+    assert audit.parent.parent == Path(os.environ["RUNBOOK_OUTPUT_DIR"]) / "runbooks" / "runs"
+    events = [json.loads(line) for line in audit.read_text().splitlines()]
     assert {"choose-recovery-point", "restore-to-side-directory", "move-into-place"} <= {
         e["step"] for e in events
     }
