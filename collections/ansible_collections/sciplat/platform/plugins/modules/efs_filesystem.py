@@ -496,7 +496,7 @@ class FileSystemManager:
             policy = parse_policy(value, what="file_system_policy")
         except ValueError as e:
             self.module.fail_json(msg=str(e))
-        return True, with_resource(policy, arn or "(known after apply)")
+        return True, with_resource(policy, arn) if arn else policy
 
     def desired_lifecycle(self, current: dict[str, str]) -> dict[str, str]:
         lifecycle = dict(current)
@@ -621,10 +621,11 @@ class FileSystemManager:
             "Tags": request.get("Tags", []),
         }
         self.changed = True
-        self.diff = {"before": {}, "after": self.view(planned, lifecycle, backup_policy, policy)}
+        planned_policy = with_resource(policy, "(known after apply)")
+        self.diff = {"before": {}, "after": self.view(planned, lifecycle, backup_policy, planned_policy)}
         if self.module.check_mode:
             planned = {k: v for k, v in planned.items() if v is not None}
-            return self.result(planned, lifecycle, backup_policy, policy)
+            return self.result(planned, lifecycle, backup_policy, planned_policy)
 
         try:
             fs = self.client.create_file_system(aws_retry=True, **request)
