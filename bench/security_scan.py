@@ -84,8 +84,8 @@ def render(documents: dict[str, Any], out: Path) -> list[Path]:
     """Render every document with Ansible (its filters, lookups and variables) into out/."""
     out.mkdir(parents=True, exist_ok=True)
     work = out.parent
-    (work / "documents.yml").write_text(yaml.safe_dump({"security_scan_documents": documents}))
-    (work / "context.yml").write_text(yaml.safe_dump(CONTEXT))
+    (work / "documents.json").write_text(json.dumps({"security_scan_documents": documents}))
+    (work / "context.json").write_text(json.dumps(CONTEXT))
     playbook = [
         {
             "name": "Render the policy documents.",
@@ -93,8 +93,8 @@ def render(documents: dict[str, Any], out: Path) -> list[Path]:
             "gather_facts": False,
             "vars_files": [
                 str(ROOT / "roles/eks_cluster/vars/main.yml"),
-                str(work / "context.yml"),
-                str(work / "documents.yml"),
+                str(work / "context.json"),
+                str(work / "documents.json"),
             ],
             "tasks": [
                 {
@@ -113,13 +113,13 @@ def render(documents: dict[str, Any], out: Path) -> list[Path]:
             ],
         }
     ]
-    (work / "render.yml").write_text(yaml.safe_dump(playbook, sort_keys=False))
+    (work / "render.json").write_text(json.dumps(playbook, indent=1))
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
     run = subprocess.run(
         [
             str(Path(sys.executable).parent / "ansible-playbook"),
             *("-i", "localhost,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}"),
-            str(work / "render.yml"),
+            str(work / "render.json"),
         ],
         cwd=ROOT,
         env=env,
