@@ -63,6 +63,16 @@ class EksSite:
 
         return client.BatchV1Api(config.new_client_from_config(str(self.admin_kubeconfig)))
 
+    def aws(self, service: str) -> Any:
+        """A client of the site's emulated AWS (the test keys)."""
+        return boto3.client(
+            service,
+            endpoint_url=self.emulator.endpoint,
+            region_name=CLIENT_ENV["AWS_DEFAULT_REGION"],
+            aws_access_key_id=CLIENT_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=CLIENT_ENV["AWS_SECRET_ACCESS_KEY"],
+        )
+
     def converge_again(self) -> PlaybookRun:
         return run_playbook(
             "site.yml",
@@ -178,13 +188,7 @@ def test_a_server_beyond_the_namespace_quota_is_refused_with_a_clear_page(site: 
 
 
 def homes_dir(site: EksSite) -> Path:
-    efs = boto3.client(
-        "efs",
-        endpoint_url=site.emulator.endpoint,
-        region_name=CLIENT_ENV["AWS_DEFAULT_REGION"],
-        aws_access_key_id=CLIENT_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CLIENT_ENV["AWS_SECRET_ACCESS_KEY"],
-    )
+    efs = site.aws("efs")
     (fs,) = [
         f for f in efs.describe_file_systems()["FileSystems"] if f.get("Name") == SITE.var("efs_storage_name")
     ]
@@ -236,13 +240,7 @@ def test_the_usage_figures_refuse_an_email_user_over_quota(site: EksSite) -> Non
 def test_the_cost_cap_refuses_new_servers_with_its_page(site: EksSite) -> None:
     """While the cap's parameter exists (what `runbook run cost-cap on` writes) the hub in its pod reads
     it from the emulated SSM, without boto3, and a new server is refused with the cost cap's page."""
-    ssm = boto3.client(
-        "ssm",
-        endpoint_url=site.emulator.endpoint,
-        region_name=CLIENT_ENV["AWS_DEFAULT_REGION"],
-        aws_access_key_id=CLIENT_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CLIENT_ENV["AWS_SECRET_ACCESS_KEY"],
-    )
+    ssm = site.aws("ssm")
     parameter = SITE.var("jupyterhub_cost_cap_parameter")
     record = {"enabled": True, "since": "2026-12-05T06:00:00+00:00", "reason": "e2e budget alarm"}
     ssm.put_parameter(Name=parameter, Type="String", Value=json.dumps(record), Overwrite=True)
