@@ -30,7 +30,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: help host-deps lab-extension kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
+.PHONY: security-scan help host-deps lab-extension kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -196,6 +196,16 @@ bench-kube: setup kube ## the real Kubernetes behind EKS: recorded cold build, c
 
 bench-hub: setup ## after make demo: user server spawn time and login-to-JupyterLab time on the local hub
 	$(VENV)/bin/python bench/hub.py --output bench/hub_results.json
+
+# Not in the test flow: parliament and checkov go into a venv of their own on demand (checkov pins
+# boto3 and others apart from requirements.lock), outside the clone.
+SECURITY_SCAN_VENV := $(CACHE_DIR)/security-scan-venv
+SECURITY_SCAN_TOOLS := parliament==1.6.4 checkov
+security-scan: setup ## IAM documents of the example site through parliament, checkov over the roles (and rendered manifests); figures in build/security-scan.txt
+	@test -x $(SECURITY_SCAN_VENV)/bin/checkov || { $(PYTHON) -m venv $(SECURITY_SCAN_VENV) && \
+	  $(SECURITY_SCAN_VENV)/bin/pip install --quiet --cache-dir $(CACHE_DIR)/pip $(SECURITY_SCAN_TOOLS); }
+	PATH=$(PATH):$(SECURITY_SCAN_VENV)/bin $(VENV)/bin/python bench/security_scan.py --output build/security-scan.txt \
+	  $(foreach dir,$(wildcard site-output/*/kubernetes),--manifests $(dir))
 
 lock: ## re-freeze requirements.lock from requirements.in
 	rm -rf /tmp/sciplat-lock && $(PYTHON) -m venv /tmp/sciplat-lock

@@ -86,6 +86,39 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"eks_cluster_logging_types": ["api", "everything"]},
         ["eks_cluster_logging_types"],
     ),
+    # Secure by default (issue 17): what a real site (<role>_enforce_security true) refuses.
+    (
+        "eks-endpoint-open-to-the-internet",
+        {"eks_cluster_enforce_security": True, "eks_cluster_public_access_cidrs": ["0.0.0.0/0"]},
+        ["eks_cluster_public_access_cidrs", "0.0.0.0/0", "eks_cluster_endpoint_public_access false", "VPN"],
+    ),
+    (
+        "eks-endpoint-open-to-the-internet-ipv6",
+        {
+            "eks_cluster_enforce_security": True,
+            "eks_cluster_public_access_cidrs": ["198.51.100.0/24", "::/0"],
+        },
+        ["eks_cluster_public_access_cidrs", "::/0", "bastion"],
+    ),
+    (
+        "efs-policy-any-principal",
+        {
+            "efs_storage_enforce_security": True,
+            "efs_storage_client_role_arns": [],
+            "efs_storage_extra_client_principal_arns": [],
+        },
+        ["efs_storage_client_role_arns", "eks_cluster_out_efs_csi_role_arn", "eks_cluster_out_node_role_arn"],
+    ),
+    (
+        "efs-policy-star-principal",
+        {"efs_storage_extra_client_principal_arns": ["*"]},
+        ["efs_storage_extra_client_principal_arns", '"*"'],
+    ),
+    (
+        "efs-mount-without-access-point",
+        {"efs_storage_enforce_security": True, "efs_storage_require_access_point": False},
+        ["efs_storage_require_access_point", "efs_storage_kubernetes_access_point"],
+    ),
     # Home directories and their backups.
     (
         "efs-throughput-mode-unknown",

@@ -61,7 +61,13 @@ def main(cluster_name: str, region: str) -> dict[str, Any]:
                 "arn": meta["Arn"],
                 "rotation": kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"],
             }
+    logs = boto3.client("logs", region_name=region)
+    log_groups = {
+        group["logGroupName"]: group
+        for group in logs.describe_log_groups(logGroupNamePrefix=f"/aws/eks/{cluster_name}/")["logGroups"]
+    }
     return {
+        "log_groups": log_groups,
         "cluster": cluster,
         "nodegroups": nodegroups,
         "nodegroup_updates": nodegroup_updates,

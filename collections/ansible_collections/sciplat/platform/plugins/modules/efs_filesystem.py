@@ -111,6 +111,9 @@ options:
       - Compared by meaning, so key order, formatting and single-item lists do not cause updates.
       - V({}) or an empty string removes the policy (EFS then grants access to any client that can
         reach a mount target). When omitted, the policy is not changed.
+      - A statement without C(Resource) gets the file system's ARN as its C(Resource) (the ARN is
+        known only once the file system exists; in check mode on a new one it reads
+        C((known after apply))).
     type: raw
   bypass_policy_lockout_safety_check:
     description:
@@ -385,6 +388,24 @@ def human_size(size: int | None) -> str:
     return f"{value:.1f} PiB"  # pragma: no cover - the loop returns first
 
 
+def with_resource(policy: dict[str, Any] | None, arn: str) -> dict[str, Any] | None:
+    """The policy with arn as the Resource of every statement that names none (a new copy)."""
+    if not policy:
+        return policy
+    statements = policy.get("Statement")
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list):
+        return policy
+    filled = [
+        dict(st, Resource=arn)
+        if isinstance(st, dict) and "Resource" not in st and "NotResource" not in st
+        else st
+        for st in statements
+    ]
+    return dict(policy, Statement=filled)
+
+
 class FileSystemManager:
     def __init__(self, module: AnsibleAWSModule, client: Any) -> None:
         self.module = module
@@ -465,15 +486,17 @@ class FileSystemManager:
 
     # --- desired state -----------------------------------------------------------------------
 
-    def desired_policy(self) -> tuple[bool, dict[str, Any] | None]:
-        """(managed, policy): the policy is managed when the parameter is given."""
+    def desired_policy(self, arn: str | None) -> tuple[bool, dict[str, Any] | None]:
+        """(managed, policy): the policy is managed when the parameter is given. Statements without
+        a Resource get the file system's ARN (arn; None: not known yet)."""
         value = self.params["file_system_policy"]
         if value is None:
             return False, None
         try:
-            return True, parse_policy(value, what="file_system_policy")
+            policy = parse_policy(value, what="file_system_policy")
         except ValueError as e:
             self.module.fail_json(msg=str(e))
+        return True, with_resource(policy, arn) if arn else policy
 
     def desired_lifecycle(self, current: dict[str, str]) -> dict[str, str]:
         lifecycle = dict(current)
@@ -566,7 +589,7 @@ class FileSystemManager:
         )
         if problem:
             self.module.fail_json(msg=problem)
-        policy_managed, policy = self.desired_policy()
+        policy_managed, policy = self.desired_policy(None)
         wanted_tags, _ = desired_tags(self.name, params["tags"], params["purge_tags"])
         tags = wanted_tags or {}
 
@@ -598,10 +621,11 @@ class FileSystemManager:
             "Tags": request.get("Tags", []),
         }
         self.changed = True
-        self.diff = {"before": {}, "after": self.view(planned, lifecycle, backup_policy, policy)}
+        planned_policy = with_resource(policy, "(known after apply)")
+        self.diff = {"before": {}, "after": self.view(planned, lifecycle, backup_policy, planned_policy)}
         if self.module.check_mode:
             planned = {k: v for k, v in planned.items() if v is not None}
-            return self.result(planned, lifecycle, backup_policy, policy)
+            return self.result(planned, lifecycle, backup_policy, planned_policy)
 
         try:
             fs = self.client.create_file_system(aws_retry=True, **request)
@@ -614,6 +638,7 @@ class FileSystemManager:
             if lifecycle:
                 self.put_lifecycle(fs_id, lifecycle)
             if policy_managed and policy:
+                policy = with_resource(policy, fs["FileSystemArn"])
                 self.put_policy(fs_id, policy)
         fs = self.wait(fs_id, {"available"}) if self.params["wait"] else (self.describe(fs_id) or fs)
         return self.result(fs, lifecycle, backup_policy, policy if policy_managed else None)
@@ -677,7 +702,7 @@ class FileSystemManager:
         backup = self.params["backup_policy"]
         current_backup = settings["backup_policy"]
         backup_changes = backup is not None and backup != BACKUP_STATUS.get(current_backup, current_backup)
-        policy_managed, policy = self.desired_policy()
+        policy_managed, policy = self.desired_policy(fs.get("FileSystemArn"))
         policy_changes = policy_managed and policies_differ(settings["file_system_policy"], policy)
         current_tags = tags_of(fs)
         to_set, to_unset = self.tag_plan(current_tags)

@@ -24,6 +24,7 @@ TLS_ONLY = {
             "Effect": "Deny",
             "Principal": {"AWS": "*"},
             "Action": "*",
+            "Resource": "*",
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         }
     ],
@@ -97,6 +98,23 @@ def test_create_returns_the_file_system(run_module, aws) -> None:
     ]
     assert json.loads(efs.describe_file_system_policy(FileSystemId=fs_id)["Policy"]) == TLS_ONLY
     assert efs.describe_backup_policy(FileSystemId=fs_id)["BackupPolicy"]["Status"] == "ENABLED"
+
+
+def test_statements_without_resource_get_the_file_systems_arn(run_module, aws, clock) -> None:
+    """The ARN exists only once the file system does: a statement naming no Resource gets it, and
+    a second run with the same policy changes nothing."""
+    policy = json.loads(json.dumps(TLS_ONLY))
+    del policy["Statement"][0]["Resource"]
+    first = run_module(efs_filesystem, args(file_system_policy=policy))
+    assert not first.failed, first.result
+    fs_id, arn = first.result["file_system_id"], first.result["file_system_arn"]
+    stored = json.loads(aws["efs"].describe_file_system_policy(FileSystemId=fs_id)["Policy"])
+    assert stored["Statement"][0]["Resource"] == arn
+    assert first.result["file_system_policy"]["Statement"][0]["Resource"] == arn
+
+    again = run_module(efs_filesystem, args(file_system_policy=policy))
+    assert not again.failed, again.result
+    assert again.result["changed"] is False
 
 
 def test_second_run_changes_nothing(run_module, aws, clock) -> None:
