@@ -32,8 +32,10 @@ from runbooks.site import load_site
 pytestmark = pytest.mark.e2e
 
 SITE = load_site("local-eks")
-# Other ports than `make demo SITE=local-eks` uses, so both can run at once.
-PORTS = {"public": 30180, "hub_api": 30181}
+# Other ports than `make demo SITE=local-eks` uses, so both can run at once; two checkouts running this
+# file at once give one of them others (SCIPLAT_TEST_EKS_PORTS=public,hub_api, both node ports).
+_public, _hub_api = os.environ.get("SCIPLAT_TEST_EKS_PORTS", "30180,30181").split(",")
+PORTS = {"public": int(_public), "hub_api": int(_hub_api)}
 URL = f"http://127.0.0.1:{PORTS['public']}"
 CLUSTER = "local-eks-hub"
 NAMESPACE = "jhub"
