@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,3 +19,21 @@ def site_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator
     """One emulator for the session's site-level tests; each test resets it as it needs."""
     with running_emulator(tmp_path_factory.mktemp("emulator"), time_scale=TEST_TIME_SCALE) as emulator:
         yield emulator
+
+
+@pytest.fixture
+def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto in a thread as an HTTP endpoint (AWS_ENDPOINT_URL): for code that calls AWS without boto3."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    # The server shares this process's moto state with @mock_aws tests: start from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
+    for key in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    yield url
+    server.stop()

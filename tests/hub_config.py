@@ -7,9 +7,11 @@ quota API handler's logic without a hub. The browser tests cover the hub itself.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import re
+import sys
 from types import SimpleNamespace
 from typing import Any
 
@@ -59,3 +61,12 @@ def spawn_checks(**variables: Any) -> dict[str, Any]:
 def spawner(name: str = "astro1", groups: tuple[str, ...] = (), profile: str = "python") -> SimpleNamespace:
     user = SimpleNamespace(name=name, groups=[SimpleNamespace(name=group) for group in groups])
     return SimpleNamespace(user=user, log=logging.getLogger("test"), user_options={"profile": profile})
+
+
+def role_module(name: str) -> Any:
+    """One of the role's files/sciplat_*.py, imported as the hub imports it (its directory on sys.path)."""
+    sys.path.insert(0, str(ROLE_FILES))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(ROLE_FILES))

@@ -112,7 +112,7 @@ def hub_config(values: dict[str, Any], release: str = "jupyterhub") -> Any:
     return z2jh_standin.configure(Config(), values, release)
 
 
-_KUBECONFIG = """
+OFFLINE_KUBECONFIG = """
 apiVersion: v1
 kind: Config
 clusters: [{name: none, cluster: {server: "https://127.0.0.1:9"}}]
@@ -144,7 +144,7 @@ async def _load_hub(config: Any) -> tuple[list[str], dict[str, dict[str, Any]]]:
     # KubeSpawner reads a kubeconfig when created; kubernetes_asyncio reads $KUBECONFIG when imported;
     # it never connects here (nothing is spawned).
     kubeconfig = Path(tempfile.mkdtemp()) / "kubeconfig"
-    kubeconfig.write_text(_KUBECONFIG)
+    kubeconfig.write_text(OFFLINE_KUBECONFIG)
     os.environ["KUBECONFIG"] = str(kubeconfig)
     from jupyterhub.app import JupyterHub
     from jupyterhub.proxy import ConfigurableHTTPProxy

@@ -4,7 +4,8 @@ What `make demo SITE=local-eks` does, against a private emulator: the stand-in z
 chart and its images (emulator/kube/z2jh_chart), a converge of inventories/local-eks, one science
 environment's image pushed to the emulated ECR; then a user logs in and gets a server in a pod on
 the user node, the home-usage CronJob's figures refuse a user over quota (an e-mail user name,
-which KubeSpawner escapes into the home's directory name), and a second converge changes nothing.
+which KubeSpawner escapes into the home's directory name), a profile whose image was never pushed is
+refused at once, and a second converge changes nothing.
 """
 
 from __future__ import annotations
@@ -237,6 +238,20 @@ def test_the_usage_figures_refuse_an_email_user_over_quota(site: EksSite) -> Non
     assert "50" in text and "quota" in text.lower(), text[-3000:]
     with pytest.raises(Exception, match="Not Found"):
         site.core().read_namespaced_pod(f"jupyter-{directory}", NAMESPACE)
+
+
+def test_a_profile_whose_image_was_never_pushed_is_refused_at_once(site: EksSite) -> None:
+    """The hst profile's image is not in the emulated ECR: the hub asks ECR once the profile is chosen
+    and refuses with a page naming the environment, before any pod pulls in a loop."""
+    (profile,) = [p for p in SITE.var("jupyterhub_profiles") if p["slug"] == "hst"]
+    session = login("astro2")  # allowed, and without a server (the namespace quota refused it)
+    refused = spawn(session, "astro2", "hst")
+    text = re.sub(r"\s+", " ", refused.text)
+    assert f"the {profile['display_name']} environment is not available" in text, text[-3000:]
+    assert "Choose another environment" in text
+    assert "starting up" not in text.lower()  # the answer to the request itself, not a pending page
+    with pytest.raises(Exception, match="Not Found"):
+        site.core().read_namespaced_pod("jupyter-astro2", NAMESPACE)
 
 
 def test_the_cost_cap_refuses_new_servers_with_its_page(site: EksSite) -> None:

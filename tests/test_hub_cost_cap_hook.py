@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import importlib
 import json
 import logging
-import sys
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from hub_config import ROLE_FILES, spawn_checks, spawner
+from hub_config import role_module, spawn_checks, spawner
 from moto import mock_aws
 from tornado import web
 
@@ -95,21 +91,13 @@ def test_an_unreachable_ssm_lets_the_spawn_through(
 # --- The reader without boto3 (the EKS hub: the chart's hub image has none) ---------------------------
 
 
-def costcap_module() -> Any:
-    sys.path.insert(0, str(ROLE_FILES))
-    try:
-        return importlib.import_module("sciplat_costcap")
-    finally:
-        sys.path.remove(str(ROLE_FILES))
-
-
 def test_the_signature_is_botocores(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same request signed by the module and by botocore's SigV4Auth carries the same Authorization."""
     import botocore.auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    costcap = costcap_module()
+    aws = role_module("sciplat_aws")
     url = "https://ssm.eu-west-2.amazonaws.com/"
     body = json.dumps({"Name": PARAMETER}).encode()
     headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonSSM.GetParameter"}
@@ -117,7 +105,7 @@ def test_the_signature_is_botocores(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: now.replace(tzinfo=None))
     for token in ("", "session-token-from-sts"):
         creds = {"key": "AKIDEXAMPLE", "secret": "wJalrXUtnFEMI/K7MDENG", "token": token}
-        ours = costcap.signed_headers(creds, "eu-west-2", "ssm", url, body, headers, now=now)
+        ours = aws.signed_headers(creds, "eu-west-2", "ssm", url, body, headers, now=now)
         request = AWSRequest(method="POST", url=url, data=body, headers=dict(headers))
         signer = botocore.auth.SigV4Auth(
             Credentials(creds["key"], creds["secret"], token or None), "ssm", "eu-west-2"
@@ -125,31 +113,14 @@ def test_the_signature_is_botocores(monkeypatch: pytest.MonkeyPatch) -> None:
         signer.add_auth(request)
         assert ours["Authorization"] == request.headers["Authorization"]
     # A different body signs differently (the comparison is not vacuous).
-    other = costcap.signed_headers(creds, "eu-west-2", "ssm", url, b"{}", headers, now=now)
+    other = aws.signed_headers(creds, "eu-west-2", "ssm", url, b"{}", headers, now=now)
     assert other["Authorization"] != ours["Authorization"]
-
-
-@pytest.fixture
-def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    # The server shares this process's moto state with @mock_aws tests: start from an empty account.
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
-    for key in ("AWS_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-    yield url
-    server.stop()
 
 
 def test_the_standard_library_reader_reads_what_boto3_wrote(
     moto_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    costcap = costcap_module()
+    costcap = role_module("sciplat_costcap")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     ssm = boto3.client("ssm", region_name="us-east-1", endpoint_url=moto_server)
@@ -167,16 +138,16 @@ def test_the_web_identity_is_exchanged_at_sts(
     moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """IRSA: no keys in the environment, a role and a token file; STS's temporary keys sign the call."""
-    costcap = costcap_module()
+    costcap, aws = role_module("sciplat_costcap"), role_module("sciplat_aws")
     monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
     with pytest.raises(RuntimeError, match="no AWS credentials"):
-        costcap.credentials("us-east-1")
+        aws.credentials("us-east-1")
     token = tmp_path / "token"
     token.write_text("eyJhbGciOiJSUzI1NiJ9.service-account-token.signature\n")
     monkeypatch.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/site-hub")
     monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token))
-    creds = costcap.credentials("us-east-1")
+    creds = aws.credentials("us-east-1")
     assert creds["key"] and creds["secret"] and creds["token"] and creds["key"] != "testing"
     boto3.client(
         "ssm",

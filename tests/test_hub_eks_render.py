@@ -51,7 +51,7 @@ HUB_ROLE_ARN = "arn:aws:iam::123456789012:role/unit-hub"
 DUMMY_PASSWORD = "dummy-password-not-secret"  # tests/fixtures/hub-site/group_vars/all/hub.yml
 
 VARIANTS: dict[str, dict[str, Any]] = {
-    "dummy": {},
+    "dummy": {"jupyterhub_eks_image_check": False},
     "github-acm": {
         "jupyterhub_authenticator": "github",
         "jupyterhub_oauth_client_id": "gh-client-id",
@@ -597,7 +597,11 @@ def test_quotas_wire_the_rules_the_users_pages_and_the_usage_claim(
     values = rendered.values
     files = ROOT / "roles" / "jupyterhub" / "files"
     if name != "quotas":
-        assert "sciplat-spawn-checks" not in values["hub"].get("extraConfig", {})
+        # No quotas, no cost cap: only the image check (on by default) wires the checks, without the claim.
+        checks = values["hub"].get("extraConfig", {}).get("sciplat-spawn-checks", "")
+        assert ("sciplat_images.ImageCheck(" in checks) == (name != "dummy")
+        assert "sciplat_quota.HubQuota(" not in checks and "sciplat_costcap.CostCap(" not in checks
+        assert not values["hub"].get("extraVolumes")
         assert not values["hub"].get("serviceAccount", {}).get("annotations")
         return
     hub = values["hub"]
@@ -606,7 +610,7 @@ def test_quotas_wire_the_rules_the_users_pages_and_the_usage_claim(
     # in the same layout (sciplat_pages.py finds sciplat_templates/ beside itself).
     mounted = {entry["mountPath"]: entry["stringData"].strip() for entry in hub["extraFiles"].values()}
     module_dir = "/usr/local/etc/jupyterhub/sciplat"
-    modules = ("sciplat_quota.py", "sciplat_pages.py", "sciplat_costcap.py")
+    modules = [f"sciplat_{name}.py" for name in ("quota", "pages", "costcap", "aws", "images")]
     expected = {f"{module_dir}/{name}": (files / name) for name in modules}
     expected |= {
         f"{module_dir}/sciplat_templates/{path.name}": path

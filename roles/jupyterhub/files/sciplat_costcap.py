@@ -6,132 +6,35 @@ not lock every user out.
 
 Both backends load this file beside jupyterhub_config.py. The single-node hub's venv has boto3 (it
 finds the host's instance profile). The zero-to-jupyterhub hub image has no boto3, so there the
-parameter is read with the standard library: GetParameter signed with Signature Version 4, with the
-credentials from the environment (AWS_ACCESS_KEY_ID, ...) or from the service account's web identity
-(IRSA: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE, exchanged at STS). AWS_ENDPOINT_URL(_SSM/_STS)
-are honoured as boto3 honours them.
+parameter is read with the standard library (sciplat_aws.py: Signature Version 4, the environment's
+credentials or the service account's web identity).
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
-import hashlib
-import hmac
 import json
 import os
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-import xml.etree.ElementTree as ET
 
-TIMEOUT_SECONDS = 5
+import sciplat_aws
+
+TIMEOUT_SECONDS = sciplat_aws.TIMEOUT_SECONDS
 
 
 class ParameterNotFound(Exception):
     """The parameter does not exist: the cap is off."""
 
 
-def _endpoint(service: str, region: str) -> str:
-    for name in (f"AWS_ENDPOINT_URL_{service.upper()}", "AWS_ENDPOINT_URL"):
-        if os.environ.get(name):
-            return os.environ[name].rstrip("/") + "/"
-    return f"https://{service}.{region}.amazonaws.com/"
-
-
-def _web_identity_credentials(region: str) -> dict:
-    """Temporary credentials for the pod's IAM role (IRSA): AssumeRoleWithWebIdentity needs no signature."""
-    with open(os.environ["AWS_WEB_IDENTITY_TOKEN_FILE"], encoding="utf-8") as token_file:
-        token = token_file.read().strip()
-    query = urllib.parse.urlencode(
-        {
-            "Action": "AssumeRoleWithWebIdentity",
-            "Version": "2011-06-15",
-            "RoleArn": os.environ["AWS_ROLE_ARN"],
-            "RoleSessionName": os.environ.get("AWS_ROLE_SESSION_NAME") or "sciplat-hub-cost-cap",
-            "WebIdentityToken": token,
-        }
-    )
-    request = urllib.request.Request(
-        _endpoint("sts", region),
-        data=query.encode(),
-        method="POST",
-        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-    )
-    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:
-        tree = ET.fromstring(answer.read())
-    found = {el.tag.rsplit("}", 1)[-1]: el.text for el in tree.iter()}
-    return {"key": found["AccessKeyId"], "secret": found["SecretAccessKey"], "token": found["SessionToken"]}
-
-
-def credentials(region: str) -> dict:
-    """The environment's credentials, else the web identity's (the order boto3 tries them in)."""
-    if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
-        return {
-            "key": os.environ["AWS_ACCESS_KEY_ID"],
-            "secret": os.environ["AWS_SECRET_ACCESS_KEY"],
-            "token": os.environ.get("AWS_SESSION_TOKEN", ""),
-        }
-    if os.environ.get("AWS_ROLE_ARN") and os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE"):
-        return _web_identity_credentials(region)
-    raise RuntimeError("no AWS credentials: neither AWS_ACCESS_KEY_ID nor a web identity (IRSA) is set")
-
-
-def signed_headers(
-    creds: dict, region: str, service: str, url: str, body: bytes, headers: dict, now=None
-) -> dict:
-    """The request's headers with its Signature Version 4 Authorization (the AWS reference's recipe)."""
-    now = now or datetime.datetime.now(datetime.UTC)
-    stamp, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-    parts = urllib.parse.urlsplit(url)
-    headers = {**headers, "host": parts.netloc, "x-amz-date": stamp}
-    if creds.get("token"):
-        headers["x-amz-security-token"] = creds["token"]
-    names = sorted(name.lower() for name in headers)
-    lowered = {name.lower(): " ".join(str(value).split()) for name, value in headers.items()}
-    canonical = "\n".join(
-        [
-            "POST",
-            parts.path or "/",
-            parts.query,
-            "".join(f"{name}:{lowered[name]}\n" for name in names),
-            ";".join(names),
-            hashlib.sha256(body).hexdigest(),
-        ]
-    )
-    scope = f"{day}/{region}/{service}/aws4_request"
-    to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    key = ("AWS4" + creds["secret"]).encode()
-    for part in (day, region, service, "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    headers["Authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={creds['key']}/{scope}, "
-        f"SignedHeaders={';'.join(names)}, Signature={signature}"
-    )
-    return headers
-
-
 def get_parameter_stdlib(name: str, region: str) -> str:
     """SSM GetParameter with the standard library; ParameterNotFound when it does not exist."""
-    url = _endpoint("ssm", region)
-    body = json.dumps({"Name": name}).encode()
-    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AmazonSSM.GetParameter"}
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers=signed_headers(credentials(region), region, "ssm", url, body, headers),
-    )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:
-            return json.loads(answer.read())["Parameter"]["Value"]
-    except urllib.error.HTTPError as error:
-        text = error.read().decode(errors="replace")
-        if "ParameterNotFound" in text:
+        answer = sciplat_aws.json_call("ssm", "AmazonSSM.GetParameter", {"Name": name}, region)
+    except sciplat_aws.AwsError as error:
+        if error.code == "ParameterNotFound":
             raise ParameterNotFound(name) from None
-        raise RuntimeError(f"SSM GetParameter {name}: HTTP {error.code}: {text[:300]}") from None
+        raise RuntimeError(f"SSM GetParameter {name}: {error}") from None
+    return answer["Parameter"]["Value"]
 
 
 def get_parameter_boto3(name: str, region: str) -> str:

@@ -215,13 +215,34 @@ class SitePages:
             steps,
         )
 
-    def explain_spawn_errors(self, spawner_class):
-        """A subclass of spawner_class whose start turns a Kubernetes "exceeded quota" into a refusal page."""
+    def missing_image_refusal(self, environment: str):
+        steps = [
+            ("Choose another environment,", "if one suits your work: the others are not affected."),
+            ("Your files are safe.", "Nothing in your home is changed."),
+            ("Tell us if you need this one:", self._contact()),
+        ]
+        return self.refusal(
+            "missing-image",
+            f"Your server cannot start: the {environment} environment is not available",
+            "Its software has not been published to the platform (or has been withdrawn), so a server with "
+            "it would never start. The site's operators can see this refusal in the hub's log.",
+            steps,
+        )
+
+    def explain_spawn_errors(self, spawner_class, after_profile=()):
+        """A subclass of spawner_class whose start turns a Kubernetes "exceeded quota" into a refusal page,
+        and which runs the after_profile checks (each `async check(spawner)`, raising a refusal) once
+        KubeSpawner has applied the chosen profile (the image, the limits), before the pod is made."""
         import asyncio
 
         pages = self
 
         class ExplainedSpawner(spawner_class):
+            async def load_user_options(self):
+                await super().load_user_options()
+                for check in after_profile:
+                    await check(self)
+
             def start(self):
                 started = super().start()
 
