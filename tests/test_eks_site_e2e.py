@@ -5,7 +5,7 @@ chart and its images (emulator/kube/z2jh_chart), a converge of inventories/local
 environment's image pushed to the emulated ECR; then a user logs in and gets a server in a pod on
 the user node, the home-usage CronJob's figures refuse a user over quota (an e-mail user name,
 which KubeSpawner escapes into the home's directory name), a profile whose image was never pushed is
-refused at once, and a second converge changes nothing.
+refused at once, the idle culler stops an idle server, and a second converge changes nothing.
 """
 
 from __future__ import annotations
@@ -87,8 +87,14 @@ class EksSite:
 
 
 # A compute budget of two servers' worth beside the hub (1 CPU) and the home-usage job (0.25 CPU):
-# one user's server fits, a second does not.
-EXTRA_VARS = {"site_hub_ports": PORTS, "jupyterhub_eks_quota_cpu": "2.5"}
+# one user's server fits, a second does not. The idle culler at its shortest (the role's minimums), so
+# that an idle server goes within the module's run.
+EXTRA_VARS = {
+    "site_hub_ports": PORTS,
+    "jupyterhub_eks_quota_cpu": "2.5",
+    "jupyterhub_culler_timeout": 60,
+    "jupyterhub_culler_every": 10,
+}
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +194,19 @@ def test_a_server_beyond_the_namespace_quota_is_refused_with_a_clear_page(site: 
     assert "starting up" not in text.lower()
     with pytest.raises(Exception, match="Not Found"):
         site.core().read_namespaced_pod("jupyter-astro2", NAMESPACE)
+
+
+def test_an_idle_server_is_culled(site: EksSite) -> None:
+    """astro1's server (idle since its JupyterLab answered) is stopped by the chart's idle culler once
+    idle for jupyterhub_culler_timeout (60 s here, checked every 10 s): the pod goes."""
+    core = site.core()
+
+    def culled() -> bool:
+        return not core.list_namespaced_pod(NAMESPACE, field_selector="metadata.name=jupyter-astro1").items
+
+    wait_for(culled, 300, "the idle culler to stop astro1's server")
+    (hub,) = core.list_namespaced_pod(NAMESPACE, label_selector="component=hub").items
+    assert "Culling server astro1 (inactive for" in core.read_namespaced_pod_log(hub.metadata.name, NAMESPACE)
 
 
 def homes_dir(site: EksSite) -> Path:
