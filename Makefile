@@ -194,7 +194,7 @@ bench-usage: setup ## home usage measurement: 1,000 homes x 1,000 files, full an
 bench-kube: setup kube ## the real Kubernetes behind EKS: recorded cold build, control plane start, CreateCluster to a Ready node
 	$(VENV)/bin/python bench/kube.py --output bench/kube.json
 
-bench-hub: setup ## after make demo: user server spawn time and login-to-JupyterLab time on the local hub
+bench-hub: setup ## after make demo (and/or SITE=local-eks): spawn and login-to-JupyterLab times on each local hub that is up
 	$(VENV)/bin/python bench/hub.py --output bench/hub_results.json
 
 # Not in the test flow: parliament and checkov go into a venv of their own on demand (checkov pins

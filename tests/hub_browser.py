@@ -1,8 +1,9 @@
-"""Drive the local site's single-node hub in headless Debian chromium (selenium + chromedriver).
+"""Drive the local sites' hubs in headless Debian chromium (selenium + chromedriver).
 
-Shared by tests/test_hub_browser.py (marker `browser`) and bench/hub.py. The hub is the one
-`make demo` converged on the local `hub` machine (docs/hosts.md); its port is read from the
-machine's config.json, its operators' API token over SSH.
+Shared by tests/test_hub_browser.py (marker `browser`) and bench/hub.py. The single-node hub is the
+one `make demo` converged on the local `hub` machine (docs/hosts.md); its port is read from the
+machine's config.json, its operators' API token over SSH. The local EKS site's hub (`make demo
+SITE=local-eks`) is found at its inventory's public URL, with a token its admin user asks for.
 """
 
 from __future__ import annotations
@@ -59,6 +60,35 @@ class LocalHub:
             check=True,
         ).stdout.strip()
         return cls(f"http://127.0.0.1:{port}", token)
+
+    @classmethod
+    def find_eks(cls, site: str = "local-eks", admin: str = "admin") -> LocalHub:
+        """The local EKS site's hub (`make demo SITE=local-eks`): its public URL from the inventory, a
+        token of its admin user asked for with a login (the dummy password), as an operator would."""
+        import requests
+
+        from runbooks.site import load_site
+
+        url = str(load_site(site).var("jupyterhub_eks_public_url")).rstrip("/")
+        session = requests.Session()
+        try:
+            session.get(f"{url}/hub/login", timeout=30)
+        except requests.ConnectionError as error:
+            raise RuntimeError(
+                f"the {site} hub does not answer at {url}: run `make demo SITE={site}` first"
+            ) from error
+        xsrf = session.cookies.get("_xsrf")
+        session.post(
+            f"{url}/hub/login", data={"username": admin, "password": PASSWORD, "_xsrf": xsrf}, timeout=30
+        ).raise_for_status()
+        answer = session.post(
+            f"{url}/hub/api/users/{admin}/tokens",
+            json={"note": "bench", "expires_in": 3600},
+            headers={"X-XSRFToken": session.cookies.get("_xsrf") or xsrf},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        return cls(url, answer.json()["token"])
 
     def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
         request = urllib.request.Request(
