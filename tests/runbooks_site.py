@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,11 @@ from runbooks.cli import app
 from runbooks.engine import Run
 from runbooks.home_access import home_access
 from runbooks.site import Site
+
+
+def with_vars(site: Site, **variables: Any) -> Site:
+    """The site with some variables set as an inventory would."""
+    return dataclasses.replace(site, hostvars={**site.hostvars, **variables})
 
 
 def cli(*args: str) -> Any:

@@ -4,23 +4,17 @@ Against the small site of test_runbooks_preflight (the session's emulator, no co
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from runbooks_site import cli, files
+from runbooks_site import cli, files, with_vars
 from test_runbooks_preflight import restore_jobs, small_site  # noqa: F401  (the fixture)
 
 from runbooks import aws, drills
 from runbooks.engine import Refused
 from runbooks.home_access import home_access
 from runbooks.site import Site
-
-
-def with_vars(site: Site, **variables: Any) -> Site:
-    return dataclasses.replace(site, hostvars={**site.hostvars, **variables})
 
 
 def test_a_production_site_is_refused_unless_the_flag_names_it(small_site: Site) -> None:  # noqa: F811

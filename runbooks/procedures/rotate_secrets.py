@@ -1,15 +1,22 @@
-"""rotate-secrets: new hub cookie secret, proxy token and OAuth client secret.
+"""rotate-secrets: new hub cookie secret and proxy token; the OAuth client secret the provider issued.
 
 The inventory says where they live: ``runbook_secrets_file`` (a YAML vars file of the inventory,
 plain or ansible-vault encrypted) and ``runbook_secret_variables`` (which variable holds which
-secret). The old file is kept, mode 0600, in the run's directory (the way back); the values are
-never printed nor written to the audit log. Then the hub stage is re-converged so the hub uses them.
+secret). The cookie secret and the proxy token are ours: new random values. The OAuth client secret
+is the identity provider's: the operator makes a new one there and gives it in a file
+(``--oauth-secret-file``; never on the command line); the runbook never invents it. Before any change
+it checks that each variable it writes is the one the hub reads (the hub role's
+``jupyterhub_cookie_secret``, ``jupyterhub_proxy_token``, ``jupyterhub_oauth_client_secret``, or a
+variable those are set from). The old file is kept, mode 0600, in the run's directory (the way back);
+the values are never printed nor written to the audit log. Then the hub stage is re-converged so the
+hub uses them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -23,16 +30,26 @@ from runbooks.procedures import Param
 from runbooks.procedures.common import hub_converge
 
 NAME = "rotate-secrets"
-SUMMARY = "Generate new hub cookie secret, proxy token and OAuth client secret; re-converge the hub."
+SUMMARY = "New hub cookie secret and proxy token (and the provider's new OAuth secret); re-converge the hub."
 WHEN = "A secret may have leaked (a laptop lost, a log shared), someone with access left, or on schedule."
 PARAMS = {
     "only": Param(
         "rotate one secret only",
         choices=("all", "cookie_secret", "proxy_token", "oauth_client_secret"),
         default="all",
-    )
+    ),
+    "oauth-secret-file": Param(
+        "a file holding the new OAuth client secret your identity provider issued (make it there first); "
+        "without it the OAuth client secret is left as it is"
+    ),
 }
 SECRETS = ("cookie_secret", "proxy_token", "oauth_client_secret")
+# The variable of the hub role that uses each secret.
+HUB_VARIABLES = {
+    "cookie_secret": "jupyterhub_cookie_secret",
+    "proxy_token": "jupyterhub_proxy_token",
+    "oauth_client_secret": "jupyterhub_oauth_client_secret",
+}
 VAULT_HEADER = "$ANSIBLE_VAULT"
 
 
@@ -43,9 +60,36 @@ def _file(ctx: Context) -> Path:
     return Path(path).expanduser()
 
 
+def _chosen(ctx: Context) -> tuple[str, ...]:
+    """The secrets this run rotates: the OAuth client secret only with the provider's new one."""
+    only = ctx.params.get("only") or "all"
+    if only == "oauth_client_secret" and not ctx.params.get("oauth-secret-file"):
+        raise Refused(
+            "rotate-secrets: the OAuth client secret is issued by your identity provider: create a new "
+            "one there, put it in a file (mode 0600) and give --oauth-secret-file FILE; the runbook never "
+            "invents it"
+        )
+    if only != "all":
+        return (only,)
+    return SECRETS if ctx.params.get("oauth-secret-file") else ("cookie_secret", "proxy_token")
+
+
+def _oauth_secret(ctx: Context) -> str:
+    path = Path(str(ctx.params["oauth-secret-file"])).expanduser()
+    try:
+        value = path.read_text().strip()
+    except OSError as error:
+        raise Refused(
+            f"rotate-secrets: --oauth-secret-file {path} cannot be read ({error.strerror})"
+        ) from error
+    if not value or "\n" in value:
+        raise Refused(f"rotate-secrets: --oauth-secret-file {path} must hold the secret alone, on one line")
+    return value
+
+
 def _variables(ctx: Context) -> dict[str, str]:
     mapping = ctx.site.var("runbook_secret_variables") or {}
-    chosen = SECRETS if ctx.params.get("only") in (None, "all") else (ctx.params["only"],)
+    chosen = _chosen(ctx)
     missing = [s for s in chosen if not mapping.get(s)]
     if missing:
         raise Refused(
@@ -94,12 +138,44 @@ def _fingerprint(values: dict[str, Any], names: list[str]) -> str:
     return hashlib.sha256("\0".join(str(values.get(n, "")) for n in names).encode()).hexdigest()[:16]
 
 
+def _not_read_by_the_hub(ctx: Context, secret: str, variable: str, current: dict[str, Any]) -> str | None:
+    """Why the hub would not see a new value of `variable`, or None: it is the hub role's variable, or
+    the inventory sets that one from it (its value is the file's, or it names it and the file has none)."""
+    hub_variable = HUB_VARIABLES[secret]
+    if variable == hub_variable:
+        return None
+    used = ctx.site.var(hub_variable)
+    if current.get(variable) not in (None, "") and used == current[variable]:
+        return None
+    if isinstance(used, str) and re.search(r"{{\s*" + re.escape(variable) + r"\s*}}", used):
+        return None
+    return (
+        f"runbook_secret_variables.{secret} is {variable}, but the hub reads {hub_variable}, which is "
+        f'not set from it: set {hub_variable}: "{{{{ {variable} }}}}" in the inventory, or name '
+        f"{hub_variable}"
+    )
+
+
 def _check(ctx: Context) -> None:
     path = _file(ctx)
     if not path.parent.is_dir():
         raise Refused(f"{path.parent} (the directory of runbook_secrets_file) does not exist")
-    names = list(_variables(ctx).values())
+    variables = _variables(ctx)
+    names = list(variables.values())
     current, encrypted = read_vars(ctx)
+    problems = [
+        problem
+        for secret, variable in variables.items()
+        if (problem := _not_read_by_the_hub(ctx, secret, variable, current))
+    ]
+    if problems:
+        raise Refused("; ".join(problems))
+    oauth_variable = variables.get("oauth_client_secret")
+    if oauth_variable and _oauth_secret(ctx) == current.get(oauth_variable):
+        raise Refused(
+            f"rotate-secrets: --oauth-secret-file holds the OAuth client secret already in "
+            f"{oauth_variable}: give the new one your identity provider issued"
+        )
     ctx.data.setdefault("before", _fingerprint(current, names))
     ctx.data.setdefault("encrypted", encrypted)
 
@@ -122,8 +198,8 @@ def _write(ctx: Context) -> str:
     path = _file(ctx)
     current, encrypted = read_vars(ctx)
     variables = _variables(ctx)
-    for variable in variables.values():
-        current[variable] = secrets.token_hex(32)
+    for secret, variable in variables.items():
+        current[variable] = _oauth_secret(ctx) if secret == "oauth_client_secret" else secrets.token_hex(32)
     text = yaml.safe_dump(current, default_flow_style=False, sort_keys=True).encode()
     if encrypted:
         text = _vault(ctx).encrypt(text)
@@ -163,8 +239,8 @@ def steps(ctx: Context) -> list[Step]:
         Step(
             "write-new-secrets",
             lambda c: (
-                f"write new random values of {which(c)} to {_file(c)}: users' sessions end and OAuth "
-                "must be updated at the identity provider for a new client secret"
+                f"write new values of {which(c)} to {_file(c)} (random; the OAuth client secret from "
+                "--oauth-secret-file): users' sessions end"
             ),
             _write,
             _verify_write,

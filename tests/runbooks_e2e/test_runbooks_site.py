@@ -4,18 +4,16 @@ rebuild whole resources are in test_runbooks_recovery.py (a second site, run bes
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
 import shutil
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
-from runbooks_site import cli, files, home_root_of, run
+from runbooks_site import cli, files, home_root_of, run, with_vars
 
 from runbooks import aws, drills
 from runbooks.engine import Refused, procedure_lock
@@ -129,10 +127,6 @@ def test_cost_cap_on_and_off(site: Site) -> None:
         ssm.get_parameter(Name="/sciplat/local/cost-cap")
 
 
-def with_vars(site: Site, **variables: Any) -> Site:
-    return dataclasses.replace(site, hostvars={**site.hostvars, **variables})
-
-
 def test_rotate_secrets_writes_new_values_and_keeps_the_old_file(site: Site, tmp_path: Path) -> None:
     secrets_file = tmp_path / "hub-secrets.yml"
     old = {"jupyterhub_cookie_secret": "a" * 64, "jupyterhub_proxy_token": "b" * 64, "other": "kept"}
@@ -141,12 +135,9 @@ def test_rotate_secrets_writes_new_values_and_keeps_the_old_file(site: Site, tmp
     results = run(local, "rotate-secrets")
     new = yaml.safe_load(secrets_file.read_text())
     assert new["other"] == "kept"
-    for name in (
-        "jupyterhub_cookie_secret",
-        "jupyterhub_proxy_token",
-        "jupyterhub_oauth_client_secret",
-    ):
+    for name in ("jupyterhub_cookie_secret", "jupyterhub_proxy_token"):
         assert len(new[name]) == 64 and new[name] != old.get(name)
+    assert "jupyterhub_oauth_client_secret" not in new  # the provider's: never invented
     assert secrets_file.stat().st_mode & 0o077 == 0
     assert [r["result"] for r in results][-1] == "skipped"  # no hub stage on the local site
     (kept,) = (Path(os.environ["RUNBOOK_OUTPUT_DIR"]) / "runbooks" / "runs").glob(
