@@ -1,5 +1,7 @@
 """Make what the role watches (it stands alone): an EKS cluster with a user node group, an EFS file
-system, a backup vault and an SQS queue to subscribe to the topic. Prints their names as YAML.
+system, a backup vault and an SQS queue to subscribe to the topic; and two alarms under the site's
+name prefix: one of another site whose name starts the same (molecule-dev, kept by a converge), one
+of this site that it no longer asks for (deleted). Prints their names as YAML.
 
 Usage: prepare.py REGION
 """
@@ -37,6 +39,22 @@ def main(region: str) -> str:
     queue = sqs.create_queue(QueueName="molecule-alarms")["QueueUrl"]
     attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
     queue_arn = attributes["QueueArn"]
+    cloudwatch = session.client("cloudwatch")
+    for name, tags in (
+        ("molecule-dev-node-cpu", {"Site": "molecule-dev", "Owner": "platform-team"}),
+        ("molecule-retired-check", {"Site": "molecule", "Owner": "platform-team"}),
+    ):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/EC2",
+            MetricName="CPUUtilization",
+            Statistic="Average",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=90,
+            ComparisonOperator="GreaterThanThreshold",
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )
     return (
         f"cloudwatch_alarms_test_fs_id: {file_system}\n"
         f"cloudwatch_alarms_test_queue_url: {queue}\n"

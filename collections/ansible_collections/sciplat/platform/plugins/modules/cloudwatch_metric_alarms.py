@@ -122,6 +122,8 @@ options:
   purge_prefix:
     description:
       - Delete the alarms whose names start with this prefix and are not in O(alarms). Empty deletes nothing.
+      - With O(tags), only those that carry all of them (alarms this module made for the same owner): one
+        site's prefix C(astro-) also starts another site's alarms, C(astro-dev-...), which are kept.
     type: str
     default: ""
 extends_documentation_fragment:
@@ -321,6 +323,15 @@ def resolve_node_groups(module: AnsibleAWSModule, alarms: list[dict[str, Any]]) 
     return resolved
 
 
+def ours(client: Any, alarm: dict[str, Any], module: AnsibleAWSModule) -> bool:
+    """Whether an alarm under the prefix carries all of O(tags): without tags, every one is."""
+    if not module.params["tags"]:
+        return True
+    held = client.list_tags_for_resource(ResourceARN=alarm["AlarmArn"]).get("Tags", [])
+    held = {t["Key"]: t["Value"] for t in held}
+    return all(held.get(k) == str(v) for k, v in module.params["tags"].items())
+
+
 def main() -> None:
     alarm_spec = dict(
         name=dict(type="str", required=True),
@@ -412,9 +423,8 @@ def main() -> None:
                         client.tag_resource(ResourceARN=found["AlarmArn"], Tags=tags)
             result_arns[alarm["name"]] = (found or {}).get("AlarmArn", "")
         listed = {a["name"] for a in alarms}
-        deleted = sorted(
-            name for name in existing if prefix and name.startswith(prefix) and name not in listed
-        )
+        unlisted = [name for name in existing if prefix and name.startswith(prefix) and name not in listed]
+        deleted = sorted(name for name in unlisted if ours(client, existing[name], module))
         for name in deleted:
             before[name] = {k: existing[name].get(k) for k in ("AlarmName", "AlarmDescription")}
             after[name] = {}
