@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from hub_browser import LocalHub, browser_available, chromium, log_in_to_lab  # noqa: E402
 
-SITES = {"local": LocalHub.find, "local-eks": LocalHub.find_eks}
+SITES = {"local": lambda user: LocalHub.find(), "local-eks": LocalHub.find_eks}
 
 
 def summary(values: list[float]) -> dict[str, float | list[float]]:
@@ -65,7 +65,7 @@ def main() -> None:
     found: dict[str, LocalHub] = {}
     for name in args.site or sorted(SITES):
         try:
-            found[name] = SITES[name]()
+            found[name] = SITES[name](args.user)
         except RuntimeError as error:
             if args.site:
                 raise SystemExit(f"bench-hub: {error}") from None

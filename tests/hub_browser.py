@@ -3,7 +3,7 @@
 Shared by tests/test_hub_browser.py (marker `browser`) and bench/hub.py. The single-node hub is the
 one `make demo` converged on the local `hub` machine (docs/hosts.md); its port is read from the
 machine's config.json, its operators' API token over SSH. The local EKS site's hub (`make demo
-SITE=local-eks`) is found at its inventory's public URL, with a token its admin user asks for.
+SITE=local-eks`) is found at its inventory's public URL, with a token the user asks for.
 """
 
 from __future__ import annotations
@@ -62,9 +62,10 @@ class LocalHub:
         return cls(f"http://127.0.0.1:{port}", token)
 
     @classmethod
-    def find_eks(cls, site: str = "local-eks", admin: str = "admin") -> LocalHub:
-        """The local EKS site's hub (`make demo SITE=local-eks`): its public URL from the inventory, a
-        token of its admin user asked for with a login (the dummy password), as an operator would."""
+    def find_eks(cls, user: str, site: str = "local-eks") -> LocalHub:
+        """The local EKS site's hub (`make demo SITE=local-eks`): its public URL from the inventory, and
+        a token the user asks for after logging in with the dummy password (the token acts for that user:
+        their own server). The chart's hub has no operators' token to read, unlike the single-node host."""
         import requests
 
         from runbooks.site import load_site
@@ -79,10 +80,10 @@ class LocalHub:
             ) from error
         xsrf = session.cookies.get("_xsrf")
         session.post(
-            f"{url}/hub/login", data={"username": admin, "password": PASSWORD, "_xsrf": xsrf}, timeout=30
+            f"{url}/hub/login", data={"username": user, "password": PASSWORD, "_xsrf": xsrf}, timeout=30
         ).raise_for_status()
         answer = session.post(
-            f"{url}/hub/api/users/{admin}/tokens",
+            f"{url}/hub/api/users/{user}/tokens",
             json={"note": "bench", "expires_in": 3600},
             headers={"X-XSRFToken": session.cookies.get("_xsrf") or xsrf},
             timeout=30,
@@ -227,8 +228,9 @@ def log_in_to_lab(driver: WebDriver, hub: LocalHub, user: str, timeout: float = 
     wait = waiter(driver, timeout)
     started = time.monotonic()
     log_in(driver, hub, user, timeout)
-    # The spawn page offers the profiles (the default preselected); a running server skips it.
-    if driver.find_elements(By.ID, "profile"):
+    # The spawn page offers the profiles (the default preselected: the single-node hub's select, KubeSpawner's
+    # radio list); a running server skips it.
+    if "/hub/spawn" in driver.current_url:
         driver.find_element(By.CSS_SELECTOR, "form input[type=submit], form button[type=submit]").click()
     wait.until(expected_conditions.presence_of_element_located((By.ID, "jp-main-dock-panel")))
     return time.monotonic() - started
