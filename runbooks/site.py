@@ -35,6 +35,8 @@ class Site:
     hostvars: dict[str, Any] = field(repr=False)
     resolve: Callable[[str, Any], Any] = field(repr=False)
     hosts: Callable[[str], dict[str, Any] | None] = field(repr=False, default=lambda _: None)
+    # A variable as the inventory writes it, before templating ("{{ vault_x }}"), or None.
+    definition: Callable[[str], Any] = field(repr=False, default=lambda _: None)
 
     @property
     def aws_environment(self) -> dict[str, str]:
@@ -132,6 +134,7 @@ def load_site(name: str, root: Path = PROJECT_ROOT) -> Site:
             hostvars={key: _resolve_quietly(templar, value) for key, value in hostvars.items()},
             resolve=resolve,
             hosts=hosts,
+            definition=variables.get,
         )
     except SiteError:
         raise

@@ -1,6 +1,6 @@
 """rotate-secrets never invents the OAuth client secret and only writes variables the hub reads.
 
-The real procedure on the local site's inventory (its hub stage is skipped: no hub machine here),
+The real procedure on the local site's inventory (its hub stage is skipped: no hub token here),
 with the secrets file in a temporary directory: the cookie secret and proxy token get new random
 values; the OAuth client secret is rotated only to the value the provider issued, given in a file;
 a variable the hub does not read (an example-like `vault_*` name the hub's variable is not set from)
@@ -23,14 +23,15 @@ OLD = {"jupyterhub_cookie_secret": "a" * 64, "jupyterhub_proxy_token": "b" * 64,
 
 
 @pytest.fixture(scope="module")
-def local() -> Site:
-    return load_site("local")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    """The local site without a hub to re-converge (a `make demo` in this checkout leaves its token)."""
+    nowhere = tmp_path_factory.mktemp("no-hub") / "token"
+    return with_vars(load_site("local"), runbook_hub_api_token="", runbook_hub_api_token_file=str(nowhere))
 
 
 @pytest.fixture
 def secrets_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("RUNBOOK_OUTPUT_DIR", str(tmp_path / "output"))
-    monkeypatch.setenv("MACHINES_STATE_DIR", str(tmp_path / "machines"))  # no hub machine: stage skipped
     path = tmp_path / "hub-secrets.yml"
     path.write_text(yaml.safe_dump(OLD))
     yield path
@@ -84,3 +85,16 @@ def test_a_variable_the_hub_does_not_read_is_refused_before_a_write(local: Site,
     run(read, "rotate-secrets")
     new = yaml.safe_load(secrets_file.read_text())
     assert len(new["vault_hub_cookie_secret"]) == 64 and len(new["vault_hub_proxy_token"]) == 64
+
+
+def test_the_example_inventory_rotates_what_its_hub_reads(tmp_path: Path) -> None:
+    """inventories/example names vault_hub_* variables; its hub.yml sets the hub's variables from them,
+    so a rotation of its vault file (a copy here) is accepted and the hub would read the new values."""
+    example = load_site("example")
+    vault_file = tmp_path / "vault.yml"
+    vault_file.write_text((example.inventory / "group_vars" / "all" / "vault.yml").read_text())
+    site = with_vars(example, runbook_secrets_file=str(vault_file), runbook_hub_api_token="")
+    run(site, "rotate-secrets")
+    new = yaml.safe_load(vault_file.read_text())
+    assert len(new["vault_hub_cookie_secret"]) == 64 and len(new["vault_hub_proxy_token"]) == 64
+    assert new["vault_hub_oauth_client_secret"] == "CHANGE-ME-with-ansible-vault"  # the provider's

@@ -140,14 +140,16 @@ def _fingerprint(values: dict[str, Any], names: list[str]) -> str:
 
 def _not_read_by_the_hub(ctx: Context, secret: str, variable: str, current: dict[str, Any]) -> str | None:
     """Why the hub would not see a new value of `variable`, or None: it is the hub role's variable, or
-    the inventory sets that one from it (its value is the file's, or it names it and the file has none)."""
+    the inventory sets that one from it (its value is the file's, or its definition names it)."""
     hub_variable = HUB_VARIABLES[secret]
     if variable == hub_variable:
         return None
     used = ctx.site.var(hub_variable)
     if current.get(variable) not in (None, "") and used == current[variable]:
         return None
-    if isinstance(used, str) and re.search(r"{{\s*" + re.escape(variable) + r"\s*}}", used):
+    reference = re.compile(r"{{\s*" + re.escape(variable) + r"\s*}}")
+    written = (used, ctx.site.definition(hub_variable))
+    if any(isinstance(text, str) and reference.search(text) for text in written):
         return None
     return (
         f"runbook_secret_variables.{secret} is {variable}, but the hub reads {hub_variable}, which is "
