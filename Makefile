@@ -30,7 +30,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: security-scan help host-deps lab-extension kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
+.PHONY: security-scan collection help host-deps lab-extension kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -206,6 +206,9 @@ security-scan: setup ## IAM documents of the example site through parliament, ch
 	  $(SECURITY_SCAN_VENV)/bin/pip install --quiet --cache-dir $(CACHE_DIR)/pip $(SECURITY_SCAN_TOOLS); }
 	PATH=$(PATH):$(SECURITY_SCAN_VENV)/bin $(VENV)/bin/python bench/security_scan.py --output build/security-scan.txt \
 	  $(foreach dir,$(wildcard site-output/*/kubernetes),--manifests $(dir))
+
+collection: setup ## build the sciplat.platform collection with the roles inside (build/collection/*.tar.gz)
+	$(VENV)/bin/python tools/build_collection.py
 
 lock: ## re-freeze requirements.lock from requirements.in
 	rm -rf /tmp/sciplat-lock && $(PYTHON) -m venv /tmp/sciplat-lock

@@ -1,9 +1,15 @@
-"""``python -m emulator start|stop|reset|status``: the one launcher for demo, tests and Molecule."""
+"""``python -m emulator start|stop|reset|status``: the one launcher for demo, tests and Molecule.
+
+``python -m emulator molecule-files [--into DIR]``: the shared Molecule playbooks every role's scenario
+uses (create, destroy, the emulator's environment), shipped in this package so a role copied into another
+project can run its scenario: without ``--into`` prints their directory, with it copies them there.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,7 +18,7 @@ from emulator.launcher import DEFAULT_TIME_SCALE, Emulator, default_state_dir
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
-    parser.add_argument("command", choices=["start", "stop", "reset", "status"])
+    parser.add_argument("command", choices=["start", "stop", "reset", "status", "molecule-files"])
     parser.add_argument(
         "--state-dir", type=Path, default=None, help="default: $EMULATOR_STATE_DIR or ./.emulator"
     )
@@ -23,7 +29,13 @@ def main(argv: list[str] | None = None) -> None:
         default=float(os.environ.get("EMULATOR_TIME_SCALE", DEFAULT_TIME_SCALE)),
         help="real AWS durations are divided by this (default: $EMULATOR_TIME_SCALE or %(default)s)",
     )
+    parser.add_argument(
+        "--into", type=Path, default=None, help="molecule-files: the directory to copy them to"
+    )
     args = parser.parse_args(argv)
+    if args.command == "molecule-files":
+        molecule_files(args.into)
+        return
     emulator = Emulator((args.state_dir or default_state_dir()).resolve(), args.time_scale)
 
     if args.command == "start":
@@ -44,3 +56,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     else:
         print(f"emulator: {emulator.endpoint}")
+
+
+MOLECULE_FILES = Path(__file__).resolve().parent / "molecule"
+
+
+def molecule_files(into: Path | None) -> None:
+    """Print where the shared Molecule files are, or copy them into a project (again: same result)."""
+    if into is None:
+        print(MOLECULE_FILES)
+        return
+    if into.resolve() == MOLECULE_FILES:
+        print(f"emulator: {into} is where the shared Molecule files already are")
+        return
+    shutil.copytree(MOLECULE_FILES, into, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    print(f"emulator: shared Molecule files copied to {into}")

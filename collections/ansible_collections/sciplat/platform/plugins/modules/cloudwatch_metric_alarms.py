@@ -122,8 +122,8 @@ options:
   purge_prefix:
     description:
       - Delete the alarms whose names start with this prefix and are not in O(alarms). Empty deletes nothing.
-      - With O(tags), only those that carry all of them (alarms this module made for the same owner): one
-        site's prefix C(astro-) also starts another site's alarms, C(astro-dev-...), which are kept.
+      - With O(tags), only those that carry all of them (alarms this module made for the same owner),
+        since one site's prefix C(astro-) also starts another site's alarms, C(astro-dev-...), which are kept.
     type: str
     default: ""
 extends_documentation_fragment:

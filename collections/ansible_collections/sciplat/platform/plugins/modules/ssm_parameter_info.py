@@ -11,7 +11,7 @@ description:
   - Reads a Systems Manager parameter (GetParameter) as a task, so it goes to the play's AWS endpoint
     and credentials; the M(amazon.aws.ssm_parameter) lookup runs on the controller outside the task's
     environment.
-  - A parameter that does not exist is not an error: RV(exists) is false. Any other failure (access
+  - A parameter that does not exist is not an error, RV(exists) is false. Any other failure (access
     denied, throttling) fails the task naming the parameter.
 author:
   - Science platform deployment kit maintainers

@@ -1,0 +1,47 @@
+"""inventories/example is consistent, as a new operator copies it: one hub hostname, every file of it
+described in docs/sites.md, and every variable that docs/sites.md's checklist names exists."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+import yaml
+
+from runbooks.site import load_site
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "inventories" / "example"
+SITES_DOC = (ROOT / "docs" / "sites.md").read_text()
+
+
+def test_the_example_has_one_hub_hostname():
+    site = load_site("example")
+    hostname = site.resolve("jupyterhub_hostname", None)
+    assert hostname and "{" not in hostname
+    for variable in ("jupyterhub_oauth_callback_url", "cloudwatch_alarms_hub_url"):
+        assert urlparse(site.resolve(variable, None)).hostname == hostname, variable
+
+
+def test_sites_doc_describes_every_file_of_the_example():
+    files = {p.relative_to(EXAMPLE).as_posix() for p in EXAMPLE.rglob("*.yml")}
+    described = set(re.findall(r"^\| `([^`]+\.yml)` \|", SITES_DOC, re.MULTILINE))
+    assert files == described, (
+        f"not in docs/sites.md: {files - described}; not in the example: {described - files}"
+    )
+
+
+def test_the_checklists_variables_exist():
+    checklist = SITES_DOC.split("## Before the first converge", 1)[1].split("\n## ", 1)[0]
+    assert checklist.count("- [ ] ") >= 8
+    named = set(
+        re.findall(
+            r"`((?:site|jupyterhub|image_pipeline|cloudwatch_alarms|runbook|vault)_[a-z_]+)`", checklist
+        )
+    )
+    defined: set[str] = set()
+    for path in [*EXAMPLE.rglob("*.yml"), *ROOT.glob("roles/*/defaults/main.yml")]:
+        defined |= set(yaml.safe_load(path.read_text()) or {})
+    assert named, "the checklist names no variable"
+    assert named <= defined, f"docs/sites.md's checklist names variables that do not exist: {named - defined}"
