@@ -13,7 +13,8 @@ description:
     it does not exist).
   - amazon.aws and community.aws have no module for EFS access points.
   - The access point is found by its C(Name) tag (O(name)) among the access points of the file
-    system.
+    system; when none has it (tags removed by hand), by an access point without a C(Name) tag that
+    has the same POSIX user and root directory path, which is then re-tagged with a warning.
   - EFS cannot change an access point, only its tags. When the POSIX user or the root directory
     differ from the existing access point, the task fails naming the parameter, unless
     O(recreate=true) - then the access point is deleted and created again (with a new ID; clients
@@ -298,6 +299,12 @@ def validate(params: dict[str, Any]) -> str | None:
     return None
 
 
+def name_tag(ap: dict[str, Any]) -> str | None:
+    """The access point's Name tag, read from its tags: the Name field is not refreshed everywhere when
+    the tag is removed or changed (moto keeps the creation-time value)."""
+    return {t["Key"]: t["Value"] for t in ap.get("Tags") or []}.get("Name")
+
+
 def user_spec(user: dict[str, Any] | None) -> dict[str, Any] | None:
     """A PosixUser (API shape or parameters) in one comparable form."""
     if not user:
@@ -376,20 +383,56 @@ class AccessPointManager:
                     msg=f"file_system_id: there is no EFS file system {self.fs_id}"
                     f" in {self.client.meta.region_name}"
                 )
-            named = [
+            live = [
                 ap
                 for ap in list_access_points(self.client, self.fs_id)
-                if ap.get("Name") == self.name and ap.get("LifeCycleState") != "deleting"
+                if ap.get("LifeCycleState") != "deleting"
             ]
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             self.fail_aws(e, "look up")
+        named = [ap for ap in live if name_tag(ap) == self.name]
         if len(named) > 1:
             ids = ", ".join(sorted(ap["AccessPointId"] for ap in named))
             self.module.fail_json(
                 msg=f"name: {len(named)} access points of {self.fs_id} are called {self.name} ({ids});"
                 " delete the extra ones"
             )
-        return named[0] if named else None
+        return named[0] if named else self.find_untagged(live)
+
+    def find_untagged(self, live: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The access point whose tags were removed by hand: no Name tag, but this POSIX user and root
+        directory. It is re-tagged (update_tags), not created a second time."""
+        if self.params["root_directory"] is None and self.params["posix_user"] is None:
+            return None
+        same = [
+            ap
+            for ap in live
+            if not name_tag(ap)
+            and (
+                self.params["posix_user"] is None
+                or user_spec(self.params["posix_user"]) == user_spec(ap.get("PosixUser"))
+            )
+            and (
+                self.params["root_directory"] is None
+                or root_spec(self.params["root_directory"])["path"]
+                == root_spec(ap.get("RootDirectory"))["path"]
+            )
+        ]
+        if len(same) > 1:
+            ids = ", ".join(sorted(ap["AccessPointId"] for ap in same))
+            self.module.fail_json(
+                msg=f"name: no access point of {self.fs_id} is called {self.name}, and {len(same)} without a"
+                f" Name tag have its POSIX user and root directory ({ids}): tag the one to keep with"
+                f" Name={self.name}"
+                " and delete the others"
+            )
+        if same:
+            self.module.warn(
+                f"Access point {same[0]['AccessPointId']} of {self.fs_id} had lost its Name tag {self.name}"
+                " (removed by hand?); it has this task's POSIX user and root directory, so it is re-tagged"
+                " rather than created again"
+            )
+        return same[0] if same else None
 
     def describe(self, access_point_id: str) -> dict[str, Any] | None:
         try:
@@ -405,7 +448,7 @@ class AccessPointManager:
             return {}
         return {
             "access_point_id": ap.get("AccessPointId"),
-            "name": ap.get("Name"),
+            "name": name_tag(ap),
             "posix_user": user_spec(ap.get("PosixUser")),
             "root_directory": root_spec(ap.get("RootDirectory")),
             "tags": tags_of(ap),

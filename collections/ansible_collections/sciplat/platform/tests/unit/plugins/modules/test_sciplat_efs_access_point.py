@@ -113,6 +113,45 @@ def test_tags_change_in_place(run_module, efs) -> None:
     assert {t["Key"]: t["Value"] for t in ap["Tags"]} == {"Name": "homes", "b": "2"}
 
 
+def test_an_access_point_whose_tags_were_removed_by_hand_is_retagged_not_duplicated(
+    run_module, efs, warnings
+) -> None:
+    first = run_module(efs_access_point, args(efs, tags={"site": "archive"}))
+    ap_id = first.result["access_point_id"]
+    efs["client"].untag_resource(ResourceId=ap_id, TagKeys=["Name", "site"])
+    [untagged] = stored(efs)
+    assert not untagged.get("Tags")  # (moto keeps the Name field; EFS derives it from the tag)
+
+    check = run_module(efs_access_point, args(efs, tags={"site": "archive"}), check_mode=True)
+    assert not check.failed, check.result
+    assert check.result["changed"] is True and check.result["access_point_id"] == ap_id
+    assert [ap["AccessPointId"] for ap in stored(efs)] == [ap_id]
+
+    out = run_module(efs_access_point, args(efs, tags={"site": "archive"}))
+
+    assert not out.failed, out.result
+    assert out.result["changed"] is True
+    assert out.result["access_point_id"] == ap_id
+    [ap] = stored(efs)
+    assert {t["Key"]: t["Value"] for t in ap["Tags"]} == {"Name": "homes", "site": "archive"}
+    assert any(f"{ap_id} of {efs['fs']} had lost its Name tag homes" in w for w in warnings())
+
+
+def test_two_untagged_access_points_with_the_spec_fail_naming_both(run_module, efs) -> None:
+    ids = [
+        run_module(efs_access_point, args(efs, name=name)).result["access_point_id"] for name in ("a", "b")
+    ]
+    for ap_id in ids:
+        efs["client"].untag_resource(ResourceId=ap_id, TagKeys=["Name"])
+
+    out = run_module(efs_access_point, args(efs))
+
+    assert out.failed
+    assert all(ap_id in out.result["msg"] for ap_id in ids)
+    assert "tag the one to keep with Name=homes" in out.result["msg"]
+    assert len(stored(efs)) == 2
+
+
 def test_a_different_posix_user_fails_without_recreate(run_module, efs) -> None:
     first = run_module(efs_access_point, args(efs))
     ap_id = first.result["access_point_id"]
