@@ -30,7 +30,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(MITOGEN_STRATEGY_DIR) ANSIBLE_STRATEGY
 
 STAMP := $(VENV)/.installed
 
-.PHONY: security-scan collection help host-deps lab-extension kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
+.PHONY: role-docs security-scan collection help host-deps lab-extension kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -153,6 +153,10 @@ lint: setup ## yamllint, ansible-lint (production profile), ruff
 	  $(VENV)/bin/python -m environments dockerfile $$name $$version --check >/dev/null || exit 1; \
 	  hadolint $$dockerfile || exit 1; \
 	done
+
+# The roles' README variable tables are generated from meta/argument_specs.yml (tests/test_role_docs.py checks them).
+role-docs: setup ## regenerate the roles' README variable tables from their meta/argument_specs.yml
+	$(VENV)/bin/python tools/role_docs.py
 
 unit: setup kube lab-extension ## pytest: emulator, modules, filters, runbooks, bad input
 	pytest -m 'not e2e and not browser' -q -n 2 --dist loadfile

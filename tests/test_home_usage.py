@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from log_alarms import counted
 
 SCRIPT = Path(__file__).resolve().parents[1] / "roles" / "home_usage" / "files" / "home_usage.py"
 _spec = importlib.util.spec_from_file_location("home_usage", SCRIPT)
@@ -275,6 +276,8 @@ def test_cli_summary_line_and_bad_root(tmp_path):
     assert ok.returncode == 0, ok.stderr
     assert len(ok.stdout.splitlines()) == 1
     assert "3 homes" in ok.stdout and "complete" in ok.stdout
+    # The stale-usage alarm's metric filter counts a finished measurement's line, and not an error's.
+    assert counted("usage-stale", ok.stdout) == ok.stdout.splitlines()
     assert json.loads((tmp_path / ".st" / "usage.json").read_text())["homes"]["astro2"]["bytes"] == du(
         tmp_path / "astro2"
     )
@@ -285,6 +288,7 @@ def test_cli_summary_line_and_bad_root(tmp_path):
     )
     assert bad.returncode == 2
     assert "missing is not a directory" in bad.stderr
+    assert counted("usage-stale", bad.stdout + bad.stderr) == []
     mode = subprocess.run(
         [sys.executable, str(SCRIPT), "measure", "--root", str(tmp_path), "--mode", "rwx"],
         capture_output=True,

@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 from hub_config import role_module, spawn_checks, spawner
+from log_alarms import counted
 from moto import mock_aws
 from tornado import web
 
@@ -86,6 +87,8 @@ def test_an_unreachable_ssm_lets_the_spawn_through(
     with caplog.at_level(logging.WARNING, logger="JupyterHub"):
         assert asyncio.run(hook(spawner())) is None
     assert f"cost cap: cannot read {PARAMETER}" in caplog.text and "letting the spawn through" in caplog.text
+    # The operators hear of it: the hub-fail-open alarm's metric filter counts the line.
+    assert len(counted("hub-fail-open", caplog.text)) == 1
 
 
 # --- The reader without boto3 (the EKS hub: the chart's hub image has none) ---------------------------

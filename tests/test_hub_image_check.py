@@ -19,6 +19,7 @@ import boto3
 import pytest
 from hub_config import role_module
 from hub_eks import OFFLINE_KUBECONFIG
+from log_alarms import counted
 from tornado import web
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -154,3 +155,4 @@ def test_an_ecr_that_cannot_be_asked_lets_the_spawn_through(
     with caplog.at_level(logging.WARNING, logger="JupyterHub"):
         assert load(spawner_type, "hst").image == NEVER_PUSHED
     assert f"image check: cannot ask ECR about {NEVER_PUSHED}" in caplog.text
+    assert len(counted("hub-fail-open", caplog.text)) == 1  # the operators' alarm counts it

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from hub_config import ROLE_FILES, spawn_checks, spawner
+from log_alarms import counted
 from tornado import web
 
 MiB = 1024**2
@@ -124,6 +125,7 @@ def test_no_measurement_yet_lets_the_spawn_through_and_says_why(
     with caplog.at_level(logging.WARNING, logger="JupyterHub"):
         assert asyncio.run(hook(spawner("astro1"))) is None  # no file at all
     assert f"storage quota: cannot read {usage}" in caplog.text
+    assert len(counted("hub-fail-open", caplog.text)) == 1  # the operators' alarm counts it
     usage.write_text("{not json")
     assert asyncio.run(hook(spawner("astro1"))) is None
     write_usage(usage, astro2=1)

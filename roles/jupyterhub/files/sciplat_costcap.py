@@ -89,7 +89,9 @@ class CostCap:
                 record = await asyncio.get_running_loop().run_in_executor(None, self.read)
             except Exception as error:  # any failure: log it and let spawns through
                 self.log.warning(
-                    "cost cap: cannot read %s (%s); letting the spawn through", self.parameter, error
+                    "cost cap: cannot read %s (%s); failing open, letting the spawn through",
+                    self.parameter,
+                    error,
                 )
                 return None
             self._cache.update(at=now, record=record)

@@ -83,7 +83,9 @@ class ImageCheck:
             found = await asyncio.get_running_loop().run_in_executor(None, self.reader, reference)
         except Exception as error:  # any failure: log it and let the spawn through
             self.log.warning(
-                "image check: cannot ask ECR about %s (%s); letting the spawn through", image, error
+                "image check: cannot ask ECR about %s (%s); failing open, letting the spawn through",
+                image,
+                error,
             )
             return True
         self._answers[image] = (now, found)

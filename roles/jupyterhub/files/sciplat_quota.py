@@ -153,7 +153,9 @@ class HubQuota:
                 self._cache.update(mtime=mtime, homes=load_usage(self.usage_file)["homes"])
         except (OSError, ValueError) as error:
             self.log.warning(
-                "storage quota: cannot read %s (%s); not enforcing quotas", self.usage_file, error
+                "storage quota: cannot read %s (%s); failing open, not enforcing quotas",
+                self.usage_file,
+                error,
             )
             return None
         groups = [group.name for group in getattr(user, "groups", [])]

@@ -97,6 +97,18 @@ def main(name: str, region: str) -> dict[str, Any]:
         "alarms": alarms(session.client("cloudwatch"), f"{name}-"),
         "global_alarms": alarms(session.client("cloudwatch", region_name=GLOBAL), f"{name}-"),
         "dashboard": body,
+        "metric_filters": [
+            {
+                "log_group": f["logGroupName"],
+                "name": f["filterName"],
+                "pattern": f["filterPattern"],
+                "metrics": [
+                    [m["metricNamespace"], m["metricName"], m["metricValue"]]
+                    for m in f["metricTransformations"]
+                ],
+            }
+            for f in session.client("logs").describe_metric_filters()["metricFilters"]
+        ],
         "health_checks": [
             {"id": c["Id"], **{k: c["HealthCheckConfig"].get(k) for k in CHECK_KEYS}} for c in checks
         ],
