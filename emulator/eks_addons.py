@@ -96,6 +96,16 @@ CATALOGUE: dict[str, AddonSpec] = {
             AddonVersion("v1.45.0-eksbuild.2", KUBERNETES_VERSIONS, KUBERNETES_VERSIONS),
         ),
     ),
+    # Container Insights: the CloudWatch agent (metrics) and Fluent Bit (container logs) on every node.
+    "amazon-cloudwatch-observability": AddonSpec(
+        "observability",
+        requires_iam=True,
+        needs_nodes=True,
+        versions=(
+            AddonVersion("v4.4.0-eksbuild.1", KUBERNETES_VERSIONS),
+            AddonVersion("v4.3.0-eksbuild.1", KUBERNETES_VERSIONS, KUBERNETES_VERSIONS),
+        ),
+    ),
     "aws-efs-csi-driver": AddonSpec(
         "storage",
         requires_iam=True,

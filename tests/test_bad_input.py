@@ -80,6 +80,25 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"eks_cluster_node_groups": node_groups_with(1, name=NODE_GROUPS[0]["name"])},
         ["eks_cluster_node_groups", NODE_GROUPS[0]["name"]],
     ),
+    (
+        "irsa-role-without-permissions",
+        {
+            "eks_cluster_service_account_roles": [
+                {"name": "local-agent", "service_account": "amazon-cloudwatch/agent"}
+            ]
+        },
+        ["eks_cluster_service_account_roles", "local-agent", "managed_policies"],
+    ),
+    (
+        "aws-network-id-parameter-invalid",
+        {"aws_network_id_parameter": "/aws/reserved"},
+        ["aws_network_id_parameter", "/sciplat/hst-prod/aws_network/vpc-id"],
+    ),
+    (
+        "hub-log-group-invalid",
+        {"cloudwatch_alarms_hub_log_group": "hub logs!"},
+        ["cloudwatch_alarms_hub_log_group", "/aws/containerinsights/hst-prod/application"],
+    ),
     ("cluster-name-missing", {"eks_cluster_name": ""}, ["eks_cluster_name"]),
     (
         "logging-type-unknown",

@@ -30,6 +30,7 @@ def test_addon_versions_catalogue_has_one_default_per_kubernetes_version(aws: Cl
         "kube-proxy",
         "aws-ebs-csi-driver",
         "aws-efs-csi-driver",
+        "amazon-cloudwatch-observability",
     }
     for addon in addons:
         defaults = [
