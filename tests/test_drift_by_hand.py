@@ -108,3 +108,24 @@ def test_tags_removed_by_hand_are_reported_then_repaired_without_duplicates(site
     again = converge()
     assert again.returncode == 0, again.output[-4000:]
     assert again.changed == 0, again.output[-4000:]
+
+
+def test_a_second_vpc_with_the_sites_name_is_refused_naming_both(site_emulator: Emulator) -> None:
+    site_emulator.reset()
+    extra_vars = {"site_aws_environment": site_emulator.client_env()}
+    first = run_playbook("network.yml", state_dir=site_emulator.state_dir, extra_vars=extra_vars)
+    assert first.returncode == 0, first.output[-4000:]
+    ec2 = ec2_client(site_emulator)
+    [vpc] = network(ec2)["vpcs"]
+    # By hand: another VPC with the same CIDR and the site's Name tag.
+    copy = ec2.create_vpc(CidrBlock=vpc["CidrBlock"])["Vpc"]["VpcId"]
+    ec2.create_tags(Resources=[copy], Tags=[{"Key": "Name", "Value": tags(vpc)["Name"]}])
+    before = network(ec2)
+
+    check = run_playbook(
+        "network.yml", state_dir=site_emulator.state_dir, extra_vars=extra_vars, args=("--check",)
+    )
+    assert check.returncode != 0
+    assert f"Found 2 VPCs named '{tags(vpc)['Name']}'" in check.output
+    assert vpc["VpcId"] in check.output and copy in check.output
+    assert network(ec2) == before
