@@ -94,11 +94,6 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"aws_network_id_parameter": "/aws/reserved"},
         ["aws_network_id_parameter", "/sciplat/hst-prod/aws_network/vpc-id"],
     ),
-    (
-        "hub-log-group-invalid",
-        {"cloudwatch_alarms_hub_log_group": "hub logs!"},
-        ["cloudwatch_alarms_hub_log_group", "/aws/containerinsights/hst-prod/application"],
-    ),
     ("cluster-name-missing", {"eks_cluster_name": ""}, ["eks_cluster_name"]),
     (
         "logging-type-unknown",
