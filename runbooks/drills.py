@@ -706,11 +706,10 @@ def run_drill(
     check_allowed(site, production_site)
     if scenario == "hub-host":
         hub_host_precheck(site)
-    if site.var("runbook_home_access") != "local_path":
+    if not site.var("site_emulated"):
         raise Refused(
-            f"site {site.name}: the {scenario} drill reads and writes the file system as a local directory "
-            f"(runbook_home_access local_path); it is {site.var('runbook_home_access')!r} (a gap: "
-            "docs/drills.md)"
+            f"site {site.name}: the {scenario} drill measures the file system as a directory on this "
+            "machine, which only an emulated site (site_emulated: true) has (a gap: docs/drills.md)"
         )
     user = user or str(site.var("runbook_drill_user") or "drill-user")
     drill_plan = plan(site, scenario, user)

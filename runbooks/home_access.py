@@ -11,7 +11,10 @@ chooses the way (``runbook_home_access``):
 - ``ssh_host``: a host that mounts the file system (the single-node hub's host): the operations run
   there as ``python3 -`` over SSH (``runbook_home_ssh``: the inventory host, where the file system's
   root is on it, and an optional command that mounts it; docs/runbooks/README.md).
-- ``kubernetes_job`` (a Job mounting the home claim) is not built yet: choosing it refuses the run.
+- ``kubernetes_job``: an EKS site. Each operation is a Kubernetes Job in the hub's namespace whose
+  pod mounts the file system's root (a PersistentVolume made like the home claim's, with the file
+  system's ID as its volume handle) and runs ``python3 home_ops.py OP ROOT JSON`` from a ConfigMap;
+  the answer is the pod's log (``runbook_home_job``: image, namespace, resources, access point).
 
 A way is one small class with the same interface (:class:`HomeAccess`): ``check`` (the way works at
 all: a precondition, before any paid or destructive step), ``where`` (the root, in words) and
@@ -20,11 +23,13 @@ all: a precondition, before any paid or destructive step), ``where`` (the root, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
 import subprocess
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -34,7 +39,6 @@ from runbooks import home_ops
 from runbooks.engine import Refused, StepFailed
 from runbooks.site import Site
 
-KINDS = ("local_path", "ssh_host", "kubernetes_job")
 SSH_TIMEOUT = 600
 
 
@@ -211,33 +215,395 @@ class SshHostAccess(HomeAccess):
         return self._ops(self.where(file_system_id), op, args)
 
 
-WAYS: dict[str, type[HomeAccess]] = {"local_path": LocalFilesystemAccess, "ssh_host": SshHostAccess}
+class KubernetesJobAccess(HomeAccess):
+    """A Job per operation in the cluster, its pod mounting the file system's root.
+
+    The volume is a PersistentVolume like the home claim's (same CSI driver, mount options, volume
+    attributes and storage class), whose volume handle is the file system (``fs-...``, or
+    ``fs-...::fsap-...`` through the access point named ``runbook_home_job.access_point`` when the
+    file system has one), bound to a claim of the same name; both are kept (Retain: deleting them
+    never touches the data) and labelled ``app.kubernetes.io/managed-by: sciplat-runbook``.
+    """
+
+    kind = "kubernetes_job"
+    MOUNT = "/efs"
+    SCRIPT_DIR = "/opt/sciplat-runbook"
+    LABELS: ClassVar[dict[str, str]] = {"app.kubernetes.io/managed-by": "sciplat-runbook"}
+    # One API client per kubeconfig for a few minutes: its token (aws eks get-token) lasts 15.
+    _clients: ClassVar[dict[str, tuple[float, Any]]] = {}
+    CLIENT_SECONDS = 300
+    # Waiting reasons of a container that will not start however long the Job waits.
+    CANNOT_START = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError")
+
+    def __init__(self, site: Site) -> None:
+        super().__init__(site)
+        settings = site.var("runbook_home_job") or {}
+        if not isinstance(settings, dict):
+            raise Refused(
+                f"site {site.name}: runbook_home_job must be a mapping (image, namespace, resources, "
+                f"access_point; docs/runbooks/README.md); it is {settings!r}"
+            )
+        unknown = sorted(set(settings) - {"image", "namespace", "resources", "access_point", "timeout"})
+        if unknown:
+            raise Refused(
+                f"site {site.name}: runbook_home_job has unknown keys {', '.join(unknown)}; the keys are "
+                "image, namespace, resources, access_point, timeout"
+            )
+        self.image = str(settings.get("image") or site.var("home_usage_kubernetes_image") or "")
+        if not self.image:
+            raise Refused(
+                f"site {site.name}: runbook_home_access is kubernetes_job but runbook_home_job.image is not "
+                "set: an image with python3 (the home-usage CronJob's, home_usage_kubernetes_image, will do)"
+            )
+        self.namespace = str(
+            settings.get("namespace") or site.var("efs_storage_kubernetes_namespace") or "jhub"
+        )
+        self.claim = str(site.var("efs_storage_pvc_name") or "homes")
+        self.resources = settings.get("resources") or {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "1", "memory": "1Gi"},
+        }
+        self.access_point = str(settings.get("access_point") or "")
+        self.timeout = float(settings.get("timeout") or site.var("runbook_wait_timeout", SSH_TIMEOUT))
+        self.kubeconfig = str(site.var("eks_cluster_kubeconfig_path") or "")
+        if not self.kubeconfig or not Path(self.kubeconfig).is_file():
+            raise Refused(
+                f"site {site.name}: no kubeconfig at {self.kubeconfig or '(none set)'} to reach the "
+                "cluster (the cluster stage writes it where eks_cluster_kubeconfig_path says)"
+            )
+
+    # -- the API ---------------------------------------------------------------------------------
+
+    def _api(self) -> Any:
+        from kubernetes import config
+
+        made, api = self._clients.get(self.kubeconfig, (0.0, None))
+        if api is None or time.monotonic() - made > self.CLIENT_SECONDS:
+            with self.site.aws():  # the kubeconfig's credential plugin runs with the site's AWS environment
+                api = config.new_client_from_config(self.kubeconfig)
+            self._clients[self.kubeconfig] = (time.monotonic(), api)
+        return api
+
+    def _core(self) -> Any:
+        from kubernetes import client
+
+        return client.CoreV1Api(self._api())
+
+    def _batch(self) -> Any:
+        from kubernetes import client
+
+        return client.BatchV1Api(self._api())
+
+    @staticmethod
+    def _reason(error: Exception) -> str:
+        body = getattr(error, "body", None)
+        if body:
+            try:
+                return str(json.loads(body).get("message") or body)[:300]
+            except ValueError:
+                return str(body)[:300]
+        return (getattr(error, "reason", None) or str(error).splitlines()[0])[:300]
+
+    def _home_volume(self) -> Any:
+        """The home claim's PersistentVolume: the model of every volume this way makes."""
+        core = self._core()
+        claim = core.read_namespaced_persistent_volume_claim(self.claim, self.namespace, _request_timeout=15)
+        if not claim.spec.volume_name:
+            raise Refused(f"the home claim {self.namespace}/{self.claim} is not bound to a volume yet")
+        volume = core.read_persistent_volume(claim.spec.volume_name, _request_timeout=15)
+        if volume.spec.csi is None:
+            raise Refused(
+                f"the home claim's volume {volume.metadata.name} is not a CSI volume: kubernetes_job "
+                "mounts EFS file systems through the EFS CSI driver"
+            )
+        return volume
+
+    def _volume_handle(self, file_system_id: str) -> str:
+        if not self.access_point:
+            return file_system_id
+        from runbooks import aws
+
+        points = aws.client(self.site, "efs").describe_access_points(FileSystemId=file_system_id)
+        for point in points.get("AccessPoints", []):
+            if {t["Key"]: t["Value"] for t in point.get("Tags", [])}.get("Name") == self.access_point:
+                return f"{file_system_id}::{point['AccessPointId']}"
+        # A file system restored to a new one has no access points (and no file-system policy) yet.
+        return file_system_id
+
+    def _name(self, file_system_id: str) -> str:
+        return f"sciplat-runbook-{file_system_id}".lower()
+
+    def _ensure_volume(self, file_system_id: str) -> str:
+        """The claim mounting the file system's root, made once and kept; its name."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        core = self._core()
+        name = self._name(file_system_id)
+        try:
+            found = core.read_namespaced_persistent_volume_claim(name, self.namespace, _request_timeout=15)
+            if found.status.phase == "Bound":
+                return name
+        except ApiException as error:
+            if error.status != 404:
+                raise
+            home = self._home_volume()
+            csi = home.spec.csi
+            volume = client.V1PersistentVolume(
+                metadata=client.V1ObjectMeta(name=name, labels=self.LABELS),
+                spec=client.V1PersistentVolumeSpec(
+                    capacity={"storage": "1Gi"},  # nominal: EFS has no size
+                    access_modes=["ReadWriteMany"],
+                    persistent_volume_reclaim_policy="Retain",
+                    storage_class_name=home.spec.storage_class_name,
+                    mount_options=home.spec.mount_options,
+                    claim_ref=client.V1ObjectReference(namespace=self.namespace, name=name),
+                    csi=client.V1CSIPersistentVolumeSource(
+                        driver=csi.driver,
+                        volume_handle=self._volume_handle(file_system_id),
+                        volume_attributes=csi.volume_attributes,
+                    ),
+                ),
+            )
+            try:
+                core.create_persistent_volume(volume, _request_timeout=15)
+            except ApiException as exists:
+                if exists.status != 409:
+                    raise
+            claim = client.V1PersistentVolumeClaim(
+                metadata=client.V1ObjectMeta(name=name, namespace=self.namespace, labels=self.LABELS),
+                spec=client.V1PersistentVolumeClaimSpec(
+                    access_modes=["ReadWriteMany"],
+                    storage_class_name=home.spec.storage_class_name,
+                    volume_name=name,
+                    resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}),
+                ),
+            )
+            core.create_namespaced_persistent_volume_claim(self.namespace, claim, _request_timeout=15)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            found = core.read_namespaced_persistent_volume_claim(name, self.namespace, _request_timeout=15)
+            if found.status.phase == "Bound":
+                return name
+            time.sleep(1)
+        raise StepFailed(f"claim {self.namespace}/{name} for {file_system_id} is not Bound after 120 s")
+
+    def _ensure_script(self) -> str:
+        """A ConfigMap holding home_ops.py, replaced when its content differs."""
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        name = "sciplat-runbook-home-ops"
+        body = client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name=name, namespace=self.namespace, labels=self.LABELS),
+            data={"home_ops.py": Path(home_ops.__file__).read_text()},
+        )
+        core = self._core()
+        try:
+            current = core.read_namespaced_config_map(name, self.namespace, _request_timeout=15)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+            core.create_namespaced_config_map(self.namespace, body, _request_timeout=15)
+            return name
+        if (current.data or {}) != body.data:
+            core.replace_namespaced_config_map(name, self.namespace, body, _request_timeout=15)
+        return name
+
+    def _job(self, claim: str, script: str, op: str, args: dict[str, Any]) -> Any:
+        from kubernetes import client
+
+        command = ["python3", f"{self.SCRIPT_DIR}/home_ops.py", op, self.MOUNT, json.dumps(args)]
+        pod = client.V1PodSpec(
+            restart_policy="Never",
+            # Root: the homes belong to their users; a restore moves their files and keeps owners.
+            security_context=client.V1PodSecurityContext(run_as_user=0, run_as_group=0),
+            automount_service_account_token=False,
+            containers=[
+                client.V1Container(
+                    name="home-ops",
+                    image=self.image,
+                    command=command,
+                    resources=client.V1ResourceRequirements(**self.resources),
+                    volume_mounts=[
+                        client.V1VolumeMount(name="fs", mount_path=self.MOUNT),
+                        client.V1VolumeMount(name="script", mount_path=self.SCRIPT_DIR, read_only=True),
+                    ],
+                )
+            ],
+            volumes=[
+                client.V1Volume(
+                    name="fs",
+                    persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(claim_name=claim),
+                ),
+                client.V1Volume(name="script", config_map=client.V1ConfigMapVolumeSource(name=script)),
+            ],
+        )
+        return client.V1Job(
+            metadata=client.V1ObjectMeta(
+                generate_name=f"sciplat-runbook-{op.replace('_', '-')}-",
+                namespace=self.namespace,
+                labels={**self.LABELS, "sciplat.io/home-op": op.replace("_", "-")},
+            ),
+            spec=client.V1JobSpec(
+                backoff_limit=0,
+                active_deadline_seconds=int(self.timeout),
+                ttl_seconds_after_finished=3600,
+                template=client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels=self.LABELS), spec=pod),
+            ),
+        )
+
+    def _why_not_running(self, job: str) -> str:
+        """What the Job's pod (or the Job controller) last said: a pull error, a mount error, quota."""
+        core = self._core()
+        pods = core.list_namespaced_pod(self.namespace, label_selector=f"job-name={job}", _request_timeout=15)
+        for pod in pods.items:
+            for status in pod.status.container_statuses or []:
+                waiting = status.state.waiting if status.state else None
+                if waiting and waiting.reason:
+                    return f"pod {pod.metadata.name}: {waiting.reason}: {waiting.message or ''}".strip()
+        names = [job] + [p.metadata.name for p in pods.items]
+        events = core.list_namespaced_event(self.namespace, _request_timeout=15).items
+        mine = [e for e in events if e.involved_object.name in names and e.type == "Warning"]
+        if mine:
+            last = mine[-1]
+            return f"{last.involved_object.kind} {last.involved_object.name}: {last.reason}: {last.message}"
+        return (
+            "no pod has run it yet"
+            if not pods.items
+            else f"pod {pods.items[0].metadata.name} is {pods.items[0].status.phase}"
+        )
+
+    def _ops(self, file_system_id: str, op: str, args: dict[str, Any], timeout: float | None = None) -> Any:
+        from kubernetes.client.exceptions import ApiException
+
+        limit = timeout or self.timeout
+        try:
+            claim = self._ensure_volume(file_system_id)
+            script = self._ensure_script()
+            batch = self._batch()
+            job = batch.create_namespaced_job(
+                self.namespace, self._job(claim, script, op, args), _request_timeout=15
+            ).metadata.name
+        except ApiException as error:
+            raise StepFailed(f"kubernetes_job: {op} on {file_system_id}: {self._reason(error)}") from error
+        failed = ""
+        try:
+            deadline, polls = time.monotonic() + limit, 0
+            while True:
+                status = batch.read_namespaced_job_status(job, self.namespace, _request_timeout=15).status
+                if status.succeeded or status.failed:
+                    break
+                polls += 1
+                if time.monotonic() > deadline:
+                    raise StepFailed(
+                        f"kubernetes_job {self.namespace}/{job}: {op} on {file_system_id} did not finish "
+                        f"within {limit:.0f} s ({self._why_not_running(job)})"
+                    )
+                # A pod that can never start (no such image) is reported now, not at the deadline.
+                stuck = self._why_not_running(job) if polls % 5 == 0 else ""
+                if any(f": {reason}:" in stuck for reason in self.CANNOT_START):
+                    raise StepFailed(
+                        f"kubernetes_job {self.namespace}/{job}: {op} on {file_system_id} cannot start: "
+                        f"{stuck} (runbook_home_job.image)"
+                    )
+                time.sleep(1)
+            core = self._core()
+            pods = core.list_namespaced_pod(
+                self.namespace, label_selector=f"job-name={job}", _request_timeout=15
+            ).items
+            output = (
+                core.read_namespaced_pod_log(pods[0].metadata.name, self.namespace, _request_timeout=60)
+                if pods
+                else ""
+            )
+            if status.failed:
+                failed = self._why_not_running(job)
+        except ApiException as error:
+            raise StepFailed(f"kubernetes_job {self.namespace}/{job}: {self._reason(error)}") from error
+        finally:
+            with contextlib.suppress(ApiException):  # else its TTL removes it within the hour
+                batch.delete_namespaced_job(
+                    job, self.namespace, propagation_policy="Background", _request_timeout=15
+                )
+        try:
+            answer = json.loads(output.strip().splitlines()[-1])
+        except (ValueError, IndexError) as error:
+            raise StepFailed(
+                f"kubernetes_job {self.namespace}/{job}: {op} printed no JSON"
+                + (f" ({failed})" if failed else "")
+                + f": {output[-300:]!r}"
+            ) from error
+        if not answer.get("ok"):
+            raise StepFailed(
+                f"kubernetes_job {self.namespace}/{job}: {op} on {file_system_id}: {answer.get('error')}"
+            )
+        return answer["result"]
+
+    # -- the interface ---------------------------------------------------------------------------
+
+    def where(self, file_system_id: str) -> str:
+        return f"{self.namespace}/{self._name(file_system_id)}:"
+
+    def check(self, file_system_id: str | None = None) -> str:
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            if not file_system_id:
+                volume = self._home_volume()
+                return (
+                    f"kubernetes_job: the home claim {self.namespace}/{self.claim} is bound to "
+                    f"{volume.metadata.name} ({volume.spec.csi.driver})"
+                )
+            probe = self._ops(file_system_id, "probe", {}, timeout=min(self.timeout, 300))
+        except (ApiException, StepFailed) as error:
+            reason = self._reason(error) if isinstance(error, ApiException) else str(error)
+            raise Refused(f"home access through a Kubernetes Job does not work: {reason}") from error
+        except Exception as error:  # the API server unreachable, the credential plugin failing
+            raise Refused(
+                f"home access through a Kubernetes Job: cannot reach the cluster with {self.kubeconfig} "
+                f"({type(error).__name__}: {str(error).splitlines()[0][:200] if str(error) else ''})"
+            ) from error
+        if not probe["writable"]:
+            raise Refused(
+                f"home access through a Kubernetes Job: the root of {file_system_id} is not writable in "
+                "the Job's pod (root squashed? the file-system policy must allow ClientRootAccess to the "
+                "role that mounts; docs/runbooks/README.md)"
+            )
+        python = probe["python"]
+        return f"kubernetes_job {self.namespace}: the root of {file_system_id} is writable (python {python})"
+
+    def run(self, file_system_id: str, op: str, **args: Any) -> Any:
+        return self._ops(file_system_id, op, args)
+
+
+WAYS: dict[str, type[HomeAccess]] = {
+    "local_path": LocalFilesystemAccess,
+    "ssh_host": SshHostAccess,
+    "kubernetes_job": KubernetesJobAccess,
+}
 
 
 def home_access(site: Site) -> HomeAccess:
     kind = site.var("runbook_home_access")
     if kind in WAYS:
         return WAYS[kind](site)
-    if kind in KINDS:
-        raise Refused(
-            f"site {site.name}: runbook_home_access: {kind} is not implemented yet; use local_path or "
-            "ssh_host (see docs/runbooks/README.md, home access)"
-        )
     raise Refused(
-        f"site {site.name}: runbook_home_access must be one of {', '.join(KINDS)} "
+        f"site {site.name}: runbook_home_access must be one of {', '.join(WAYS)} "
         f"(set it in the inventory); it is {kind!r}"
     )
 
 
 def local_root(site: Site, file_system_id: str) -> Path:
-    """The file system's root as a local directory: only the local_path way has one (drills)."""
-    access = home_access(site)
-    if not isinstance(access, LocalFilesystemAccess):
+    """The file system's root as a directory on this machine: an emulated site's data plane. The
+    drills read it to measure what a fault lost and a recovery brought back, whichever way the
+    procedures themselves reach the homes (``runbook_home_access``)."""
+    if not site.var("site_emulated"):
         raise Refused(
-            f"site {site.name}: this needs the file system as a local directory (runbook_home_access "
-            f"local_path); it is {access.kind}"
+            f"site {site.name}: this needs the file system as a directory on this machine, which only an "
+            "emulated site (site_emulated: true) has"
         )
-    return access.root(file_system_id)
+    return LocalFilesystemAccess(site).root(file_system_id)
 
 
 def home_root(site: Site) -> str:

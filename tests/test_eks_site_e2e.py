@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -257,6 +259,84 @@ def test_the_usage_figures_refuse_an_email_user_over_quota(site: EksSite) -> Non
     assert "50" in text and "quota" in text.lower(), text[-3000:]
     with pytest.raises(Exception, match="Not Found"):
         site.core().read_namespaced_pod(f"jupyter-{directory}", NAMESPACE)
+
+
+def runbook(site: EksSite, *argv: str) -> subprocess.CompletedProcess[str]:
+    """The `runbook` command on this site, as an operator runs it (its own process and environment)."""
+    env = {**os.environ, **site.env, "EMULATOR_STATE_DIR": str(site.emulator.state_dir)}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    command = [str(Path(sys.executable).parent / "runbook"), *argv, "--site", "local-eks"]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+
+
+def test_the_runbooks_reach_the_homes_through_a_kubernetes_job(
+    site: EksSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """runbook_home_access kubernetes_job (the local EKS inventory's, as on a real EKS site): the quota
+    report reads the CronJob's figures and restore-user-home moves a user's files back, each file
+    operation a Job whose pod mounts the file system's root."""
+    from runbooks import aws
+
+    monkeypatch.setenv("EMULATOR_STATE_DIR", str(site.emulator.state_dir))
+    monkeypatch.setenv("SITE_OUTPUT_DIR", site.env["SITE_OUTPUT_DIR"])
+    runbook_site = load_site("local-eks")
+    assert runbook_site.var("runbook_home_access") == "kubernetes_job"
+    fs = aws.find_home_fs(runbook_site)
+    assert fs is not None
+    volume = f"sciplat-runbook-{fs['FileSystemId']}"
+
+    report = runbook(site, "quota-report", "--format", "json")
+    assert report.returncode == 0, report.stdout[-2000:] + report.stderr[-2000:]
+    figures = json.loads(report.stdout)
+    assert figures["usage_file"].startswith(f"kubernetes_job {NAMESPACE}/{volume}:/home/.sciplat-usage/")
+    big = [row for row in figures["users"] if "astro3" in row["user"] and row["bytes"] >= 60 * 2**20]
+    assert big, figures["users"]  # the e-mail user's 60 MiB, as the CronJob measured them
+
+    home = homes_dir(site) / "astro4"
+    (home / "data").mkdir(parents=True, exist_ok=True)
+    (home / "notes.md").write_text("# observing log\n")
+    (home / "data" / "frame.fits").write_bytes(os.urandom(256 * 1024))
+    for path in (home, home / "data", home / "notes.md", home / "data" / "frame.fits"):
+        os.chown(path, 1000, 1000)
+    before = {p.relative_to(home): p.read_bytes() for p in home.rglob("*") if p.is_file()}
+    aws.start_backup(runbook_site, fs, 120)
+    (home / "data" / "frame.fits").unlink()
+    (home / "notes.md").write_text("# observing log, newer\n")
+
+    restored = runbook(site, "run", "restore-user-home", "--apply", "--yes", "--user", "astro4")
+    assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr[-2000:]
+    assert "1 restored, 0 replaced, 0 already identical, 1 newer kept" in restored.stdout, restored.stdout
+    assert (home / "data" / "frame.fits").read_bytes() == before[Path("data/frame.fits")]
+    assert (home / "data" / "frame.fits").stat().st_uid == 1000  # the owner kept, though the Job is root
+    assert (home / "notes.md").read_text() == "# observing log, newer\n"  # the newer file kept
+    # The Jobs are gone once read; the volume stays, bound, for the next run (Retain: it holds no data).
+    jobs = site.batch().list_namespaced_job(
+        NAMESPACE, label_selector="app.kubernetes.io/managed-by=sciplat-runbook"
+    )
+    assert [j for j in jobs.items if not j.metadata.deletion_timestamp] == []
+    claim = site.core().read_namespaced_persistent_volume_claim(volume, NAMESPACE)
+    assert claim.status.phase == "Bound"
+    assert site.core().read_persistent_volume(volume).spec.csi.volume_handle == fs["FileSystemId"]
+
+
+def test_a_runbook_job_whose_image_cannot_be_pulled_is_reported_at_once(
+    site: EksSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """runbook_home_job.image names nothing the nodes can pull: the report refuses once the pod says
+    so, naming the variable and the pull error, instead of waiting out the Job's deadline."""
+    import dataclasses
+
+    from runbooks import quota_report
+
+    monkeypatch.setenv("EMULATOR_STATE_DIR", str(site.emulator.state_dir))
+    monkeypatch.setenv("SITE_OUTPUT_DIR", site.env["SITE_OUTPUT_DIR"])
+    loaded = load_site("local-eks")
+    job = {"image": "docker.io/library/no-such-image:1", "timeout": 600}
+    broken = dataclasses.replace(loaded, hostvars={**loaded.hostvars, "runbook_home_job": job})
+    with pytest.raises(
+        quota_report.Refused, match=r"cannot start: pod .*: (ErrImagePull|ImagePullBackOff).*image"
+    ):
+        quota_report.report(broken)  # "did not finish within 600 s" if it had waited for the deadline
 
 
 def test_a_profile_whose_image_was_never_pushed_is_refused_at_once(site: EksSite) -> None:

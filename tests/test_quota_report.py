@@ -321,11 +321,18 @@ def test_bad_quota_settings_are_refused_naming_the_variable(
         assert name in result.output, (bad, result.output)
 
 
-def test_home_access_kinds_not_built_refuse(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "load_site", lambda name: site_with(runbook_home_access="kubernetes_job"))
+def test_a_kubernetes_job_without_a_cluster_to_reach_refuses(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    job = {
+        "runbook_home_access": "kubernetes_job",
+        "runbook_home_job": {"image": "python:3.12-slim"},
+        "eks_cluster_kubeconfig_path": str(tmp_path / "gone.yaml"),
+    }
+    monkeypatch.setattr(cli, "load_site", lambda name: site_with(**job))
     result = invoke("quota-report", "--site", "local")
     assert result.exit_code == 2
-    assert "runbook_home_access: kubernetes_job is not implemented yet" in result.output
+    assert f"no kubeconfig at {tmp_path / 'gone.yaml'} to reach the cluster" in result.output
 
 
 def test_the_rules_are_the_hubs_module_not_a_copy() -> None:

@@ -309,17 +309,34 @@ def test_hub_steps_stop_and_start_the_users_server_through_the_api() -> None:
         api.server.shutdown()
 
 
-def test_unbuilt_home_access_kinds_refuse_and_say_so() -> None:
+def test_home_access_settings_that_cannot_work_refuse_naming_the_variable() -> None:
     import dataclasses
 
     from runbooks.home_access import home_access
 
-    for kind, message in (
-        ("kubernetes_job", "runbook_home_access: kubernetes_job is not implemented yet"),
-        ("ssh_host", "runbook_home_access is ssh_host but runbook_home_ssh does not name the host"),
-        ("nfs_magic", "runbook_home_access must be one of local_path, ssh_host, kubernetes_job"),
+    for settings, message in (
+        (
+            {"runbook_home_access": "ssh_host"},
+            "runbook_home_access is ssh_host but runbook_home_ssh does not",
+        ),
+        (
+            {"runbook_home_access": "nfs_magic"},
+            "runbook_home_access must be one of local_path, ssh_host, kub",
+        ),
+        (
+            {"runbook_home_access": "kubernetes_job", "runbook_home_job": "python"},
+            "runbook_home_job must be a",
+        ),
+        (
+            {"runbook_home_access": "kubernetes_job", "runbook_home_job": {"image": "py", "namespce": "x"}},
+            "runbook_home_job has unknown keys namespce; the keys are image, namespace",
+        ),
+        (
+            {"runbook_home_access": "kubernetes_job", "runbook_home_job": {}},
+            "runbook_home_access is kubernetes_job but runbook_home_job.image is not set",
+        ),
     ):
-        unset = {"runbook_home_access": kind, "runbook_home_ssh": None}
+        unset = {"runbook_home_ssh": None, "home_usage_kubernetes_image": None, **settings}
         site = dataclasses.replace(LOCAL, hostvars={**LOCAL.hostvars, **unset})
         with pytest.raises(Refused, match=message):
             home_access(site)
