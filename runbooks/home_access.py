@@ -35,7 +35,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, ClassVar
 
-from runbooks import home_ops
+from runbooks import home_ops, kube
 from runbooks.engine import Refused, StepFailed
 from runbooks.site import Site
 
@@ -229,9 +229,6 @@ class KubernetesJobAccess(HomeAccess):
     MOUNT = "/efs"
     SCRIPT_DIR = "/opt/sciplat-runbook"
     LABELS: ClassVar[dict[str, str]] = {"app.kubernetes.io/managed-by": "sciplat-runbook"}
-    # One API client per kubeconfig for a few minutes: its token (aws eks get-token) lasts 15.
-    _clients: ClassVar[dict[str, tuple[float, Any]]] = {}
-    CLIENT_SECONDS = 300
     # Waiting reasons of a container that will not start however long the Job waits.
     CANNOT_START = ("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError")
 
@@ -274,35 +271,11 @@ class KubernetesJobAccess(HomeAccess):
 
     # -- the API ---------------------------------------------------------------------------------
 
-    def _api(self) -> Any:
-        from kubernetes import config
-
-        made, api = self._clients.get(self.kubeconfig, (0.0, None))
-        if api is None or time.monotonic() - made > self.CLIENT_SECONDS:
-            with self.site.aws():  # the kubeconfig's credential plugin runs with the site's AWS environment
-                api = config.new_client_from_config(self.kubeconfig)
-            self._clients[self.kubeconfig] = (time.monotonic(), api)
-        return api
-
     def _core(self) -> Any:
-        from kubernetes import client
-
-        return client.CoreV1Api(self._api())
+        return kube.core(self.site, self.kubeconfig)
 
     def _batch(self) -> Any:
-        from kubernetes import client
-
-        return client.BatchV1Api(self._api())
-
-    @staticmethod
-    def _reason(error: Exception) -> str:
-        body = getattr(error, "body", None)
-        if body:
-            try:
-                return str(json.loads(body).get("message") or body)[:300]
-            except ValueError:
-                return str(body)[:300]
-        return (getattr(error, "reason", None) or str(error).splitlines()[0])[:300]
+        return kube.batch(self.site, self.kubeconfig)
 
     def _home_volume(self) -> Any:
         """The home claim's PersistentVolume: the model of every volume this way makes."""
@@ -486,7 +459,7 @@ class KubernetesJobAccess(HomeAccess):
                 self.namespace, self._job(claim, script, op, args), _request_timeout=15
             ).metadata.name
         except ApiException as error:
-            raise StepFailed(f"kubernetes_job: {op} on {file_system_id}: {self._reason(error)}") from error
+            raise StepFailed(f"kubernetes_job: {op} on {file_system_id}: {kube.reason(error)}") from error
         failed = ""
         try:
             deadline, polls = time.monotonic() + limit, 0
@@ -520,7 +493,7 @@ class KubernetesJobAccess(HomeAccess):
             if status.failed:
                 failed = self._why_not_running(job)
         except ApiException as error:
-            raise StepFailed(f"kubernetes_job {self.namespace}/{job}: {self._reason(error)}") from error
+            raise StepFailed(f"kubernetes_job {self.namespace}/{job}: {kube.reason(error)}") from error
         finally:
             with contextlib.suppress(ApiException):  # else its TTL removes it within the hour
                 batch.delete_namespaced_job(
@@ -557,7 +530,7 @@ class KubernetesJobAccess(HomeAccess):
                 )
             probe = self._ops(file_system_id, "probe", {}, timeout=min(self.timeout, 300))
         except (ApiException, StepFailed) as error:
-            reason = self._reason(error) if isinstance(error, ApiException) else str(error)
+            reason = kube.reason(error) if isinstance(error, ApiException) else str(error)
             raise Refused(f"home access through a Kubernetes Job does not work: {reason}") from error
         except Exception as error:  # the API server unreachable, the credential plugin failing
             raise Refused(

@@ -372,6 +372,87 @@ def test_the_cost_cap_refuses_new_servers_with_its_page(site: EksSite) -> None:
         ssm.delete_parameter(Name=parameter)
 
 
+def test_replace_node_group_drains_honouring_disruption_budgets(
+    site: EksSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """replace-node-group user: a pod on the user node whose disruption budget allows no eviction
+    stops the drain before anything is deleted, naming the pod; with the budget gone, a resumed run
+    evicts it, replaces the node group and ends with its new node Ready."""
+    from kubernetes import client
+
+    from runbooks import aws
+    from runbooks.engine import Run, StepFailed
+    from runbooks.procedures import get, parse_args
+
+    monkeypatch.setenv("EMULATOR_STATE_DIR", str(site.emulator.state_dir))
+    monkeypatch.setenv("SITE_OUTPUT_DIR", site.env["SITE_OUTPUT_DIR"])
+    monkeypatch.setenv("PATH", site.env["PATH"])
+    runbook_site = load_site("local-eks")
+    core, policy = site.core(), client.PolicyV1Api(site.core().api_client)
+    namespace, labels = "drain-test", {"app": "drain-test"}
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    pod = client.V1Pod(
+        metadata=client.V1ObjectMeta(name="survey-worker", namespace=namespace, labels=labels),
+        spec=client.V1PodSpec(
+            node_selector={"hub.jupyter.org/node-purpose": "user"},
+            tolerations=[client.V1Toleration(key="hub.jupyter.org/dedicated", operator="Exists")],
+            containers=[client.V1Container(name="pause", image="registry.k8s.io/pause:3.10")],
+        ),
+    )
+    core.create_namespaced_pod(namespace, pod)
+    wait_for(
+        lambda: core.read_namespaced_pod("survey-worker", namespace).status.phase == "Running" or None,
+        120,
+        "the pod on the user node",
+    )
+    budget = client.V1PodDisruptionBudget(
+        metadata=client.V1ObjectMeta(name="survey-worker", namespace=namespace),
+        spec=client.V1PodDisruptionBudgetSpec(
+            max_unavailable=0, selector=client.V1LabelSelector(match_labels=labels)
+        ),
+    )
+    policy.create_namespaced_pod_disruption_budget(namespace, budget)
+    eks = aws.client(runbook_site, "eks")
+    before = eks.describe_nodegroup(clusterName=CLUSTER, nodegroupName="user")["nodegroup"]["nodegroupArn"]
+
+    module = get("replace-node-group")
+    params = parse_args(module, ["--group", "user", "--drain-timeout", "15"])
+    lines: list[str] = []
+    first = Run(runbook_site, module.NAME, module.steps, params, apply=True, yes=True, echo=lines.append)
+    with pytest.raises(StepFailed, match=r"drain-test/survey-worker: Cannot evict pod .*disruption budget"):
+        first.execute()
+    assert (
+        eks.describe_nodegroup(clusterName=CLUSTER, nodegroupName="user")["nodegroup"]["nodegroupArn"]
+        == before
+    )
+    (node,) = core.list_node(label_selector="eks.amazonaws.com/nodegroup=user").items
+    assert node.spec.unschedulable is True  # cordoned, and kept so until the run ends
+
+    policy.delete_namespaced_pod_disruption_budget("survey-worker", namespace)
+    resumed = Run(
+        runbook_site,
+        module.NAME,
+        module.steps,
+        params,
+        apply=True,
+        yes=True,
+        echo=lines.append,
+        resume=first.run_id,
+    )
+    resumed.execute()
+    assert any("1 nodes cordoned, 1 pods evicted (drain-test/survey-worker)" in line for line in lines), lines
+    with pytest.raises(client.exceptions.ApiException, match="Not Found"):
+        core.read_namespaced_pod("survey-worker", namespace)
+    after = eks.describe_nodegroup(clusterName=CLUSTER, nodegroupName="user")["nodegroup"]
+    assert after["nodegroupArn"] != before and after["status"] == "ACTIVE"
+    nodes = core.list_node(label_selector="eks.amazonaws.com/nodegroup=user").items
+    assert nodes and all(
+        {c.type: c.status for c in n.status.conditions}.get("Ready") == "True" and not n.spec.unschedulable
+        for n in nodes
+    )
+    core.delete_namespace(namespace)
+
+
 def test_a_second_converge_changes_nothing(site: EksSite) -> None:
     run = site.converge_again()
     assert run.returncode == 0, run.output[-4000:]

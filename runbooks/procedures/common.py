@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from runbooks import aws
+from runbooks import aws, kube
 from runbooks.ansible import playbook_path, run_playbook
 from runbooks.engine import Context, Refused, Step, StepFailed, wait_until
 from runbooks.hub import Hub, no_hub_reason
@@ -200,8 +200,6 @@ def kubernetes_check(ctx: Context) -> str:
     The kubeconfig's credential plugin (`aws eks get-token`) runs with the site's AWS environment
     (profile, endpoint), as every AWS call of the procedure does.
     """
-    from kubernetes import client, config
-
     namespace = str(ctx.site.var("efs_storage_kubernetes_namespace") or "jhub")
     claim = str(ctx.site.var("efs_storage_pvc_name") or "homes")
     kubeconfig = str(ctx.site.resolve("eks_cluster_kubeconfig_path", ""))
@@ -211,7 +209,7 @@ def kubernetes_check(ctx: Context) -> str:
     def ready() -> str | None:
         try:
             with ctx.site.aws():
-                core = client.CoreV1Api(config.new_client_from_config(kubeconfig))
+                core = kube.core(ctx.site, kubeconfig)
                 nodes = core.list_node(_request_timeout=10).items
                 pvc = core.read_namespaced_persistent_volume_claim(claim, namespace, _request_timeout=10)
         except Exception as error:  # not up yet, or refusing us: keep asking, say why at the end

@@ -1,20 +1,36 @@
 """replace-node-group: a node group is broken (failed health, bad launch template, stuck update);
-delete it and let the cluster stage create it again as the inventory describes it."""
+drain its nodes, delete it and let the cluster stage create it again as the inventory describes it.
+
+The drain is kubectl drain's: the group's nodes are cordoned, then every pod on them (but DaemonSet
+and static pods) is evicted through the Eviction API, which honours PodDisruptionBudgets: a pod
+whose budget allows no disruption now is asked again until --drain-timeout, then the step fails,
+naming it, before anything is deleted.
+"""
 
 from __future__ import annotations
 
-from runbooks import aws
-from runbooks.engine import Context, Refused, Step, wait_until
+import time
+from typing import Any
+
+from runbooks import aws, kube
+from runbooks.engine import Context, Refused, Step, StepFailed, wait_until
 from runbooks.procedures import Param
-from runbooks.procedures.common import cluster_problem, converge, kubernetes_step, timeout
+from runbooks.procedures.common import cluster_problem, converge, kubernetes_skip, kubernetes_step, timeout
 
 NAME = "replace-node-group"
 SUMMARY = "Delete a node group and re-create it from the inventory through the cluster stage."
 WHEN = "A node group is DEGRADED or CREATE_FAILED, or its nodes must all be replaced at once."
-PARAMS = {"group": Param("the node group's name (eks_cluster_node_groups[].name)", required=True)}
+PARAMS = {
+    "group": Param("the node group's name (eks_cluster_node_groups[].name)", required=True),
+    "drain-timeout": Param(
+        "seconds to keep asking evictions that a disruption budget refuses", default="600"
+    ),
+}
+NODE_GROUP_LABEL = "eks.amazonaws.com/nodegroup"
 
 
 def _check(ctx: Context) -> None:
+    _drain_timeout(ctx)
     names = [g["name"] for g in aws.node_groups(ctx.site)]
     group = ctx.params["group"]
     if group not in names:
@@ -27,6 +43,90 @@ def _check(ctx: Context) -> None:
         ctx.data.setdefault("before", {"status": ng["status"], "arn": ng["nodegroupArn"]})
     except eks.exceptions.ResourceNotFoundException:
         ctx.data.setdefault("before", {"status": "absent"})
+
+
+def _drain_timeout(ctx: Context) -> float:
+    try:
+        seconds = float(ctx.params.get("drain-timeout") or 600)
+    except ValueError:
+        seconds = -1
+    if seconds <= 0:
+        raise Refused(
+            f"--drain-timeout must be a number of seconds above 0; it is {ctx.params['drain-timeout']!r}"
+        )
+    return seconds
+
+
+def _evictable(pod: Any) -> bool:
+    """Not a DaemonSet's pod (it would come back on the node), not a static pod, not finished."""
+    owners = pod.metadata.owner_references or []
+    if any(o.kind == "DaemonSet" for o in owners) or any(o.kind == "Node" for o in owners):
+        return False
+    if "kubernetes.io/config.mirror" in (pod.metadata.annotations or {}):
+        return False
+    return pod.status.phase not in ("Succeeded", "Failed")
+
+
+def _drain(ctx: Context) -> str:
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    group = ctx.params["group"]
+    deadline = time.monotonic() + _drain_timeout(ctx)
+    core = kube.core(ctx.site, str(ctx.site.resolve("eks_cluster_kubeconfig_path", "")))
+    with ctx.site.aws():
+        nodes = [n.metadata.name for n in core.list_node(label_selector=f"{NODE_GROUP_LABEL}={group}").items]
+        for node in nodes:
+            core.patch_node(node, {"spec": {"unschedulable": True}})
+        pods = [
+            pod
+            for node in nodes
+            for pod in core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}").items
+            if _evictable(pod)
+        ]
+        waiting = {(p.metadata.namespace, p.metadata.name): p.metadata.uid for p in pods}
+        blocked: dict[tuple[str, str], str] = {}
+        accepted: set[tuple[str, str]] = set()
+        while True:
+            for namespace, name in sorted(set(waiting) - accepted):
+                body = client.V1Eviction(metadata=client.V1ObjectMeta(name=name, namespace=namespace))
+                try:
+                    core.create_namespaced_pod_eviction(name, namespace, body)
+                    accepted.add((namespace, name))
+                    blocked.pop((namespace, name), None)
+                except ApiException as error:
+                    if error.status == 404:
+                        accepted.add((namespace, name))
+                        blocked.pop((namespace, name), None)
+                    elif error.status == 429:  # its disruption budget allows no disruption now
+                        blocked[(namespace, name)] = kube.reason(error)
+                    else:
+                        raise StepFailed(f"evicting {namespace}/{name}: {kube.reason(error)}") from error
+            left = {}
+            for (namespace, name), uid in waiting.items():
+                try:
+                    if core.read_namespaced_pod(name, namespace).metadata.uid == uid:
+                        left[(namespace, name)] = uid
+                except ApiException as error:
+                    if error.status != 404:
+                        raise
+            waiting = left
+            if not waiting:
+                break
+            if time.monotonic() > deadline:
+                held = [
+                    f"{ns}/{name}: {blocked[(ns, name)]}" for ns, name in waiting if (ns, name) in blocked
+                ]
+                rest = [f"{ns}/{name}" for ns, name in waiting if (ns, name) not in blocked]
+                raise StepFailed(
+                    f"{len(waiting)} pods still on node group {group} after --drain-timeout: "
+                    + "; ".join([*held, f"{', '.join(rest)} not gone yet"] if rest else held)
+                    + " (the nodes stay cordoned: resolve it, then --resume the run)"
+                )
+            time.sleep(2)
+    names = sorted(f"{p.metadata.namespace}/{p.metadata.name}" for p in pods)
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"{len(nodes)} nodes cordoned, {len(names)} pods evicted" + (f" ({shown})" if names else "")
 
 
 def _delete(ctx: Context) -> str:
@@ -75,6 +175,23 @@ def steps(ctx: Context) -> list[Step]:
             ),
             lambda c: f"{group} is {c.data['before']['status']}",
             precondition=_check,
+        ),
+        Step(
+            "drain-nodes",
+            lambda c: (
+                f"cordon {group}'s nodes and evict their pods (DaemonSets' excepted), honouring "
+                f"disruption budgets for at most {c.params.get('drain-timeout') or 600} s"
+            ),
+            _drain,
+            skip=lambda c: (
+                kubernetes_skip(c)
+                or (
+                    "the node group is absent: nothing to drain"
+                    if c.data["before"]["status"] == "absent"
+                    else None
+                )
+            ),
+            destructive=True,
         ),
         Step(
             "delete-node-group",
