@@ -1,5 +1,6 @@
 """EC2: NAT gateways and AMIs take time; AMI names are unique; CreateImage tags the snapshot too;
-AMIs can be deprecated (EnableImageDeprecation, DisableImageDeprecation, DeprecationTime)."""
+AMIs can be deprecated (EnableImageDeprecation, DisableImageDeprecation, DeprecationTime); the tags of
+a new launch template stay out of its data."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.amis import Ami, AmiBackend
+from moto.ec2.models.launch_templates import LaunchTemplateBackend
 from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
 from moto.ec2.responses.amis import AmisResponse
 
@@ -141,6 +143,31 @@ def disable_image_deprecation(self: Any) -> ActionResult:
     return ActionResult({"Return": True})
 
 
+def _create_launch_template(
+    original: Callable[..., Any],
+    backend: Any,
+    name: str,
+    description: str,
+    template_data: dict[str, Any],
+    tag_spec: dict[str, Any],
+) -> Any:
+    """https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateLaunchTemplate.html
+
+    The request's TagSpecifications tag the template itself (resource type ``launch-template``);
+    moto also copied them into the template's data, where AWS keeps only the instances' and volumes'
+    (DescribeLaunchTemplateVersions then showed data nobody asked for, so every comparison differed).
+    """
+    specs = [
+        spec
+        for spec in template_data.get("TagSpecifications") or []
+        if spec.get("ResourceType") != "launch-template"
+    ]
+    template_data = {k: v for k, v in template_data.items() if k != "TagSpecifications"}
+    if specs:
+        template_data["TagSpecifications"] = specs
+    return original(backend, name, description, template_data, tag_spec)
+
+
 def install() -> None:
     NatGateway.state = TimedStatus()  # type: ignore[assignment]
     Ami.state = TimedStatus()  # type: ignore[assignment]
@@ -149,6 +176,7 @@ def install() -> None:
     wrap(AmiBackend, "create_image")(_create_image)
     wrap(AmiBackend, "register_image")(_register_image)
     wrap(AmiBackend, "copy_image")(_copy_image)
+    wrap(LaunchTemplateBackend, "create_launch_template")(_create_launch_template)
     Ami.deprecation_time = None  # type: ignore[attr-defined]
     AmisResponse.enable_image_deprecation = enable_image_deprecation  # type: ignore[attr-defined]
     AmisResponse.disable_image_deprecation = disable_image_deprecation  # type: ignore[attr-defined]

@@ -289,6 +289,10 @@ class EmulatedEKSBackend(EKSBackend):
         kwargs["release_version"] = kwargs.get("release_version") or f"{kwargs['version']}.0-20250704"
         nodegroup = super().create_nodegroup(**kwargs)
         nodegroup.scaling_config = dict(nodegroup.scaling_config)  # moto shares one default dict
+        if kwargs.get("launch_template"):
+            # The volumes are the launch template's: EKS reports no disk size (moto gave its default 20;
+            # it already refuses a diskSize with a launch template, as EKS does).
+            nodegroup.disk_size = None
         nodegroup.update_config = dict(DEFAULT_UPDATE_CONFIG)
         nodegroup.updates = {}
         provision(

@@ -186,6 +186,51 @@ def test_nodegroup_has_update_config_and_keeps_config_updates(
     assert eks.list_tags_for_resource(resourceArn=updated["nodegroupArn"])["tags"] == {"site": "local"}
 
 
+def test_nodegroup_with_a_launch_template_has_its_volumes_from_the_template(
+    aws: Client, cluster: str, subnets: list[str], unique: Names
+) -> None:
+    ec2, eks = aws("ec2"), aws("eks")
+    data = {
+        "MetadataOptions": {
+            "HttpTokens": "required",
+            "HttpPutResponseHopLimit": 1,
+            "HttpEndpoint": "enabled",
+        },
+        "BlockDeviceMappings": [
+            {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 50, "VolumeType": "gp3", "Encrypted": True}}
+        ],
+    }
+    name = unique("nodes")
+    template = ec2.create_launch_template(
+        LaunchTemplateName=name,
+        LaunchTemplateData=data,
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": [{"Key": "site", "Value": "local"}]}],
+    )["LaunchTemplate"]
+    # The template's own tags are not part of its data.
+    [version] = ec2.describe_launch_template_versions(LaunchTemplateId=template["LaunchTemplateId"])[
+        "LaunchTemplateVersions"
+    ]
+    assert version["LaunchTemplateData"] == data
+    assert template["Tags"] == [{"Key": "site", "Value": "local"}]
+
+    group = {
+        "clusterName": cluster,
+        "nodeRole": ROLE_ARN,
+        "subnets": subnets,
+        "scalingConfig": {"minSize": 0, "maxSize": 2, "desiredSize": 0},
+        "launchTemplate": {"id": template["LaunchTemplateId"], "version": "1"},
+    }
+    with pytest.raises(ClientError) as both:
+        eks.create_nodegroup(nodegroupName="with-disk", diskSize=50, **group)
+    assert error_code(both) == "InvalidParameterException"
+    assert "Disk size must be specified within the launch template" in str(both.value)
+
+    eks.create_nodegroup(nodegroupName="templated", **group)
+    described = eks.describe_nodegroup(clusterName=cluster, nodegroupName="templated")["nodegroup"]
+    assert described["launchTemplate"] == {"id": template["LaunchTemplateId"], "name": name, "version": "1"}
+    assert "diskSize" not in described
+
+
 def test_cluster_describes_networking_logging_encryption_and_its_own_oidc_issuer(
     aws: Client, subnets: list[str], unique: Names
 ) -> None:

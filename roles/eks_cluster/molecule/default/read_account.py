@@ -61,6 +61,20 @@ def main(cluster_name: str, region: str) -> dict[str, Any]:
                 "arn": meta["Arn"],
                 "rotation": kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"],
             }
+    # The node groups' launch templates (<cluster>-<group>): the data of each one's latest version.
+    ec2 = session.client("ec2")
+    launch_templates = {}
+    for template in ec2.describe_launch_templates()["LaunchTemplates"]:
+        if template["LaunchTemplateName"].startswith(cluster_name + "-"):
+            [latest] = ec2.describe_launch_template_versions(
+                LaunchTemplateId=template["LaunchTemplateId"], Versions=["$Latest"]
+            )["LaunchTemplateVersions"]
+            launch_templates[template["LaunchTemplateName"]] = {
+                "id": template["LaunchTemplateId"],
+                "latest": str(template["LatestVersionNumber"]),
+                "default": str(template["DefaultVersionNumber"]),
+                "data": latest["LaunchTemplateData"],
+            }
     logs = boto3.client("logs", region_name=region)
     log_groups = {
         group["logGroupName"]: group
@@ -75,6 +89,7 @@ def main(cluster_name: str, region: str) -> dict[str, Any]:
         "oidc_providers": providers,
         "roles": roles,
         "kms_keys": keys,
+        "launch_templates": launch_templates,
     }
 
 

@@ -17,9 +17,10 @@ description:
     follows once that update has finished, whatever O(wait) says. Tags are changed at once
     (TagResource / UntagResource), without an update.
   - What EKS fixes when the node group is created (O(node_role), O(subnets), O(instance_types),
-    O(capacity_type), O(ami_type), O(disk_size)) must match the node group, or the task fails naming
-    the parameter before any change. Replacing a node group (a new one, then draining and deleting
-    the old) is a procedure, not something a converge should do on its own.
+    O(capacity_type), O(ami_type), O(disk_size), whether it has a launch template and which) must
+    match the node group, or the task fails naming the parameter before any change. Replacing a
+    node group (a new one, then draining and deleting the old) is a procedure, not something a
+    converge should do on its own.
 author:
   - Science platform deployment kit maintainers
 options:
@@ -90,7 +91,30 @@ options:
     description:
       - GiB of each node's volume (with Bottlerocket, the data volume). EKS uses 20 when omitted at
         creation. Fixed once the node group exists.
+      - Not with O(launch_template) (EKS refuses both; the template's block device mappings give
+        the volumes then).
     type: int
+  launch_template:
+    description:
+      - The EC2 launch template the nodes start from (for example IMDSv2 with a hop limit of 1 and
+        encrypted volumes), by ID or by name, and its version.
+      - Only at creation can a node group get a launch template, and it keeps that template for life.
+        A different O(launch_template.version) starts UpdateNodegroupVersion (a rolling replacement of
+        the nodes); asking a template of a node group created without one, or another template, fails
+        naming the parameter before any change (replace the node group instead).
+    type: dict
+    suboptions:
+      id:
+        description: ID of the launch template (lt-...). Not with O(launch_template.name).
+        type: str
+      name:
+        description: Name of the launch template. Not with O(launch_template.id).
+        type: str
+      version:
+        description:
+          - Version of the launch template (a number, as a string). When omitted, EKS uses the
+            template's default version at creation, and an existing node group keeps its version.
+        type: str
   scaling_config:
     description:
       - Size of the node group. When omitted, a new group gets EKS's default and an existing one keeps
@@ -198,8 +222,8 @@ extends_documentation_fragment:
   - amazon.aws.boto3
 notes:
   - Supports check mode and diff mode. In check mode only read calls are made.
-  - Node groups with a launch template are not managed by this module; fields a launch template
-    sets (instance types, disk size) are not compared when EKS does not report them.
+  - With a launch template EKS reports no disk size (the template has the volumes), and fields a
+    launch template sets are not compared when EKS does not report them.
 """
 
 EXAMPLES = r"""
@@ -289,6 +313,11 @@ disk_size:
   description: GiB of each node's volume.
   returned: when EKS reports it
   type: int
+launch_template:
+  description: The node group's launch template (id, name, version).
+  returned: when the node group has one
+  type: dict
+  sample: {"id": "lt-0123456789abcdef0", "name": "sciplat-user", "version": "2"}
 node_role:
   description: IAM role of the nodes.
   returned: when state is present
@@ -483,6 +512,7 @@ class NodegroupManager:
             "capacity_type": nodegroup.get("capacityType"),
             "ami_type": nodegroup.get("amiType"),
             "disk_size": nodegroup.get("diskSize"),
+            "launch_template": dict(nodegroup.get("launchTemplate") or {}),
             "scaling_config": {
                 "min_size": scaling.get("minSize"),
                 "max_size": scaling.get("maxSize"),
@@ -541,6 +571,33 @@ class NodegroupManager:
         taints = self.params["taints"]
         return None if taints is None else normal_taints(taints)
 
+    def desired_launch_template(self) -> dict[str, str] | None:
+        wanted = self.params["launch_template"]
+        return None if wanted is None else {k: v for k, v in wanted.items() if v is not None}
+
+    def check_launch_template(self, nodegroup: dict[str, Any]) -> None:
+        """Fail, naming the parameter, when the node group cannot take the asked launch template:
+        UpdateNodegroupVersion changes only the version of the template a node group was created with."""
+        wanted = self.desired_launch_template()
+        if wanted is None:
+            return
+        current = nodegroup.get("launchTemplate") or {}
+        if not current:
+            self.module.fail_json(
+                msg=f"launch_template: existing node group {self.name} of cluster {self.cluster_name}"
+                " was created without a launch template, and EKS cannot give it one in place"
+                " (UpdateNodegroupVersion changes only the version of the launch template a node group"
+                " already has); replace the node group (create one with a new name, then delete this one)"
+            )
+        for key in ("id", "name"):
+            if key in wanted and current.get(key) and wanted[key] != current[key]:
+                self.module.fail_json(
+                    msg=f"launch_template: the launch template of existing node group {self.name}"
+                    f" of cluster {self.cluster_name} cannot change (it has {key} {current[key]!r},"
+                    f" asked {wanted[key]!r}); only its version can; replace the node group"
+                    " (create one with a new name, then delete this one)"
+                )
+
     def desired_update_config(self) -> dict[str, int] | None:
         wanted = self.params["update_config"]
         if wanted is None:
@@ -596,6 +653,7 @@ class NodegroupManager:
             "capacityType": self.params["capacity_type"],
             "amiType": self.params["ami_type"],
             "diskSize": self.params["disk_size"],
+            "launchTemplate": self.desired_launch_template(),
             "scalingConfig": self.desired_scaling(None),
             "updateConfig": self.desired_update_config(),
             "labels": self.desired_labels() or None,
@@ -684,6 +742,11 @@ class NodegroupManager:
         release = self.params["release_version"]
         if release and release != nodegroup.get("releaseVersion"):
             request["releaseVersion"] = release
+        template = self.desired_launch_template() or {}
+        current = nodegroup.get("launchTemplate") or {}
+        if current and template.get("version") and str(template["version"]) != str(current.get("version")):
+            # The template the node group has, by its ID, at the asked version.
+            request["launchTemplate"] = {"id": current["id"], "version": str(template["version"])}
         return request
 
     @staticmethod
@@ -712,11 +775,14 @@ class NodegroupManager:
                 if k not in UPDATE_CONFIG_KEYS.values()
             }
             after["updateConfig"] = {**kept, **config["updateConfig"]}
-        after.update(version)
+        after.update({k: v for k, v in version.items() if k != "launchTemplate"})
+        if "launchTemplate" in version:
+            after["launchTemplate"] = {**(nodegroup.get("launchTemplate") or {}), **version["launchTemplate"]}
         return after
 
     def update(self, nodegroup: dict[str, Any]) -> dict[str, Any]:
         self.check_fixed(nodegroup)
+        self.check_launch_template(nodegroup)
         # Still being created or updated: EKS refuses another update meanwhile, and what it reports
         # may not be the end state yet. Compare once it has settled, when asked to wait or when
         # something is to change.
@@ -842,6 +908,16 @@ def main() -> None:
         capacity_type=dict(type="str", choices=CAPACITY_TYPES),
         ami_type=dict(type="str", choices=AMI_TYPES),
         disk_size=dict(type="int"),
+        launch_template=dict(
+            type="dict",
+            options=dict(
+                id=dict(type="str"),
+                name=dict(type="str"),
+                version=dict(type="str"),
+            ),
+            mutually_exclusive=[("id", "name")],
+            required_one_of=[("id", "name")],
+        ),
         scaling_config=dict(
             type="dict",
             options=dict(
@@ -878,7 +954,12 @@ def main() -> None:
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=1200),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        # EKS refuses a disk size with a launch template: the template's block device mappings have it.
+        mutually_exclusive=[("disk_size", "launch_template")],
+    )
     if module.params["wait_timeout"] < 0:
         module.fail_json(msg="wait_timeout must be 0 or more seconds")
 

@@ -55,7 +55,7 @@ def nodegroup(status: str = "ACTIVE", **extra: Any) -> dict[str, Any]:
         "health": {"issues": []},
     }
     body.update(extra)
-    return {"nodegroup": body}
+    return {"nodegroup": {k: v for k, v in body.items() if v is not None}}  # None: EKS leaves it out
 
 
 def args(**extra: Any) -> dict[str, Any]:
@@ -595,6 +595,126 @@ def test_an_update_past_the_deadline_fails(run_module, stubs, clock) -> None:
     assert out.failed
     assert "still InProgress after 30 s" in out.result["msg"]
     assert sum(clock.sleeps) == pytest.approx(30)
+
+
+# --- launch templates --------------------------------------------------------------------------
+
+TEMPLATE = {"id": "lt-0123456789abcdef0", "name": "sciplat-user", "version": "1"}
+
+
+def templated(version: str = "1", name: str = "sciplat-user", **extra: Any) -> dict[str, Any]:
+    """``args()`` with a launch template instead of a disk size (EKS refuses both)."""
+    given = args(launch_template={"name": name, "version": version}, **extra)
+    del given["disk_size"]
+    return given
+
+
+def test_create_with_a_launch_template_sends_it_and_no_disk_size(run_module, stubs) -> None:
+    not_found(stubs)
+    expected = {
+        **IDS,
+        "nodeRole": ROLE,
+        "subnets": SUBNETS,
+        "instanceTypes": ["m6i.xlarge", "m5.xlarge"],
+        "capacityType": "SPOT",
+        "amiType": "AL2023_x86_64_STANDARD",
+        "launchTemplate": {"name": "sciplat-user", "version": "1"},
+        "scalingConfig": {"minSize": 0, "maxSize": 10, "desiredSize": 0},
+        "updateConfig": {"maxUnavailable": 1},
+        "labels": {PURPOSE: "user"},
+        "taints": [DEDICATED],
+        "tags": {"site": "archive"},
+    }
+    stubs.add(
+        "eks", "create_nodegroup", nodegroup("CREATING", launchTemplate=TEMPLATE, diskSize=None), expected
+    )
+
+    out = run_module(
+        eks_nodegroup,
+        templated(wait=False),
+        diff=True,
+    )
+
+    assert not out.failed, out.result
+    assert out.result["diff"]["after"]["launch_template"] == {"name": "sciplat-user", "version": "1"}
+    stubs.assert_done()
+
+
+def test_disk_size_and_a_launch_template_are_refused_together(run_module, stubs) -> None:
+    out = run_module(eks_nodegroup, args(launch_template={"name": "sciplat-user"}))
+
+    assert out.failed
+    assert "mutually exclusive" in out.result["msg"]
+    assert "disk_size" in out.result["msg"] and "launch_template" in out.result["msg"]
+    stubs.assert_done()
+
+
+def test_a_group_made_without_a_launch_template_cannot_get_one(run_module, stubs) -> None:
+    describe(stubs, nodegroup(labels={}))  # drift too: nothing may be applied
+
+    out = run_module(eks_nodegroup, templated())
+
+    assert out.failed
+    assert out.result["msg"].startswith(
+        f"launch_template: existing node group {NAME} of cluster {CLUSTER} was created without"
+    )
+    assert "EKS cannot give it one in place" in out.result["msg"]
+    assert "replace the node group" in out.result["msg"]
+    stubs.assert_done()
+
+
+def test_another_launch_template_is_refused(run_module, stubs) -> None:
+    describe(stubs, nodegroup(launchTemplate=TEMPLATE, diskSize=None))
+
+    out = run_module(eks_nodegroup, templated(name="other"))
+
+    assert out.failed
+    assert out.result["msg"].startswith(f"launch_template: the launch template of existing node group {NAME}")
+    assert "'sciplat-user'" in out.result["msg"] and "'other'" in out.result["msg"]
+    stubs.assert_done()
+
+
+def test_the_same_launch_template_version_is_no_change(run_module, stubs) -> None:
+    describe(stubs, nodegroup(launchTemplate=TEMPLATE, diskSize=None))
+
+    out = run_module(eks_nodegroup, templated())
+
+    assert out.result["changed"] is False, out.result
+    stubs.assert_done()
+
+
+def test_a_new_launch_template_version_rolls_the_nodes(run_module, stubs) -> None:
+    describe(stubs, nodegroup(launchTemplate=TEMPLATE, diskSize=None))
+    stubs.add(
+        "eks",
+        "update_nodegroup_version",
+        update(),
+        {**IDS, "launchTemplate": {"id": TEMPLATE["id"], "version": "2"}},
+    )
+    follow(stubs, "Successful")
+    describe(stubs, nodegroup(launchTemplate={**TEMPLATE, "version": "2"}, diskSize=None))
+
+    out = run_module(eks_nodegroup, templated("2"), diff=True)
+
+    assert not out.failed, out.result
+    assert out.result["changed"] is True
+    assert out.result["diff"]["before"]["launch_template"]["version"] == "1"
+    assert out.result["diff"]["after"]["launch_template"] == {**TEMPLATE, "version": "2"}
+    stubs.assert_done()
+
+
+def test_check_mode_reports_a_new_launch_template_version_without_a_call(run_module, stubs) -> None:
+    describe(stubs, nodegroup(launchTemplate=TEMPLATE, diskSize=None))
+
+    out = run_module(
+        eks_nodegroup,
+        templated("2"),
+        check_mode=True,
+    )
+
+    assert out.result["changed"] is True, out.result
+    assert out.result["status"] == "UPDATING"
+    stubs.assert_done()
 
 
 # --- what EKS cannot change --------------------------------------------------------------------
