@@ -45,6 +45,10 @@ CONTEXT: dict[str, Any] = {
     "efs_storage_require_access_point": True,
     "efs_storage_client_root_access": False,
     "cloudwatch_alarms__account": ACCOUNT,
+    "cloudwatch_alarms__partition": "aws",
+    "backup__account": ACCOUNT,
+    # The loop item of a document made per item: eks_cluster's IRSA trust policy, for one service account.
+    "item": {"service_account": "kube-system/cluster-autoscaler"},
     "cloudwatch_alarms_region": "us-east-1",
     "image_pipeline_name": "hst-prod",
     "image_pipeline_region": "us-east-1",
@@ -93,6 +97,7 @@ def render(documents: dict[str, Any], out: Path) -> list[Path]:
             "gather_facts": False,
             "vars_files": [
                 str(ROOT / "roles/eks_cluster/vars/main.yml"),
+                str(ROOT / "roles/cloudwatch_alarms/vars/main.yml"),
                 str(work / "context.json"),
                 str(work / "documents.json"),
             ],
@@ -101,14 +106,19 @@ def render(documents: dict[str, Any], out: Path) -> list[Path]:
                     "name": "Write one document.",
                     "ansible.builtin.copy": {
                         "content": (
-                            "{{ (lookup('ansible.builtin.template', item.value.template) | from_json"
-                            " if item.value.template is defined else item.value) | to_nice_json }}"
+                            "{{ (lookup('ansible.builtin.template', scan_document.value.template) | from_json"
+                            " if scan_document.value.template is defined else scan_document.value)"
+                            " | to_nice_json }}"
                         ),
-                        "dest": f"{out}/{{{{ item.key }}}}.json",
+                        "dest": f"{out}/{{{{ scan_document.key }}}}.json",
                         "mode": "0644",
                     },
                     "loop": "{{ security_scan_documents | dict2items }}",
-                    "loop_control": {"label": "{{ item.key }}"},
+                    # Not `item`: documents made per loop item (the IRSA trust policy) read CONTEXT's `item`.
+                    "loop_control": {
+                        "loop_var": "scan_document",
+                        "label": "{{ scan_document.key }}",
+                    },
                 }
             ],
         }

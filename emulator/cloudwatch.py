@@ -11,6 +11,15 @@ executed", https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_
 and for transitions from evaluating the metric. Actions run only while ``ActionsEnabled`` is true
 and only when the state value really changes.
 
+Encrypted topics: CloudWatch publishes to a topic with a ``KmsMasterKeyId`` only when that key's policy
+lets ``cloudwatch.amazonaws.com`` use ``kms:GenerateDataKey*`` and ``kms:Decrypt``; the AWS-managed key
+``alias/aws/sns`` never does ("Enable compatibility between event sources from AWS services and
+encrypted topics", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html). Otherwise
+the notification is dropped, as on AWS, where nothing tells the alarm's owner. The key policy is read
+for Allow statements naming the service (or ``*``), matching the actions with wildcards, and
+with ``StringEquals``/``ArnLike`` conditions on ``aws:SourceAccount``/``aws:SourceArn`` only (any
+other condition counts as not met).
+
 Evaluation: moto never evaluates an alarm. Here ``PutMetricData`` re-evaluates the single-metric
 alarms on that metric (namespace, name, dimensions): the statistic over each of the last
 ``EvaluationPeriods`` periods ending now; ``DatapointsToAlarm`` (default: all of them) breaching
@@ -21,13 +30,20 @@ are not evaluated (a gap, see docs/emulator.md).
 from __future__ import annotations
 
 import datetime
+import fnmatch
 import json
+import logging
 from typing import Any
 
 from moto.cloudwatch.models import Alarm, CloudWatchBackend
-from moto.sns.models import sns_backends
+from moto.kms.models import kms_backends
+from moto.sns.models import Topic, sns_backends
 
 from emulator.patching import wrap
+
+LOG = logging.getLogger(__name__)
+SERVICE = "cloudwatch.amazonaws.com"
+KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 
 REGION_NAMES = {
     "us-east-1": "US East (N. Virginia)",
@@ -119,6 +135,48 @@ def _actions(alarm: Alarm) -> list[str]:
     }[alarm.state_value] or []
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _conditions_met(conditions: dict[str, Any], context: dict[str, str]) -> bool:
+    for operator, tests in conditions.items():
+        for key, wanted in tests.items():
+            if operator not in ("StringEquals", "ArnLike", "StringLike") or key not in context:
+                return False
+            match = (lambda v, w: v == w) if operator == "StringEquals" else fnmatch.fnmatchcase
+            if not any(match(context[key], str(w)) for w in _as_list(wanted)):
+                return False
+    return True
+
+
+def key_lets_cloudwatch_publish(topic: Topic, alarm: Alarm) -> bool:
+    """Whether CloudWatch may use the topic's KMS key (True for a topic without one)."""
+    key_id = topic.kms_master_key_id
+    if not key_id:
+        return True
+    if key_id.split(":")[-1].startswith("alias/aws/"):
+        return False
+    kms = kms_backends[topic.account_id][topic.sns_backend.region_name]
+    try:
+        policy = json.loads(kms.get_key_policy(kms.any_id_to_key_id(key_id)))
+    except Exception:  # a key that is missing or unreadable lets nobody publish
+        return False
+    context = {"aws:SourceAccount": alarm.alarm_arn.split(":")[4], "aws:SourceArn": alarm.alarm_arn}
+    allowed: set[str] = set()
+    for statement in _as_list(policy.get("Statement", [])):
+        principal = statement.get("Principal", {})
+        services = _as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
+        if statement.get("Effect") != "Allow" or (principal != "*" and SERVICE not in services):
+            continue
+        if not _conditions_met(statement.get("Condition", {}), context):
+            continue
+        for action in KEY_ACTIONS:
+            if any(fnmatch.fnmatchcase(action, pattern) for pattern in _as_list(statement.get("Action", []))):
+                allowed.add(action)
+    return allowed == set(KEY_ACTIONS)
+
+
 def notify(alarm: Alarm, old_state: str) -> list[str]:
     """Publish the state change to the SNS topics among the new state's actions; their ARNs."""
     if not alarm.actions_enabled or alarm.state_value == old_state:
@@ -133,6 +191,11 @@ def notify(alarm: Alarm, old_state: str) -> list[str]:
             continue  # Auto Scaling, EC2 and Systems Manager actions are not emulated
         backend = sns_backends[parts[4]][parts[3]]
         if action in backend.topics:
+            if not key_lets_cloudwatch_publish(backend.topics[action], alarm):
+                LOG.warning(
+                    "alarm %s: the KMS key of topic %s does not let CloudWatch publish", alarm.name, action
+                )
+                continue
             backend.publish(message=body, arn=action, subject=subject)
             published.append(action)
     return published

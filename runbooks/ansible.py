@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from runbooks import vault
-from runbooks.engine import Context, StepFailed
+from runbooks.engine import Context, StepFailed, make_private, private_dir
 from runbooks.site import PROJECT_ROOT
 
 RECORDED_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped")
@@ -36,10 +36,11 @@ def run_playbook(
     (ok, changed, failed) summed over hosts."""
     import ansible_runner
 
-    runs = ctx.run_dir / "ansible"
-    runs.mkdir(parents=True, exist_ok=True)
+    private_dir(ctx.run_dir)
+    runs = private_dir(ctx.run_dir / "ansible")
     private = runs / f"{len(list(runs.iterdir())) + 1:02d}-{Path(playbook).stem}"
-    private.mkdir()
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
     venv_bin = str(Path(sys.executable).parent)
     envvars = {
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -74,19 +75,24 @@ def run_playbook(
     ctx.audit(
         step=f"ansible:{playbook}", action="ansible-runner", result="started", private_data_dir=str(private)
     )
-    runner = ansible_runner.run(
-        private_data_dir=str(private),
-        playbook=str(playbook_path(playbook)),
-        inventory=str(ctx.site.inventory),
-        extravars=extravars or {},
-        envvars=envvars,
-        cmdline=cmdline or None,
-        passwords=passwords or None,
-        event_handler=on_event,
-        quiet=True,
-        timeout=timeout,
-        suppress_env_files=True,
-    )
+    # The artifacts (the run's output and events) are the operator's only: 0700 from the start, every file
+    # 0600 once the run ends. Tasks with no_log (the hub's secrets) are censored in them by Ansible.
+    try:
+        runner = ansible_runner.run(
+            private_data_dir=str(private),
+            playbook=str(playbook_path(playbook)),
+            inventory=str(ctx.site.inventory),
+            extravars=extravars or {},
+            envvars=envvars,
+            cmdline=cmdline or None,
+            passwords=passwords or None,
+            event_handler=on_event,
+            quiet=True,
+            timeout=timeout,
+            suppress_env_files=True,
+        )
+    finally:
+        make_private(private)
     recap = {"ok": 0, "changed": 0, "failed": 0}
     for key, stats_key in (("ok", "ok"), ("changed", "changed"), ("failed", "failures")):
         recap[key] = sum((runner.stats or {}).get(stats_key, {}).values())

@@ -16,6 +16,8 @@ prints what each step would do, changing nothing. With ``apply``:
 - every step's outcome is written to ``<run dir>/state.json`` as it happens, so ``resume`` with the
   run id skips the steps that were done and verified, and reuses what they found (``ctx.data``);
 - every event is a JSON line in ``<run dir>/audit.jsonl``: who, when, step, action, result, duration;
+- the run's records are the operator's only: the run directory is 0700, ``audit.jsonl``, ``state.json``
+  and the lock file are 0600 (a run's parameters and what it kept, such as a secrets file, live there);
 - progress on the terminal: ``[k/n] step ... (elapsed)``, and while a step waits, what it waits
   for, for how long so far and its deadline (every ``PROGRESS_EVERY`` seconds).
 
@@ -102,6 +104,29 @@ def output_dir(site: Site) -> Path:
     return path.resolve()
 
 
+def private_dir(path: Path) -> Path:
+    """``path`` (made with its parents if missing) with mode 0700: the operator's only."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+def private_open(path: Path, flags: int) -> int:
+    """A file descriptor on ``path`` opened with ``os.O_WRONLY | flags``, the file mode 0600 (also when it
+    existed with another mode)."""
+    fd = os.open(path, os.O_WRONLY | flags, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
+
+
+def make_private(root: Path) -> None:
+    """Every directory under ``root`` (itself included) 0700, every file 0600 (ansible-runner's artifacts)."""
+    for path in [root, *root.rglob("*")]:
+        if path.is_symlink():
+            continue
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def new_run_id(procedure: str) -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{procedure}-{secrets.token_hex(3)}"
 
@@ -158,8 +183,7 @@ def _pid_alive(pid: int) -> bool:
 def procedure_lock(site: Site, procedure: str, run_id: str) -> Iterator[Path]:
     """One run of ``procedure`` on ``site`` at a time. A lock left by a process that is gone (same
     host) is taken over, with a note; a live one refuses the run, naming who holds it."""
-    locks = output_dir(site) / "runbooks" / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
+    locks = private_dir(output_dir(site) / "runbooks" / "locks")
     path = locks / f"{procedure}.lock"
     me = {
         "run_id": run_id,
@@ -170,7 +194,7 @@ def procedure_lock(site: Site, procedure: str, run_id: str) -> Iterator[Path]:
     }
     for _ in range(2):
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            fd = private_open(path, os.O_CREAT | os.O_EXCL)
         except FileExistsError:
             try:
                 holder = json.loads(path.read_text())
@@ -273,7 +297,8 @@ class Run:
     def _audit(self, **event: Any) -> None:
         if not self.apply:
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.run_dir.parent)
+        private_dir(self.run_dir)
         line = {
             "when": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "who": getpass.getuser(),
@@ -283,15 +308,17 @@ class Run:
             "run_id": self.run_id,
             **event,
         }
-        with (self.run_dir / "audit.jsonl").open("a") as handle:
+        with os.fdopen(private_open(self.run_dir / "audit.jsonl", os.O_CREAT | os.O_APPEND), "a") as handle:
             handle.write(json.dumps(line, default=str) + "\n")
 
     def _save(self) -> None:
         if not self.apply:
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.run_dir.parent)
+        private_dir(self.run_dir)
         tmp = self.run_dir / "state.json.tmp"
-        tmp.write_text(json.dumps(self.state, indent=2, default=str))
+        with os.fdopen(private_open(tmp, os.O_CREAT | os.O_TRUNC), "w") as handle:
+            handle.write(json.dumps(self.state, indent=2, default=str))
         tmp.replace(self.run_dir / "state.json")
 
     # -- the run -------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ def _keep_current(ctx: Context) -> str:
         return f"{target} does not exist: nothing to keep"
     kept = ctx.run_dir / f"{target.name}.before"
     shutil.copy2(target, kept)
+    kept.chmod(0o600)  # the hub database (users, hashed tokens, state): the operator only
     ctx.data["kept"] = str(kept)
     return f"current database kept as {kept}"
 

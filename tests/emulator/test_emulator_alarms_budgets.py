@@ -1,4 +1,5 @@
-"""CloudWatch alarms publish their state changes to SNS; AWS Budgets can be changed in place.
+"""CloudWatch alarms publish their state changes to SNS (to an encrypted topic only if its key lets
+CloudWatch use it); AWS Budgets can be changed in place.
 
 Both fail on plain moto: moto's SetAlarmState records the state and notifies nobody, it never
 evaluates an alarm, and it has no UpdateBudget, DescribeSubscribersForNotification, CreateSubscriber
@@ -76,6 +77,54 @@ def test_set_alarm_state_publishes_the_alarm_message(aws: Client, unique: Callab
     assert body["Trigger"]["MetricName"] == "node_cpu_utilization"
     assert body["Trigger"]["Dimensions"] == [{"value": name, "name": "ClusterName"}]
     assert body["Trigger"]["Threshold"] == 80.0
+
+
+def _key(aws: Client, services: list[str], account: str = ACCOUNT) -> str:
+    """A customer-managed key whose policy lets `services` of `account` encrypt for SNS: its ARN."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": services},
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            },
+        ],
+    }
+    return str(aws("kms").create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"])
+
+
+@pytest.mark.parametrize(
+    ("key", "delivered"),
+    [
+        (lambda aws: _key(aws, ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]), True),
+        (lambda aws: "alias/aws/sns", False),
+        (lambda aws: _key(aws, ["budgets.amazonaws.com"]), False),
+        (lambda aws: _key(aws, ["cloudwatch.amazonaws.com"], account="210987654321"), False),
+    ],
+    ids=["key-policy-grants-cloudwatch", "aws-managed-key", "no-cloudwatch-grant", "other-source-account"],
+)
+def test_an_encrypted_topic_gets_the_alarm_only_if_its_key_lets_cloudwatch_in(
+    aws: Client, unique: Callable[[str], str], key: Callable[[Client], str], delivered: bool
+) -> None:
+    name = unique("sse")
+    topic, queue = _queue_on_topic(aws, name)
+    aws("sns").set_topic_attributes(TopicArn=topic, AttributeName="KmsMasterKeyId", AttributeValue=key(aws))
+    _alarm(aws, name, topic)
+
+    aws("cloudwatch").set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="drill")
+
+    assert [json.loads(e["Message"])["AlarmName"] for e in _received(aws, queue)] == (
+        [name] if delivered else []
+    )
 
 
 def test_no_message_without_a_change_or_with_actions_disabled(

@@ -1,5 +1,6 @@
 """Make what the role watches (it stands alone): an EKS cluster with a user node group, an EFS file
-system, a backup vault and an SQS queue to subscribe to the topic; and two alarms under the site's
+system, a backup vault, an SQS queue to subscribe to the topic and a KMS key of the operators' own
+for the us-east-1 topic; and two alarms under the site's
 name prefix: one of another site whose name starts the same (molecule-dev, kept by a converge), one
 of this site that it no longer asks for (deleted). Prints their names as YAML.
 
@@ -8,10 +9,36 @@ Usage: prepare.py REGION
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from typing import Any
 
 import boto3
+
+
+def given_topic_key(kms: Any, account: str) -> str:
+    """A key of the operators' own for the us-east-1 topic (cloudwatch_alarms_kms_key_arns): its ARN."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]},
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            },
+        ],
+    }
+    key = kms.create_key(Description="operators' key for the global alarms topic", Policy=json.dumps(policy))
+    return str(key["KeyMetadata"]["Arn"])
 
 
 def main(region: str) -> str:
@@ -55,7 +82,10 @@ def main(region: str) -> str:
             ComparisonOperator="GreaterThanThreshold",
             Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
         )
+    account = session.client("sts").get_caller_identity()["Account"]
+    given_key = given_topic_key(session.client("kms", region_name="us-east-1"), account)
     return (
+        f"cloudwatch_alarms_test_given_key_arn: {given_key}\n"
         f"cloudwatch_alarms_test_fs_id: {file_system}\n"
         f"cloudwatch_alarms_test_queue_url: {queue}\n"
         f"cloudwatch_alarms_test_queue_arn: {queue_arn}\n"

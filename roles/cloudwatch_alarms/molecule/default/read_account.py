@@ -28,8 +28,25 @@ def topic(sns: Any, name: str) -> dict[str, Any] | None:
                 "policy": json.loads(attributes.get("Policy", "{}")),
                 "subscriptions": sorted([s["Protocol"], s["Endpoint"]] for s in subscriptions),
                 "tags": {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=arn)["Tags"]},
+                "kms_master_key_id": attributes.get("KmsMasterKeyId", ""),
             }
     return None
+
+
+def key(kms: Any, alias: str) -> dict[str, Any] | None:
+    """The key behind alias/<alias>: its metadata, rotation, policy and tags; None without the alias."""
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
+    if f"alias/{alias}" not in aliases:
+        return None
+    key_id = aliases[f"alias/{alias}"]
+    metadata = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    return {
+        "arn": metadata["Arn"],
+        "manager": metadata.get("KeyManager"),
+        "rotation": kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"],
+        "policy": json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]),
+        "tags": {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key_id)["Tags"]},
+    }
 
 
 def alarms(cloudwatch: Any, prefix: str) -> dict[str, Any]:
@@ -94,6 +111,8 @@ def main(name: str, region: str) -> dict[str, Any]:
         "account": account,
         "topic": topic(session.client("sns"), f"{name}-alarms"),
         "global_topic": topic(session.client("sns", region_name=GLOBAL), f"{name}-alarms"),
+        "key": key(session.client("kms"), f"{name}-alarms"),
+        "global_key": key(session.client("kms", region_name=GLOBAL), f"{name}-alarms"),
         "alarms": alarms(session.client("cloudwatch"), f"{name}-"),
         "global_alarms": alarms(session.client("cloudwatch", region_name=GLOBAL), f"{name}-"),
         "dashboard": body,

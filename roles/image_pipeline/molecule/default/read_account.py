@@ -29,6 +29,7 @@ def main() -> int:
     projects = {p["name"]: p for p in codebuild.batch_get_projects(names=names)["projects"]} if names else {}
     iam = boto3.client("iam", region_name=region)
     role_policies = iam.list_role_policies(RoleName="molecule-image-build")["PolicyNames"]
+    trust = iam.get_role(RoleName="molecule-image-build")["Role"]["AssumeRolePolicyDocument"]
     s3 = boto3.client("s3", region_name=region)
     buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     bucket = next(name for name in buckets if name.startswith("molecule-image-smoke-"))
@@ -39,6 +40,7 @@ def main() -> int:
                 "repositories": repositories,
                 "projects": projects,
                 "role_policies": role_policies,
+                "trust": trust,
                 "bucket_public_access_blocked": all(block.values()),
             },
             default=str,

@@ -1,0 +1,100 @@
+"""Every IAM document the roles make that lets an AWS service in says on behalf of which account.
+
+The documents are found and rendered with the example site's names by `bench/security_scan.py` (the
+`make security-scan` renderer: Ansible, the roles' own variables). An Allow statement whose principal
+is a service (`*.amazonaws.com`) must carry an `aws:SourceAccount` or `aws:SourceArn` condition, so that
+the service cannot be made to act here for another account (the confused deputy).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import security_scan  # noqa: E402
+
+# Left as they are, with the reason (docs/security-aws.md, "Not done yet").
+LEFT = {
+    # eks_cluster is being changed by another engineer; EKS's cluster role trust can take aws:SourceAccount.
+    "eks_cluster.eks_cluster_cluster_trust_policy",
+    # EC2 assumes a node's role for its instance profile; it is not documented to pass a source account.
+    "eks_cluster.eks_cluster_node_trust_policy",
+}
+CONDITION_KEYS = {"aws:sourceaccount", "aws:sourcearn"}
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("scan") / "policies"
+    paths = security_scan.render(security_scan.find_documents(), out)
+    return {path.stem: json.loads(path.read_text()) for path in paths}
+
+
+def _services(statement: dict[str, Any]) -> list[str]:
+    principal = statement.get("Principal", {})
+    services = principal.get("Service", []) if isinstance(principal, dict) else []
+    return [services] if isinstance(services, str) else list(services)
+
+
+def _condition_keys(statement: dict[str, Any]) -> set[str]:
+    return {key.lower() for tests in statement.get("Condition", {}).values() for key in tests}
+
+
+def test_service_statements_name_the_source_account(documents: dict[str, Any]) -> None:
+    open_to_any_account = [
+        f"{name}: {', '.join(_services(statement))}"
+        for name, document in documents.items()
+        if name not in LEFT
+        for statement in document["Statement"]
+        if statement.get("Effect") == "Allow"
+        and _services(statement)
+        and not _condition_keys(statement) & CONDITION_KEYS
+    ]
+    assert open_to_any_account == []
+
+
+@pytest.mark.parametrize(
+    ("name", "service", "conditions"),
+    [
+        (
+            "backup.backup__trust_policy",
+            "backup.amazonaws.com",
+            {"StringEquals": {"aws:SourceAccount": "111122223333"}},
+        ),
+        (
+            "image_pipeline.trust-policy",
+            "codebuild.amazonaws.com",
+            {
+                "StringEquals": {"aws:SourceAccount": "111122223333"},
+                "ArnLike": {
+                    "aws:SourceArn": "arn:aws:codebuild:us-east-1:111122223333:project/hst-prod-image-*"
+                },
+            },
+        ),
+    ],
+)
+def test_service_role_trust(
+    documents: dict[str, Any], name: str, service: str, conditions: dict[str, Any]
+) -> None:
+    [statement] = documents[name]["Statement"]
+    assert statement["Principal"] == {"Service": service}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Condition"] == conditions
+
+
+def test_the_check_sees_the_service_documents(documents: dict[str, Any]) -> None:
+    """Guards the first test against finding nothing: the documents it must judge are rendered."""
+    with_services = {name for name, doc in documents.items() if any(_services(s) for s in doc["Statement"])}
+    assert {
+        "backup.backup__trust_policy",
+        "image_pipeline.trust-policy",
+        "cloudwatch_alarms.cloudwatch_alarms__topic_policy",
+        "cloudwatch_alarms.cloudwatch_alarms__key_policy",
+    } <= with_services
