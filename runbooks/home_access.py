@@ -252,9 +252,9 @@ class KubernetesJobAccess(HomeAccess):
                 f"site {site.name}: runbook_home_access is kubernetes_job but runbook_home_job.image is not "
                 "set: an image with python3 (the home-usage CronJob's, home_usage_kubernetes_image, will do)"
             )
-        self.namespace = str(
-            settings.get("namespace") or site.var("efs_storage_kubernetes_namespace") or "jhub"
-        )
+        # Its own namespace: the Jobs never count against the users' quota in the hub's.
+        self.namespace = str(settings.get("namespace") or "sciplat-runbook")
+        self.claim_namespace = str(site.var("efs_storage_kubernetes_namespace") or "jhub")
         self.claim = str(site.var("efs_storage_pvc_name") or "homes")
         self.resources = settings.get("resources") or {
             "requests": {"cpu": "100m", "memory": "128Mi"},
@@ -280,9 +280,11 @@ class KubernetesJobAccess(HomeAccess):
     def _home_volume(self) -> Any:
         """The home claim's PersistentVolume: the model of every volume this way makes."""
         core = self._core()
-        claim = core.read_namespaced_persistent_volume_claim(self.claim, self.namespace, _request_timeout=15)
+        claim = core.read_namespaced_persistent_volume_claim(
+            self.claim, self.claim_namespace, _request_timeout=15
+        )
         if not claim.spec.volume_name:
-            raise Refused(f"the home claim {self.namespace}/{self.claim} is not bound to a volume yet")
+            raise Refused(f"the home claim {self.claim_namespace}/{self.claim} is not bound to a volume yet")
         volume = core.read_persistent_volume(claim.spec.volume_name, _request_timeout=15)
         if volume.spec.csi is None:
             raise Refused(
@@ -373,6 +375,15 @@ class KubernetesJobAccess(HomeAccess):
         )
         core = self._core()
         try:
+            core.read_namespace(self.namespace, _request_timeout=15)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+            namespace = client.V1Namespace(
+                metadata=client.V1ObjectMeta(name=self.namespace, labels=self.LABELS)
+            )
+            core.create_namespace(namespace, _request_timeout=15)
+        try:
             current = core.read_namespaced_config_map(name, self.namespace, _request_timeout=15)
         except ApiException as error:
             if error.status != 404:
@@ -452,8 +463,8 @@ class KubernetesJobAccess(HomeAccess):
 
         limit = timeout or self.timeout
         try:
+            script = self._ensure_script()  # with the namespace, first
             claim = self._ensure_volume(file_system_id)
-            script = self._ensure_script()
             batch = self._batch()
             job = batch.create_namespaced_job(
                 self.namespace, self._job(claim, script, op, args), _request_timeout=15
@@ -525,7 +536,7 @@ class KubernetesJobAccess(HomeAccess):
             if not file_system_id:
                 volume = self._home_volume()
                 return (
-                    f"kubernetes_job: the home claim {self.namespace}/{self.claim} is bound to "
+                    f"kubernetes_job: the home claim {self.claim_namespace}/{self.claim} is bound to "
                     f"{volume.metadata.name} ({volume.spec.csi.driver})"
                 )
             probe = self._ops(file_system_id, "probe", {}, timeout=min(self.timeout, 300))

@@ -273,50 +273,68 @@ def test_the_runbooks_reach_the_homes_through_a_kubernetes_job(
     site: EksSite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """runbook_home_access kubernetes_job (the local EKS inventory's, as on a real EKS site): the quota
-    report reads the CronJob's figures and restore-user-home moves a user's files back, each file
-    operation a Job whose pod mounts the file system's root."""
+    report reads the CronJob's figures, and restore-user-home stops astro1's server through the hub's
+    API (the operators' token the hub stage generated), moves their files back and starts it again;
+    each file operation a Job whose pod mounts the file system's root."""
+    import dataclasses
+
     from runbooks import aws
+    from runbooks.engine import Run
+    from runbooks.hub import Hub
+    from runbooks.procedures import get, parse_args
 
     monkeypatch.setenv("EMULATOR_STATE_DIR", str(site.emulator.state_dir))
     monkeypatch.setenv("SITE_OUTPUT_DIR", site.env["SITE_OUTPUT_DIR"])
-    runbook_site = load_site("local-eks")
-    assert runbook_site.var("runbook_home_access") == "kubernetes_job"
-    fs = aws.find_home_fs(runbook_site)
+    monkeypatch.setenv("PATH", site.env["PATH"])
+    loaded = load_site("local-eks")
+    assert loaded.var("runbook_home_access") == "kubernetes_job"
+    fs = aws.find_home_fs(loaded)
     assert fs is not None
     volume = f"sciplat-runbook-{fs['FileSystemId']}"
 
     report = runbook(site, "quota-report", "--format", "json")
     assert report.returncode == 0, report.stdout[-2000:] + report.stderr[-2000:]
     figures = json.loads(report.stdout)
-    assert figures["usage_file"].startswith(f"kubernetes_job {NAMESPACE}/{volume}:/home/.sciplat-usage/")
+    assert figures["usage_file"].startswith(f"kubernetes_job sciplat-runbook/{volume}:/home/.sciplat-usage/")
     big = [row for row in figures["users"] if "astro3" in row["user"] and row["bytes"] >= 60 * 2**20]
     assert big, figures["users"]  # the e-mail user's 60 MiB, as the CronJob measured them
 
-    home = homes_dir(site) / "astro4"
+    # The hub on this test's port (the inventory's is `make demo`'s).
+    runbook_site = dataclasses.replace(loaded, hostvars={**loaded.hostvars, "runbook_hub_url": URL + "/"})
+    hub = Hub(runbook_site)
+    session = login("astro1")
+    spawn(session, "astro1", PROFILE)
+    wait_for(lambda: hub.server_running("astro1") or None, 300, "astro1's server")
+    home = homes_dir(site) / "astro1"
     (home / "data").mkdir(parents=True, exist_ok=True)
     (home / "notes.md").write_text("# observing log\n")
     (home / "data" / "frame.fits").write_bytes(os.urandom(256 * 1024))
-    for path in (home, home / "data", home / "notes.md", home / "data" / "frame.fits"):
+    for path in (home / "data", home / "notes.md", home / "data" / "frame.fits"):
         os.chown(path, 1000, 1000)
-    before = {p.relative_to(home): p.read_bytes() for p in home.rglob("*") if p.is_file()}
+    frame = (home / "data" / "frame.fits").read_bytes()
     aws.start_backup(runbook_site, fs, 120)
     (home / "data" / "frame.fits").unlink()
     (home / "notes.md").write_text("# observing log, newer\n")
 
-    restored = runbook(site, "run", "restore-user-home", "--apply", "--yes", "--user", "astro4")
-    assert restored.returncode == 0, restored.stdout[-3000:] + restored.stderr[-2000:]
-    assert "1 restored, 0 replaced, 0 already identical, 1 newer kept" in restored.stdout, restored.stdout
-    assert (home / "data" / "frame.fits").read_bytes() == before[Path("data/frame.fits")]
+    module = get("restore-user-home")
+    lines: list[str] = []
+    params = parse_args(module, ["--user", "astro1"])
+    Run(runbook_site, module.NAME, module.steps, params, apply=True, yes=True, echo=lines.append).execute()
+    text = "\n".join(lines)
+    assert "astro1's server is stopped" in text and "astro1's server is running" in text, text
+    assert "1 restored, 0 replaced, 0 already identical, 1 newer kept" in text, text
+    assert (home / "data" / "frame.fits").read_bytes() == frame
     assert (home / "data" / "frame.fits").stat().st_uid == 1000  # the owner kept, though the Job is root
     assert (home / "notes.md").read_text() == "# observing log, newer\n"  # the newer file kept
     # The Jobs are gone once read; the volume stays, bound, for the next run (Retain: it holds no data).
     jobs = site.batch().list_namespaced_job(
-        NAMESPACE, label_selector="app.kubernetes.io/managed-by=sciplat-runbook"
+        "sciplat-runbook", label_selector="app.kubernetes.io/managed-by=sciplat-runbook"
     )
     assert [j for j in jobs.items if not j.metadata.deletion_timestamp] == []
-    claim = site.core().read_namespaced_persistent_volume_claim(volume, NAMESPACE)
+    claim = site.core().read_namespaced_persistent_volume_claim(volume, "sciplat-runbook")
     assert claim.status.phase == "Bound"
     assert site.core().read_persistent_volume(volume).spec.csi.volume_handle == fs["FileSystemId"]
+    assert hub.stop_server("astro1", 120) == "astro1's server is stopped"  # the namespace's budget back
 
 
 def test_a_runbook_job_whose_image_cannot_be_pulled_is_reported_at_once(

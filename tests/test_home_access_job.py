@@ -59,7 +59,7 @@ def test_the_volume_goes_through_the_named_access_point_when_the_file_system_has
         Tags=[{"Key": "Name", "Value": "runbook"}],
     )
     assert access._volume_handle(fs["FileSystemId"]) == f"{fs['FileSystemId']}::{point['AccessPointId']}"
-    assert access.where(fs["FileSystemId"]) == f"jhub/sciplat-runbook-{fs['FileSystemId']}:"
+    assert access.where(fs["FileSystemId"]) == f"sciplat-runbook/sciplat-runbook-{fs['FileSystemId']}:"
     # Without the setting, the root: the local EKS site (the emulated EFS applies no policy).
     assert (
         home_access(job_site(small_site, tmp_path))._volume_handle(fs["FileSystemId"]) == fs["FileSystemId"]

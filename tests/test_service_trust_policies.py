@@ -66,7 +66,7 @@ def test_service_statements_name_the_source_account(documents: dict[str, Any]) -
         (
             "backup.backup__trust_policy",
             "backup.amazonaws.com",
-            {"StringEquals": {"aws:SourceAccount": "111122223333"}},
+            {"StringEqualsIfExists": {"aws:SourceAccount": "111122223333"}},
         ),
         (
             "image_pipeline.trust-policy",

@@ -5,7 +5,7 @@ with the values the jupyterhub role sets, as a traitlets Config (see the chart's
 - ``singleuser.*`` onto KubeSpawner traits (profile list, limits, node selector and affinity by node
   purpose, tolerations, the static home claim with its sub-path, the metadata-blocking init container,
   ``singleuser.extraFiles`` mounted from the Secret ``singleuser``);
-- ``cull`` as a JupyterHub service with its role; ``hub.db``.
+- ``hub.services`` and ``hub.loadRoles``; ``cull`` as a JupyterHub service with its role; ``hub.db``.
 
 It is our own reading, not the chart's file. The hub's network settings (where the hub and the proxy
 listen) are the chart's own business: ``configure`` sets the real chart's in-cluster ones, and the
@@ -143,8 +143,18 @@ def configure(
                 for key, file in sorted(extra_files.items())
             ),
         ]
-    c.JupyterHub.services = []
-    c.JupyterHub.load_roles = []
+    # hub.services and hub.loadRoles, as the chart passes them: each service by its name (apiToken,
+    # admin, url, ...), each role by its name (scopes, services, users, groups).
+    c.JupyterHub.services = [
+        {
+            "name": name,
+            **{re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), k): v for k, v in spec.items()},
+        }
+        for name, spec in sorted((_get(values, "hub.services") or {}).items())
+    ]
+    c.JupyterHub.load_roles = [
+        {"name": name, **spec} for name, spec in sorted((_get(values, "hub.loadRoles") or {}).items())
+    ]
     if _get(values, "cull.enabled"):
         command = ["python3", "-m", "jupyterhub_idle_culler", f"--url=http://localhost:{hub_port}/hub/api"]
         for key, flag in (
