@@ -87,6 +87,8 @@ def steps(ctx: Context) -> list[Step]:
             _drop_stale_rules,
         ),
         storage,
+        # The node alarms watch the node groups' Auto Scaling groups, which the new cluster replaces.
+        converge("monitoring.yml", "monitoring stage: the node groups' alarms"),
         hub_converge(),
         *hub_check_steps(),
         kubernetes_step(),

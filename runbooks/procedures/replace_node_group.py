@@ -167,6 +167,8 @@ def steps(ctx: Context) -> list[Step]:
     group = ctx.params["group"]
     recreate = converge("cluster.yml", "cluster stage")
     recreate.verify = _verify_new
+    # The node alarms watch the group's Auto Scaling group, which the new group replaces.
+    alarms = converge("monitoring.yml", "monitoring stage: the node group's alarms")
     return [
         Step(
             "check-inputs",
@@ -202,5 +204,6 @@ def steps(ctx: Context) -> list[Step]:
             destructive=True,
         ),
         recreate,
+        alarms,
         kubernetes_step(),
     ]

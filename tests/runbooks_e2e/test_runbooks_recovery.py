@@ -49,4 +49,5 @@ def test_rebuild_cluster_after_the_cluster_drill(site: Site) -> None:
     assert aws.describe_cluster(site)["status"] == "ACTIVE"
     steps = {s["step"]: s["result"] for s in report["recovery_steps"]}
     assert steps["reconverge-cluster"] == steps["reattach-home-filesystem"] == "done"
+    assert steps["reconverge-monitoring"] == "done"  # the node alarms watch the new node groups
     assert steps["check-kubernetes"] == "done"  # nodes Ready, the home claim Bound, on the real cluster
