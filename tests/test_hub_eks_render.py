@@ -244,10 +244,18 @@ def test_manifests_are_admitted_and_user_pods_fit_the_namespace_limits(
     for slug, pod in loaded[2].items():
         body = quantities_as_strings({"apiVersion": "v1", "kind": "Pod", **pod})
         body["metadata"] = {**body.get("metadata", {}), "name": f"dry-{slug}"[:60], "namespace": namespace}
-        try:
-            core.create_namespaced_pod(namespace, body, dry_run="All")
-        except ApiException as error:
-            pytest.fail(f"profile {slug}: the API server refused its pod: {error.body}")
+        # The Priority admission plugin reads PriorityClasses from its informer's cache, which learns of
+        # the classes just made a moment later: only that refusal is waited out.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                core.create_namespaced_pod(namespace, body, dry_run="All")
+                break
+            except ApiException as error:
+                if "no PriorityClass with name" in str(error.body) and time.monotonic() < deadline:
+                    time.sleep(0.5)
+                    continue
+                pytest.fail(f"profile {slug}: the API server refused its pod: {error.body}")
     too_big = {
         "apiVersion": "v1",
         "kind": "Pod",
