@@ -61,6 +61,10 @@ class HomeAccess:
     def run(self, file_system_id: str, op: str, **args: Any) -> Any:
         raise NotImplementedError
 
+    def prune(self) -> list[str]:
+        """Remove what this way keeps for file systems that no longer exist; what it removed."""
+        return []
+
 
 class LocalFilesystemAccess(HomeAccess):
     """The file system is a local directory (the local site); found through the endpoint's data plane."""
@@ -262,6 +266,7 @@ class KubernetesJobAccess(HomeAccess):
         }
         self.access_point = str(settings.get("access_point") or "")
         self.timeout = float(settings.get("timeout") or site.var("runbook_wait_timeout", SSH_TIMEOUT))
+        self._ready: dict[str, str] = {}
         self.kubeconfig = str(site.var("eks_cluster_kubeconfig_path") or "")
         if not self.kubeconfig or not Path(self.kubeconfig).is_file():
             raise Refused(
@@ -463,8 +468,12 @@ class KubernetesJobAccess(HomeAccess):
 
         limit = timeout or self.timeout
         try:
-            script = self._ensure_script()  # with the namespace, first
-            claim = self._ensure_volume(file_system_id)
+            # Made or checked once per instance (an operation's several Jobs share them).
+            if "script" not in self._ready:
+                self._ready["script"] = self._ensure_script()  # with the namespace, first
+            if file_system_id not in self._ready:
+                self._ready[file_system_id] = self._ensure_volume(file_system_id)
+            script, claim = self._ready["script"], self._ready[file_system_id]
             batch = self._batch()
             job = batch.create_namespaced_job(
                 self.namespace, self._job(claim, script, op, args), _request_timeout=15
@@ -559,6 +568,38 @@ class KubernetesJobAccess(HomeAccess):
 
     def run(self, file_system_id: str, op: str, **args: Any) -> Any:
         return self._ops(file_system_id, op, args)
+
+    def prune(self) -> list[str]:
+        """The volumes and claims of file systems that are gone (deleted, or replaced by a restore and
+        removed): a bound claim would otherwise outlive its data for good."""
+        from kubernetes.client.exceptions import ApiException
+
+        from runbooks import aws
+
+        efs = aws.client(self.site, "efs")
+        core = self._core()
+        selector = ",".join(f"{k}={v}" for k, v in self.LABELS.items())
+        removed = []
+        for volume in core.list_persistent_volume(label_selector=selector, _request_timeout=15).items:
+            if volume.metadata.deletion_timestamp:
+                continue
+            file_system_id = volume.spec.csi.volume_handle.split("::")[0] if volume.spec.csi else ""
+            try:
+                found = efs.describe_file_systems(FileSystemId=file_system_id)["FileSystems"]
+                if found and found[0]["LifeCycleState"] not in ("deleting", "deleted"):
+                    continue
+            except efs.exceptions.FileSystemNotFound:
+                pass
+            claim = volume.spec.claim_ref
+            try:
+                if claim:
+                    core.delete_namespaced_persistent_volume_claim(claim.name, claim.namespace)
+                core.delete_persistent_volume(volume.metadata.name)
+            except ApiException as error:
+                if error.status != 404:  # gone already: a run interrupted half-way, re-run
+                    raise
+            removed.append(f"{volume.metadata.name} ({file_system_id or 'no file system'})")
+        return removed
 
 
 WAYS: dict[str, type[HomeAccess]] = {

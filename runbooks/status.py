@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from runbooks import kube
 from runbooks.site import Site
 
 
@@ -112,10 +113,10 @@ def kubernetes_lines(site: Site) -> list[Line]:
     path = site.resolve("eks_cluster_kubeconfig_path", "") if isinstance(name, str) and name else ""
     if not path or not Path(path).exists():
         return []
-    from kubernetes import client, config
+    from kubernetes.client.exceptions import ApiException
 
     try:
-        api = client.CoreV1Api(config.new_client_from_config(str(path)))
+        api = kube.core(site, str(path))
         nodes = api.list_node(_request_timeout=15).items
     except Exception as error:  # an unreachable API server is a status to show, not a crash
         reason = str(error).strip().splitlines()[0][:120]
@@ -149,7 +150,7 @@ def kubernetes_lines(site: Site) -> list[Line]:
             lines.append(
                 Line("claim", f"{namespace}/{claim}", f"volume {pvc.spec.volume_name}", pvc.status.phase)
             )
-        except client.exceptions.ApiException as error:
+        except ApiException as error:
             if error.status != 404:
                 raise
     return lines

@@ -4,6 +4,7 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,3 +38,23 @@ def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
     yield url
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A real API server (etcd, kube-apiserver, controller manager, scheduler; no nodes): the
+    kubernetes client module, an API client and the admin kubeconfig."""
+    from kubernetes import client, config
+
+    from emulator.kube import build
+    from emulator.kube.control_plane import ControlPlane
+
+    if build.missing():
+        pytest.skip("Kubernetes components not built (make kube)")
+    plane = ControlPlane(tmp_path_factory.mktemp("api-server") / "cluster", "api-server")
+    plane.start("https://oidc.eks.us-east-1.amazonaws.com/id/APISERVER", None)
+    try:
+        plane.wait_ready()
+        yield client, config.new_client_from_config(str(plane.admin_kubeconfig)), plane.admin_kubeconfig
+    finally:
+        plane.destroy()

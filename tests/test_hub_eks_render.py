@@ -190,25 +190,6 @@ def quantities_as_strings(value: Any, key: str = "") -> Any:
     )
 
 
-@pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A real API server (etcd, kube-apiserver, controller manager, scheduler; no nodes) for admission."""
-    from kubernetes import client, config
-
-    from emulator.kube import build
-    from emulator.kube.control_plane import ControlPlane
-
-    if build.missing():
-        pytest.skip("Kubernetes components not built (make kube)")
-    plane = ControlPlane(tmp_path_factory.mktemp("hub-admission") / "cluster", "hub-admission")
-    plane.start("https://oidc.eks.us-east-1.amazonaws.com/id/HUBADMISSION", None)
-    try:
-        plane.wait_ready()
-        yield client, config.new_client_from_config(str(plane.admin_kubeconfig)), plane.admin_kubeconfig
-    finally:
-        plane.destroy()
-
-
 def test_manifests_are_admitted_and_user_pods_fit_the_namespace_limits(
     site: tuple[str, Rendered], loaded: tuple[dict[str, Any], list[str], dict[str, Any]], api_server: Any
 ) -> None:

@@ -218,6 +218,16 @@ def _keep_old(ctx: Context) -> str | None:
     return None
 
 
+def _forget_volumes(ctx: Context) -> str:
+    removed = home_access(ctx.site).prune()
+    return f"removed {', '.join(removed)}" if removed else "no volume of a deleted file system was left"
+
+
+def _no_volumes(ctx: Context) -> str | None:
+    kind = ctx.site.var("runbook_home_access")
+    return None if kind == "kubernetes_job" else f"runbook_home_access {kind} keeps no volumes in the cluster"
+
+
 def steps(ctx: Context) -> list[Step]:
     timeout = _timeout(ctx)
 
@@ -279,5 +289,14 @@ def steps(ctx: Context) -> list[Step]:
             _remove_old,
             skip=_keep_old,
             destructive=bool(ctx.params.get("remove-old")),
+        ),
+        Step(
+            "forget-runbook-volumes",
+            lambda c: (
+                "delete the runbook's own volume and claim of each file system that no longer exists "
+                "(they hold no data: Retain)"
+            ),
+            _forget_volumes,
+            skip=_no_volumes,
         ),
     ]
