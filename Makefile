@@ -112,8 +112,11 @@ eks-chart: setup emulator ## SITE=local-eks: the stand-in zero-to-jupyterhub cha
 	$(VENV)/bin/python -m emulator.kube.z2jh --chart $(SITE_OUTPUT)/charts/jupyterhub-4.4.0.tgz \
 	  --publish "$$(cat $(EMULATOR_STATE_DIR)/endpoint)"
 
-eks-images: setup emulator ## SITE=local-eks: build the profiles' science environment images and push them to the emulated ECR
+# The public data (small FITS files in s3://stpubdata, written with the hst environment's astropy), so that
+# a user's notebook on the local EKS site reads what it would read on AWS.
+eks-images: setup emulator ## SITE=local-eks: build the profiles' science environment images and push them to the emulated ECR; seed the public data
 	@for env in $(EKS_ENVIRONMENTS); do $(VENV)/bin/python -m environments image $${env%/*} $${env#*/} --push; done
+	$(VENV)/bin/python -m environments seed hst 2026.11
 
 browser: setup demo ## converge the local hub (make demo), then the browser tests: JupyterLab, a cell, the cost cap, quotas
 	pytest -m browser -q

@@ -1,4 +1,4 @@
-"""python -m environments: freeze, diff, list, build, test, dockerfile, image, promote."""
+"""python -m environments: freeze, diff, list, build, test, seed, dockerfile, image, promote."""
 
 from __future__ import annotations
 
@@ -58,6 +58,14 @@ def cmd_test(args: argparse.Namespace) -> int:
         built = builder.build(env, fresh=args.fresh)
         ran = builder.smoke(built, aws_env)
         print(f"{env.label()}: {len(ran)} notebook(s) passed: {', '.join(ran)}")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    aws_env = builder.aws_environment()
+    built = builder.build(core.get(args.name, args.version))
+    for key in builder.seed_public_data(built, aws_env):
+        print(f"s3://{builder.PUBLIC_BUCKET}/{key}")
     return 0
 
 
@@ -163,6 +171,15 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("version", nargs="?", help="default: the newest version")
         p.add_argument("--fresh", action="store_true", help="ignore the cached venv and reinstall")
         p.set_defaults(func=func)
+
+    p = sub.add_parser(
+        "seed",
+        help="write the test FITS files into the public bucket (emulated S3, or AWS_ENDPOINT_URL) with the "
+        "environment's own astropy",
+    )
+    p.add_argument("name")
+    p.add_argument("version", nargs="?")
+    p.set_defaults(func=cmd_seed)
 
     p = sub.add_parser("dockerfile", help="render the image's Dockerfile from the spec")
     p.add_argument("name")

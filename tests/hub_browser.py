@@ -30,7 +30,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("MACHINES_STATE_DIR", ROOT / ".machines"))
@@ -64,28 +64,38 @@ class LocalHub:
     @classmethod
     def find_eks(cls, user: str, site: str = "local-eks") -> LocalHub:
         """The local EKS site's hub (`make demo SITE=local-eks`): its public URL from the inventory, and
-        a token the user asks for after logging in with the dummy password (the token acts for that user:
-        their own server). The chart's hub has no operators' token to read, unlike the single-node host."""
-        import requests
-
+        a token the user asks for (see ``for_user``). The chart's hub has no operators' token to read,
+        unlike the single-node host."""
         from runbooks.site import load_site
 
         url = str(load_site(site).var("jupyterhub_eks_public_url")).rstrip("/")
+        try:
+            return cls.for_user(url, user)
+        except ConnectionError as error:
+            raise RuntimeError(
+                f"the {site} hub does not answer at {url}: run `make demo SITE={site}` first"
+            ) from error
+
+    @classmethod
+    def for_user(cls, url: str, user: str) -> LocalHub:
+        """The hub at ``url`` with a token the user asks for after logging in with the dummy password
+        (the token acts for that user: their own server and its files)."""
+        import requests
+
         session = requests.Session()
         try:
             session.get(f"{url}/hub/login", timeout=30)
         except requests.ConnectionError as error:
-            raise RuntimeError(
-                f"the {site} hub does not answer at {url}: run `make demo SITE={site}` first"
-            ) from error
+            raise ConnectionError(f"the hub does not answer at {url}") from error
         xsrf = session.cookies.get("_xsrf")
         session.post(
             f"{url}/hub/login", data={"username": user, "password": PASSWORD, "_xsrf": xsrf}, timeout=30
         ).raise_for_status()
         answer = session.post(
             f"{url}/hub/api/users/{user}/tokens",
-            json={"note": "bench", "expires_in": 3600},
-            headers={"X-XSRFToken": session.cookies.get("_xsrf") or xsrf},
+            json={"note": "tests/hub_browser.py", "expires_in": 3600},
+            # The hub's own: a running server the login led to sets another _xsrf under /user/<name>/.
+            headers={"X-XSRFToken": session.cookies.get("_xsrf", path="/hub/") or xsrf},
             timeout=30,
         )
         answer.raise_for_status()
@@ -102,8 +112,9 @@ class LocalHub:
             raw = response.read()
             return response.status, json.loads(raw) if raw else {}
 
-    def put_notebook(self, user: str, name: str, source: str) -> None:
-        """Write a one-cell notebook (no outputs) into the user's home through their server."""
+    def put_notebook(self, user: str, name: str, source: str, kernel: str = "python3") -> None:
+        """Write a one-cell notebook (no outputs) into the user's home through their server, for the
+        server's kernel named ``kernel`` (a science environment's, e.g. hst-2026.11)."""
         notebook = {
             "cells": [
                 {
@@ -114,7 +125,13 @@ class LocalHub:
                     "source": source,
                 }
             ],
-            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+            "metadata": {
+                "kernelspec": {
+                    "display_name": "Python 3" if kernel == "python3" else kernel,
+                    "language": "python",
+                    "name": kernel,
+                }
+            },
             "nbformat": 4,
             "nbformat_minor": 5,
         }
@@ -216,11 +233,36 @@ def log_in(driver: WebDriver, hub: LocalHub, user: str, timeout: float = 120) ->
     wait.until(lambda d: "/hub/spawn" in d.current_url or "/user/" in d.current_url)
 
 
-def submit_spawn_form(driver: WebDriver, hub: LocalHub, user: str) -> None:
-    """Open the user's spawn page and start the preselected (default) profile."""
+def submit_spawn_form(driver: WebDriver, hub: LocalHub, user: str, profile: str | None = None) -> None:
+    """Open the user's spawn page and start a profile: the preselected (default) one, or the one whose
+    slug is ``profile``."""
     driver.get(f"{hub.url}/hub/spawn/{user}")
-    waiter(driver, 60).until(expected_conditions.presence_of_element_located((By.ID, "profile")))
+    # The profiles: the single-node hub's select, KubeSpawner's radio list.
+    choices = (By.CSS_SELECTOR, "form select[name=profile], form input[type=radio][name=profile]")
+    waiter(driver, 60).until(expected_conditions.presence_of_element_located(choices))
+    if profile is not None:
+        choose_profile(driver, profile)
     driver.find_element(By.CSS_SELECTOR, "form input[type=submit], form button[type=submit]").click()
+
+
+def choose_profile(driver: WebDriver, slug: str) -> None:
+    """Choose the profile ``slug`` on the spawn form, as a user does: click its entry in KubeSpawner's
+    radio list (the whole entry is the radio's label), or pick it in the single-node hub's select."""
+    radios = driver.find_elements(By.CSS_SELECTOR, f"form input[type=radio][name=profile][value='{slug}']")
+    if radios:
+        radios[0].find_element(By.XPATH, "ancestor::label").click()
+        if not radios[0].is_selected():
+            raise AssertionError(f"clicking the {slug} profile's entry did not choose it")
+        return
+    Select(driver.find_element(By.CSS_SELECTOR, "form select[name=profile]")).select_by_value(slug)
+
+
+def refusal_text(driver: WebDriver, kind: str, timeout: float = 60) -> str:
+    """Wait for the hub's refusal page of ``kind`` (sciplat_pages.py: storage, compute-quota, cost-cap,
+    missing-image) and return the page's visible text."""
+    refusal = (By.CSS_SELECTOR, f"[data-sciplat-refusal='{kind}']")
+    waiter(driver, timeout).until(expected_conditions.visibility_of_element_located(refusal))
+    return str(driver.find_element(By.TAG_NAME, "body").text)
 
 
 def log_in_to_lab(driver: WebDriver, hub: LocalHub, user: str, timeout: float = 120) -> float:

@@ -2,10 +2,18 @@
 
 What `make demo SITE=local-eks` does, against a private emulator: the stand-in zero-to-jupyterhub
 chart and its images (emulator/kube/z2jh_chart), a converge of inventories/local-eks, one science
-environment's image pushed to the emulated ECR; then a user logs in and gets a server in a pod on
-the user node, the home-usage CronJob's figures refuse a user over quota (an e-mail user name,
-which KubeSpawner escapes into the home's directory name), a profile whose image was never pushed is
-refused at once, the idle culler stops an idle server, and a second converge changes nothing.
+environment's image pushed to the emulated ECR, the public data (small FITS files in s3://stpubdata)
+seeded; then a user logs in and gets a server in a pod on the user node, a second user is refused by
+the namespace's compute quota, the home-usage CronJob's figures refuse a user over quota (an e-mail
+user name, which KubeSpawner escapes into the home's directory name), a profile whose image was never
+pushed is refused at once, the cost cap refuses new servers, the idle culler stops an idle server, the
+runbooks reach the homes and replace a node group, and a second converge changes nothing.
+
+In headless chromium (tests/hub_browser.py; skipped, with the reason, without chromium and
+chromedriver: `make host-deps`): the three refusal pages as a user sees them (saved as
+docs/img/hub-eks-refused-{namespace,storage,cost-cap}.png), and a user who chooses the HST profile,
+whose image is pushed then, gets JupyterLab in a pod from that image, where a notebook's cell reads a
+FITS file of the public data from the emulated S3 through the node's route (docs/img/hub-eks-lab.png).
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
@@ -25,11 +34,27 @@ import boto3
 import pytest
 import requests
 from ansible_run import TEST_TIME_SCALE, PlaybookRun, run_playbook
+from hub_browser import (
+    ROOT,
+    LocalHub,
+    browser_available,
+    chromium,
+    log_in,
+    refusal_text,
+    run_notebook_cell,
+    submit_spawn_form,
+    waiter,
+)
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 
 from emulator.kube import build, z2jh
 from emulator.launcher import CLIENT_ENV, Emulator, running_emulator
+from environments import build as environment_build
 from environments import core as environments
 from environments import local_image
+from environments.image import kernel_name
 from runbooks.site import load_site
 
 pytestmark = pytest.mark.e2e
@@ -43,9 +68,13 @@ URL = f"http://127.0.0.1:{PORTS['public']}"
 CLUSTER = "local-eks-hub"
 NAMESPACE = "jhub"
 PASSWORD = "sciplat-demo"
-# The profile whose image the test pushes (the same environment test_environment_images builds, so its
-# layers are cached); the hst profile's image is never pushed.
+# The profile whose image the fixture pushes (the same environment test_environment_images builds, so its
+# layers are cached); the hst profile's image is pushed only by the browser's JupyterLab test, after the
+# test that needs it missing.
 PROFILE, ENVIRONMENT = "tess", ("tess", "2026.11")
+HST = ("hst", "2026.11")
+IMG = ROOT / "docs" / "img"
+NO_BROWSER = "needs chromium and chromium-driver (make host-deps)"
 
 
 @dataclass
@@ -53,6 +82,7 @@ class EksSite:
     emulator: Emulator
     converge: PlaybookRun
     env: dict[str, str]
+    public_data: list[str]  # the keys seeded into s3://stpubdata
 
     @property
     def admin_kubeconfig(self) -> Path:
@@ -89,12 +119,14 @@ class EksSite:
 
 
 # A compute budget of two servers' worth beside the hub (1 CPU) and the home-usage job (0.25 CPU):
-# one user's server fits, a second does not. The idle culler at its shortest (the role's minimums), so
-# that an idle server goes within the module's run.
+# one user's server fits, a second does not. The idle culler short, so that an idle server goes within
+# the module's run; not at the role's minimum (60 s): a server tells the hub of its activity every
+# 5 minutes only, so a server in use counts as idle once this long after its start, and the browser's
+# JupyterLab test (a lab loaded twice, a kernel started) must end before.
 EXTRA_VARS = {
     "site_hub_ports": PORTS,
     "jupyterhub_eks_quota_cpu": "2.5",
-    "jupyterhub_culler_timeout": 60,
+    "jupyterhub_culler_timeout": 120,
     "jupyterhub_culler_every": 10,
 }
 
@@ -110,11 +142,19 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EksSite]:
         env = {"SITE_OUTPUT_DIR": str(output), "PATH": f"{os.environ['PATH']}:{build.bin_dir()}"}
         converge = run_playbook("site.yml", site="local-eks", state_dir=state, extra_vars=EXTRA_VARS, env=env)
         assert converge.returncode == 0, converge.output[-6000:]
-        archive = local_image.image(
-            environments.get(*ENVIRONMENT), SITE.var("image_pipeline_registry"), log=lambda message: None
-        )
-        local_image.push(archive, emulator.endpoint)
-        yield EksSite(emulator, converge, env)
+        push_image(emulator, ENVIRONMENT)
+        # What `make demo SITE=local-eks` seeds (make eks-images): the FITS files users' notebooks read.
+        built = environment_build.build(environments.get(*HST))
+        public_data = environment_build.seed_public_data(built, emulator.client_env())
+        yield EksSite(emulator, converge, env, public_data)
+
+
+def push_image(emulator: Emulator, environment: tuple[str, str]) -> None:
+    """Build the environment's image here and push it to the emulated ECR (CodeBuild's job on AWS)."""
+    archive = local_image.image(
+        environments.get(*environment), SITE.var("image_pipeline_registry"), log=lambda message: None
+    )
+    local_image.push(archive, emulator.endpoint)
 
 
 def login(user: str) -> requests.Session:
@@ -147,6 +187,50 @@ def wait_for(predicate: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def server_story(site: EksSite, user: str) -> str:
+    """Why a user's server is not up (for a failure's message): its pod, its events, the hub's log."""
+    from kubernetes.client.exceptions import ApiException
+
+    core = site.core()
+    lines = []
+    try:
+        status = core.read_namespaced_pod(f"jupyter-{user}", NAMESPACE).status
+        lines.append(f"pod jupyter-{user}: {status.phase}; containers: {status.container_statuses}")
+    except ApiException as error:
+        lines.append(f"pod jupyter-{user}: {error.reason}")
+    events = core.list_namespaced_event(NAMESPACE, field_selector=f"involvedObject.name=jupyter-{user}")
+    lines += [f"event: {e.reason}: {e.message}" for e in events.items[-10:]]
+    (hub,) = core.list_namespaced_pod(NAMESPACE, label_selector="component=hub").items
+    log = core.read_namespaced_pod_log(hub.metadata.name, NAMESPACE, container="hub", tail_lines=40)
+    return "\n".join([*lines, "hub log:", log])
+
+
+def refusal_in_browser(user: str, profile: str, kind: str, screenshot: str) -> str:
+    """What ``user`` sees in chromium after choosing ``profile`` on the spawn page: the refusal page's
+    visible text, saved as docs/img/<screenshot>. Skips the rest of the test without a browser (the
+    page's HTML has been checked by then)."""
+    if not browser_available():
+        pytest.skip(f"the refusal page in a browser {NO_BROWSER}")
+    hub = LocalHub(URL, token="")  # no API calls: the user's own pages only
+    with chromium() as driver:
+        log_in(driver, hub, user)
+        assert "/hub/spawn" in driver.current_url, driver.current_url  # no server runs
+        submit_spawn_form(driver, hub, user, profile)
+        text = refusal_text(driver, kind)
+        assert not driver.find_elements(By.CSS_SELECTOR, ".progress, #spawn_form"), "a progress bar or form"
+        IMG.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(IMG / screenshot))
+    return text
+
+
+def assert_says_what_happened_and_what_to_do(page: str, what: str, to_do: str) -> None:
+    """One refusal, once: what happened, what the user can do; no progress, no operator's command."""
+    assert page.count(what) == 1, page
+    assert "What you can do" in page and to_do in page, page
+    for absent in ("starting up", "Spawn failed", "Server Options", "Error:", "runbook", "kubectl", "helm "):
+        assert absent not in page, (absent, page)
+
+
 def test_the_converge_installs_the_hub_and_names_its_url(site: EksSite) -> None:
     assert f"hub: {URL}/" in site.converge.output
     assert requests.get(f"{URL}/hub/health", timeout=10).status_code == 200
@@ -169,7 +253,11 @@ def test_a_users_server_is_a_pod_of_the_profile_on_the_user_node(site: EksSite) 
             answer if answer.url.startswith(f"{URL}/user/astro1/lab") and answer.status_code == 200 else None
         )
 
-    assert "jupyter-config-data" in wait_for(lab, 300, "astro1's JupyterLab").text
+    try:
+        answer = wait_for(lab, 300, "astro1's JupyterLab")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{server_story(site, 'astro1')}") from None
+    assert "jupyter-config-data" in answer.text
     core = site.core()
     pod = core.read_namespaced_pod("jupyter-astro1", NAMESPACE)
     (profile,) = [p for p in SITE.var("jupyterhub_profiles") if p["slug"] == PROFILE]
@@ -188,7 +276,7 @@ def test_a_users_server_is_a_pod_of_the_profile_on_the_user_node(site: EksSite) 
 
 def test_a_server_beyond_the_namespace_quota_is_refused_with_a_clear_page(site: EksSite) -> None:
     """astro1's server (the test before) holds the budget: Kubernetes refuses astro2's pod, and astro2
-    reads why on the spawn page, at once, not after a timeout."""
+    reads why on the spawn page, at once, not after a timeout; in the browser too."""
     session = login("astro2")
     refused = spawn(session, "astro2", PROFILE)
     text = re.sub(r"\s+", " ", refused.text)
@@ -197,10 +285,19 @@ def test_a_server_beyond_the_namespace_quota_is_refused_with_a_clear_page(site: 
     with pytest.raises(Exception, match="Not Found"):
         site.core().read_namespaced_pod("jupyter-astro2", NAMESPACE)
 
+    assert site.core().read_namespaced_pod("jupyter-astro1", NAMESPACE).status.phase == "Running"
+    page = refusal_in_browser("astro2", PROFILE, "compute-quota", "hub-eks-refused-namespace.png")
+    assert_says_what_happened_and_what_to_do(
+        page, "Your server cannot start: the platform is full right now", "Or try again in a few minutes."
+    )
+    assert "All users' servers together have reached the site's compute limit" in page, page
+    with pytest.raises(Exception, match="Not Found"):
+        site.core().read_namespaced_pod("jupyter-astro2", NAMESPACE)
+
 
 def test_an_idle_server_is_culled(site: EksSite) -> None:
     """astro1's server (idle since its JupyterLab answered) is stopped by the chart's idle culler once
-    idle for jupyterhub_culler_timeout (60 s here, checked every 10 s): the pod goes."""
+    idle for jupyterhub_culler_timeout (120 s here, checked every 10 s): the pod goes."""
     core = site.core()
 
     def culled() -> bool:
@@ -257,6 +354,17 @@ def test_the_usage_figures_refuse_an_email_user_over_quota(site: EksSite) -> Non
     refused = spawn(session, user, PROFILE)
     text = re.sub(r"\s+", " ", refused.text)
     assert "50" in text and "quota" in text.lower(), text[-3000:]
+    with pytest.raises(Exception, match="Not Found"):
+        site.core().read_namespaced_pod(f"jupyter-{directory}", NAMESPACE)
+
+    page = refusal_in_browser(user, PROFILE, "storage", "hub-eks-refused-storage.png")
+    assert_says_what_happened_and_what_to_do(
+        page,
+        "Your server cannot start: your home directory is over its storage quota",
+        "Delete or move at least 10",  # 60 MiB in a home with a quota of 50 MiB
+    )
+    assert "Your home directory uses 60" in page and "your quota is 50 MiB" in page, page
+    assert "Try again after the next measurement." in page, page
     with pytest.raises(Exception, match="Not Found"):
         site.core().read_namespaced_pod(f"jupyter-{directory}", NAMESPACE)
 
@@ -376,7 +484,8 @@ def test_a_profile_whose_image_was_never_pushed_is_refused_at_once(site: EksSite
 
 def test_the_cost_cap_refuses_new_servers_with_its_page(site: EksSite) -> None:
     """While the cap's parameter exists (what `runbook run cost-cap on` writes) the hub in its pod reads
-    it from the emulated SSM, without boto3, and a new server is refused with the cost cap's page."""
+    it from the emulated SSM, without boto3, and a new server is refused with the cost cap's page; in
+    the browser too."""
     ssm = site.aws("ssm")
     parameter = SITE.var("jupyterhub_cost_cap_parameter")
     record = {"enabled": True, "since": "2026-12-05T06:00:00+00:00", "reason": "e2e budget alarm"}
@@ -387,6 +496,15 @@ def test_the_cost_cap_refuses_new_servers_with_its_page(site: EksSite) -> None:
         refused = spawn(session, "astro2", PROFILE)
         text = re.sub(r"\s+", " ", refused.text)
         assert "New servers are paused" in text and "e2e budget alarm" in text, text[-3000:]
+        with pytest.raises(Exception, match="Not Found"):
+            site.core().read_namespaced_pod("jupyter-astro2", NAMESPACE)
+
+        page = refusal_in_browser("astro2", PROFILE, "cost-cap", "hub-eks-refused-cost-cap.png")
+        assert_says_what_happened_and_what_to_do(
+            page, "New servers are paused: the site has reached its spending limit", "Try again later."
+        )
+        assert "The site's cost cap has been on since 2026-12-05 06:00 UTC (e2e budget alarm)." in page, page
+        assert "Who can tell you more: the local EKS site's operators." in page, page
         with pytest.raises(Exception, match="Not Found"):
             site.core().read_namespaced_pod("jupyter-astro2", NAMESPACE)
     finally:
@@ -472,6 +590,60 @@ def test_replace_node_group_drains_honouring_disruption_budgets(
         for n in nodes
     )
     core.delete_namespace(namespace)
+
+
+# The cell a user runs: the public data with boto3, its endpoint from the environment (AWS_ENDPOINT_URL).
+PUBLIC_DATA_CELL = """import io, os
+import boto3
+from astropy.io import fits
+
+s3 = boto3.client("s3")
+listing = s3.list_objects_v2(Bucket="stpubdata", Prefix="hst/public/")
+key = sorted(o["Key"] for o in listing["Contents"] if o["Key"].endswith(".fits"))[0]
+with fits.open(io.BytesIO(s3.get_object(Bucket="stpubdata", Key=key)["Body"].read())) as hdus:
+    print(key, hdus[0].header["TELESCOP"], hdus["SCI"].data.shape, "via", os.environ["AWS_ENDPOINT_URL"])
+"""
+
+
+@pytest.mark.skipif(not browser_available(), reason=NO_BROWSER)
+def test_a_user_chooses_hst_and_a_notebook_in_its_pod_reads_the_public_data(site: EksSite) -> None:
+    """The hst image is pushed now (the refusal of a missing image is checked before). astro2 logs in,
+    chooses HST on KubeSpawner's list, and JupyterLab opens from a pod of the hst image on the user node;
+    a notebook's cell on the environment's kernel lists s3://stpubdata/hst/public/ and reads a FITS file
+    from the emulated S3, through the route of the node the pod runs on."""
+    (key,) = [k for k in site.public_data if k.startswith("hst/public/")]
+    push_image(site.emulator, HST)
+    user = "astro2"
+    (profile,) = [p for p in SITE.var("jupyterhub_profiles") if p["slug"] == HST[0]]
+    hub = LocalHub.for_user(URL, user)
+    try:
+        with chromium() as driver:
+            log_in(driver, hub, user)
+            submit_spawn_form(driver, hub, user, HST[0])
+            try:
+                waiter(driver, 300).until(
+                    expected_conditions.presence_of_element_located((By.ID, "jp-main-dock-panel"))
+                )
+            except TimeoutException:
+                raise AssertionError(f"no JupyterLab after 300 s\n{server_story(site, user)}") from None
+            assert f"/user/{user}/lab" in driver.current_url, driver.current_url
+            core = site.core()
+            pod = core.read_namespaced_pod(f"jupyter-{user}", NAMESPACE)
+            assert [c.image for c in pod.spec.containers] == [profile["image"]]
+            labels = core.read_node(pod.spec.node_name).metadata.labels
+            assert labels["hub.jupyter.org/node-purpose"] == "user"
+
+            name = f"public-data-{secrets.token_hex(4)}.ipynb"
+            hub.put_notebook(user, name, PUBLIC_DATA_CELL, kernel=kernel_name(environments.get(*HST)))
+            output = run_notebook_cell(driver, hub, user, name, timeout=180)
+            port = site.emulator.endpoint.rsplit(":", 1)[1]
+            expected = f"{key} HST (64, 64) via http://{pod.status.host_ip}:{port}"
+            assert output.strip() == expected, output
+            IMG.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(IMG / "hub-eks-lab.png"))
+            hub.delete_file(user, name)
+    finally:
+        hub.stop_server(user, 120)  # the namespace's budget back
 
 
 def test_a_second_converge_changes_nothing(site: EksSite) -> None:

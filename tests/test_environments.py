@@ -281,6 +281,17 @@ def test_every_environment_installs_from_its_lock_and_passes_its_smoke_notebooks
     assert keys and all(key.endswith(".fits") for key in keys)
 
 
+def test_seed_writes_the_public_data_files_the_notebooks_read(smoke_env: dict[str, str]) -> None:
+    result = tool("seed", "hst", "2026.11", env=smoke_env)
+    assert result.returncode == 0, result.stderr
+    urls = result.stdout.split()
+    assert "s3://stpubdata/hst/public/j8pu/j8pu0y010/j8pu0y010_drz.fits" in urls, result.stdout
+    s3 = client("s3", smoke_env)
+    for url in urls:
+        body = s3.get_object(Bucket="stpubdata", Key=url.removeprefix("s3://stpubdata/"))["Body"].read()
+        assert body.startswith(b"SIMPLE  =") and len(body) % 2880 == 0  # a FITS file: 2880-byte blocks
+
+
 def test_a_failing_notebook_fails_the_build_naming_the_cell(tree: Path, smoke_env: dict[str, str]) -> None:
     notebook = tree / "tess" / "2026.11" / "notebooks" / "zz_broken.ipynb"
     nb = nbformat.v4.new_notebook(

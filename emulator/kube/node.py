@@ -9,6 +9,8 @@ address range and cgroup root (``/sciplat-<hash>``).
 These machines run cgroup v1 under a PID 1 that is not systemd, so the kubelet uses the cgroupfs
 driver and ``failCgroupV1: false``; image garbage collection is off (no image could be pulled back).
 Pods get addresses on the node's bridge; ``ipMasq`` is off, so pods reach nothing beyond this machine.
+Each node also runs ``emulator.kube.aws_route`` on its address at the emulator's port: pods reach the
+emulated AWS there, as pods on AWS reach AWS's endpoints through the VPC's routes.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emulator.kube import POD_NETWORK, build, efs_csi, images, pki
+from emulator.kube import POD_NETWORK, aws_route, build, efs_csi, images, pki
 from emulator.kube.control_plane import free_port, pid_alive, pid_exited, spawn, stop_pid
 
 READY_TIMEOUT = 120.0
@@ -33,6 +37,8 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 # Sockets and the kubelet's root live under a short host-wide path: a unix socket path must fit in
 # 107 bytes, and a node directory inside a test's temporary directory does not.
 RUNTIME_ROOT = Path("/run/sciplat-kube/nodes")
+# The node's forwarder to the emulated AWS (its PID file and log are pids/ and logs/ aws-route.*).
+AWS_ROUTE = "aws-route"
 
 
 @dataclass
@@ -203,6 +209,27 @@ def _spawn(directory: Path, component: str, command: list[str]) -> None:
     spawn(command, pid_file, directory / "logs" / f"{component}.log", directory)
 
 
+def _start_aws_route(directory: Path, address: str, emulator_endpoint: str) -> None:
+    """The node's forwarder to the emulator (emulator.kube.aws_route), listening before pods can start."""
+    target = urllib.parse.urlsplit(emulator_endpoint)
+    host, port = target.hostname or "127.0.0.1", target.port or 80
+    _spawn(
+        directory,
+        AWS_ROUTE,
+        [
+            sys.executable,
+            "-m",
+            "emulator.kube.aws_route",
+            f"--listen={address}:{port}",
+            f"--to={host}:{port}",
+            f"--node-dir={directory}",
+        ],
+    )
+    pid = int((directory / "pids" / f"{AWS_ROUTE}.pid").read_text())
+    if not aws_route.wait_listening((address, port), lambda: pid_exited(pid)):
+        raise NodeFailure(directory, AWS_ROUTE, f"did not listen on {address}:{port}")
+
+
 def _wait_socket(socket: Path, directory: Path, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -284,6 +311,7 @@ def launch_node(cluster_dir: Path, spec: NodeSpec, server: str, emulator_endpoin
         if not set(images.read_archive(archive)[0]) <= present:
             images.import_archive(socket, archive)
     efs_csi.start_plugin(directory, runtime / "kubelet", spec.name, emulator_endpoint)
+    _start_aws_route(directory, gateway(spec.pod_cidr), emulator_endpoint)
     labels = ",".join(f"{key}={value}" for key, value in spec.labels.items())
     _spawn(
         directory,
@@ -392,7 +420,8 @@ def _unmount_under(directory: Path) -> None:
 
 
 def stop_node(cluster_dir: Path, name: str, keep_logs: bool = False) -> None:
-    """Stop the kubelet, every container, the shims and containerd; remove the bridge and cgroups.
+    """Stop the kubelet, every container, the shims, containerd and the forwarder to the emulated AWS;
+    remove the bridge and cgroups.
 
     ``keep_logs``: leave ``logs/`` of the node's directory (a failed node's, for its message)."""
     directory = node_dir(cluster_dir, name)
@@ -406,6 +435,7 @@ def stop_node(cluster_dir: Path, name: str, keep_logs: bool = False) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     stop_pid(directory / "pids" / "containerd.pid", str(directory))
+    stop_pid(directory / "pids" / f"{AWS_ROUTE}.pid", str(directory))
     for pid in _shim_pids(directory):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

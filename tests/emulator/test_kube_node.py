@@ -1,11 +1,15 @@
 """One real node (emulator/kube/node.py) against a control plane of its own, without the EKS layer.
 
 The node registers with its labels and taints, runs a pod from the locally built Python image that
-writes into a hostPath volume, and ``stop_node`` leaves no kubelet, containerd or shim behind.
+writes into a hostPath volume what it read from an HTTP server on loopback (standing for the emulator)
+through the node's route at its node IP, and ``stop_node`` leaves no kubelet, containerd, shim or
+forwarder behind.
 """
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,7 +43,38 @@ def _api(plane: ControlPlane) -> Any:
     return client.CoreV1Api(config.new_client_from_config(str(plane.admin_kubeconfig)))
 
 
-def _writer_pod(host_dir: Path) -> dict[str, Any]:
+@pytest.fixture
+def fake_emulator() -> Iterator[str]:
+    """An HTTP server on loopback standing for the emulator: it answers every GET with a fixed text."""
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"the emulated AWS"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# Writes a file, then what the node's route to the emulator answers (as users' pods set their endpoint).
+WRITER = """
+import os, urllib.request
+open('/out/hello', 'w').write('from a real pod')
+with urllib.request.urlopen(os.environ['AWS_ENDPOINT_URL'], timeout=30) as answer:
+    open('/out/aws', 'w').write(answer.read().decode())
+"""
+
+
+def _writer_pod(host_dir: Path, emulator_port: int) -> dict[str, Any]:
     return {
         "metadata": {"name": "writer"},
         "spec": {
@@ -50,7 +85,11 @@ def _writer_pod(host_dir: Path) -> dict[str, Any]:
                     "name": "writer",
                     "image": "docker.io/library/python:3.12-slim",
                     "imagePullPolicy": "IfNotPresent",
-                    "command": ["python3", "-c", "open('/out/hello', 'w').write('from a real pod')"],
+                    "command": ["python3", "-c", WRITER],
+                    "env": [
+                        {"name": "NODE_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
+                        {"name": "AWS_ENDPOINT_URL", "value": f"http://$(NODE_IP):{emulator_port}/"},
+                    ],
                     "volumeMounts": [{"name": "out", "mountPath": "/out"}],
                 }
             ],
@@ -60,7 +99,7 @@ def _writer_pod(host_dir: Path) -> dict[str, Any]:
 
 
 def test_a_real_node_registers_runs_a_pod_and_stops_clean(
-    control_plane: ControlPlane, tmp_path: Path
+    control_plane: ControlPlane, tmp_path: Path, fake_emulator: str
 ) -> None:
     cluster_dir = control_plane.cluster_dir
     spec = node.NodeSpec(
@@ -71,11 +110,11 @@ def test_a_real_node_registers_runs_a_pod_and_stops_clean(
     )
     started = time.monotonic()
     try:
-        # No EFS here: the node's CSI plugin is given an endpoint nothing listens on.
-        node.start_node(cluster_dir, spec, control_plane.endpoint, "http://127.0.0.1:9")
+        # No EFS here: the node's CSI plugin (and its route) get a server that only answers GET.
+        node.start_node(cluster_dir, spec, control_plane.endpoint, fake_emulator)
         ready = time.monotonic() - started
         config = (node.node_dir(cluster_dir, "user-0") / "kubelet" / "config.json").read_text()
-        node.start_node(cluster_dir, spec, control_plane.endpoint, "http://127.0.0.1:9")  # idempotent
+        node.start_node(cluster_dir, spec, control_plane.endpoint, fake_emulator)  # idempotent
         # The running kubelet's configuration (its ports) is what the node's directory still says.
         assert (node.node_dir(cluster_dir, "user-0") / "kubelet" / "config.json").read_text() == config
         assert node.running_nodes(cluster_dir) == ["user-0"]
@@ -99,7 +138,7 @@ def test_a_real_node_registers_runs_a_pod_and_stops_clean(
         host_dir = tmp_path / "out"
         host_dir.mkdir()
         wait_for(lambda: bool(api.list_namespaced_service_account("default").items), 60, "service account")
-        api.create_namespaced_pod("default", _writer_pod(host_dir))
+        api.create_namespaced_pod("default", _writer_pod(host_dir, int(fake_emulator.rsplit(":", 1)[1])))
         wait_for(
             lambda: api.read_namespaced_pod("writer", "default").status.phase in ("Succeeded", "Failed"),
             120,
@@ -107,6 +146,7 @@ def test_a_real_node_registers_runs_a_pod_and_stops_clean(
         )
         assert api.read_namespaced_pod("writer", "default").status.phase == "Succeeded"
         assert (host_dir / "hello").read_text() == "from a real pod"
+        assert (host_dir / "aws").read_text() == "the emulated AWS"  # loopback, reached from the pod
         print(f"node Ready in {ready:.1f} s")
     finally:
         node.stop_node(cluster_dir, "user-0")
