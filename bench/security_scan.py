@@ -32,6 +32,8 @@ ACCOUNT = "111122223333"
 CONTEXT: dict[str, Any] = {
     "eks_cluster_name": "hst-prod",
     "eks_cluster_region": "us-east-1",
+    "eks_cluster__account": ACCOUNT,
+    "eks_cluster__partition": "aws",
     "eks_cluster_out_secrets_kms_key_arn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd",
     "eks_cluster_out_oidc_issuer": "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
     "eks_cluster_out_oidc_provider_arn": (

@@ -30,15 +30,14 @@ are not evaluated (a gap, see docs/emulator.md).
 from __future__ import annotations
 
 import datetime
-import fnmatch
 import json
 import logging
 from typing import Any
 
 from moto.cloudwatch.models import Alarm, CloudWatchBackend
-from moto.kms.models import kms_backends
 from moto.sns.models import Topic, sns_backends
 
+from emulator import kms_policy
 from emulator.patching import wrap
 
 LOG = logging.getLogger(__name__)
@@ -135,21 +134,6 @@ def _actions(alarm: Alarm) -> list[str]:
     }[alarm.state_value] or []
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _conditions_met(conditions: dict[str, Any], context: dict[str, str]) -> bool:
-    for operator, tests in conditions.items():
-        for key, wanted in tests.items():
-            if operator not in ("StringEquals", "ArnLike", "StringLike") or key not in context:
-                return False
-            match = (lambda v, w: v == w) if operator == "StringEquals" else fnmatch.fnmatchcase
-            if not any(match(context[key], str(w)) for w in _as_list(wanted)):
-                return False
-    return True
-
-
 def key_lets_cloudwatch_publish(topic: Topic, alarm: Alarm) -> bool:
     """Whether CloudWatch may use the topic's KMS key (True for a topic without one)."""
     key_id = topic.kms_master_key_id
@@ -157,24 +141,9 @@ def key_lets_cloudwatch_publish(topic: Topic, alarm: Alarm) -> bool:
         return True
     if key_id.split(":")[-1].startswith("alias/aws/"):
         return False
-    kms = kms_backends[topic.account_id][topic.sns_backend.region_name]
-    try:
-        policy = json.loads(kms.get_key_policy(kms.any_id_to_key_id(key_id)))
-    except Exception:  # a key that is missing or unreadable lets nobody publish
-        return False
+    policy = kms_policy.key_policy(topic.account_id, topic.sns_backend.region_name, key_id)
     context = {"aws:SourceAccount": alarm.alarm_arn.split(":")[4], "aws:SourceArn": alarm.alarm_arn}
-    allowed: set[str] = set()
-    for statement in _as_list(policy.get("Statement", [])):
-        principal = statement.get("Principal", {})
-        services = _as_list(principal.get("Service", [])) if isinstance(principal, dict) else []
-        if statement.get("Effect") != "Allow" or (principal != "*" and SERVICE not in services):
-            continue
-        if not _conditions_met(statement.get("Condition", {}), context):
-            continue
-        for action in KEY_ACTIONS:
-            if any(fnmatch.fnmatchcase(action, pattern) for pattern in _as_list(statement.get("Action", []))):
-                allowed.add(action)
-    return allowed == set(KEY_ACTIONS)
+    return policy is not None and kms_policy.service_may_use(policy, SERVICE, KEY_ACTIONS, context)
 
 
 def notify(alarm: Alarm, old_state: str) -> list[str]:

@@ -1,6 +1,7 @@
 """EC2: NAT gateways and AMIs take time; AMI names are unique; CreateImage tags the snapshot too;
 AMIs can be deprecated (EnableImageDeprecation, DisableImageDeprecation, DeprecationTime); the tags of
-a new launch template stay out of its data."""
+a new launch template stay out of its data; EBS encryption by default encrypts new volumes, and its default
+KMS key can be read and reset (GetEbsDefaultKmsKeyId, ResetEbsDefaultKmsKeyId)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.amis import Ami, AmiBackend
+from moto.ec2.models.elastic_block_store import EBSBackend
 from moto.ec2.models.launch_templates import LaunchTemplateBackend
 from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
 from moto.ec2.responses.amis import AmisResponse
+from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+from moto.kms.models import kms_backends
 
 from emulator.lifecycle import TimedStatus, deprovision, provision
 from emulator.patching import wrap
@@ -168,6 +172,46 @@ def _create_launch_template(
     return original(backend, name, description, template_data, tag_spec)
 
 
+# What GetEbsDefaultKmsKeyId answers while the account's default key is the AWS managed one (the AWS CLI
+# reference's example: {"KmsKeyId": "alias/aws/ebs"}).
+EBS_MANAGED_KEY_ALIAS = "alias/aws/ebs"
+
+
+def _create_volume(original: Callable[..., Any], backend: Any, *args: Any, **kwargs: Any) -> Any:
+    """With EBS encryption by default on, every new volume is encrypted, with the default KMS key unless the
+    request names one (moto left a volume created without ``Encrypted`` unencrypted):
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_EnableEbsEncryptionByDefault.html"""
+    # getattr: the backend makes its default AMIs' volumes before its settings exist.
+    if getattr(backend, "ebs_encryption_by_default", False) and not kwargs.get("encrypted"):
+        kwargs["encrypted"] = True
+    return original(backend, *args, **kwargs)
+
+
+def _is_managed_key(backend: Any, arn: str) -> bool:
+    kms = kms_backends[backend.account_id][backend.region_name]
+    return (
+        bool(kms.alias_exists(EBS_MANAGED_KEY_ALIAS)) and kms.describe_key(EBS_MANAGED_KEY_ALIAS).arn == arn
+    )
+
+
+def get_ebs_default_kms_key_id(self: Any) -> ActionResult:
+    """GetEbsDefaultKmsKeyId (new): the key ModifyEbsDefaultKmsKeyId set (its ARN), else ``alias/aws/ebs``:
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetEbsDefaultKmsKeyId.html"""
+    self.error_on_dryrun()
+    chosen = self.ec2_backend.default_kms_key_id
+    if not chosen or _is_managed_key(self.ec2_backend, chosen):
+        chosen = EBS_MANAGED_KEY_ALIAS
+    return ActionResult({"KmsKeyId": chosen})
+
+
+def reset_ebs_default_kms_key_id(self: Any) -> ActionResult:
+    """ResetEbsDefaultKmsKeyId (new): back to the AWS managed key; answers its ARN:
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ResetEbsDefaultKmsKeyId.html"""
+    self.error_on_dryrun()
+    # moto's helper makes the AWS managed key on first use (as AWS does) and makes it the default.
+    return ActionResult({"KmsKeyId": self.ec2_backend._create_default_encryption_key()})
+
+
 def install() -> None:
     NatGateway.state = TimedStatus()  # type: ignore[assignment]
     Ami.state = TimedStatus()  # type: ignore[assignment]
@@ -177,6 +221,9 @@ def install() -> None:
     wrap(AmiBackend, "register_image")(_register_image)
     wrap(AmiBackend, "copy_image")(_copy_image)
     wrap(LaunchTemplateBackend, "create_launch_template")(_create_launch_template)
+    wrap(EBSBackend, "create_volume")(_create_volume)
+    ElasticBlockStore.get_ebs_default_kms_key_id = get_ebs_default_kms_key_id  # type: ignore[attr-defined]
+    ElasticBlockStore.reset_ebs_default_kms_key_id = reset_ebs_default_kms_key_id  # type: ignore[attr-defined]
     Ami.deprecation_time = None  # type: ignore[attr-defined]
     AmisResponse.enable_image_deprecation = enable_image_deprecation  # type: ignore[attr-defined]
     AmisResponse.disable_image_deprecation = disable_image_deprecation  # type: ignore[attr-defined]

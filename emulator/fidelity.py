@@ -42,6 +42,7 @@ from emulator import (
     eks_kubernetes,
     iam,
     lifecycle,
+    logs,
     sns,
 )
 from emulator.patching import wrap
@@ -63,7 +64,7 @@ def install(time_scale: float, state_dir: Path, endpoint: str | None = None) -> 
     lifecycle.configure(time_scale)
     efs_data.configure(state_dir)
     eks_kubernetes.configure(state_dir, endpoint, time_scale)
-    for module in (eks, ec2, efs, backup, iam, budgets, cloudwatch, sns, codebuild):
+    for module in (eks, ec2, efs, backup, iam, budgets, cloudwatch, logs, sns, codebuild):
         module.install()
     wrap(MotoAPIBackend, "reset")(_reset)
 

@@ -133,6 +133,24 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"efs_storage_enforce_security": True, "efs_storage_require_access_point": False},
         ["efs_storage_require_access_point", "efs_storage_kubernetes_access_point"],
     ),
+    (
+        "eks-log-key-without-log-encryption",
+        {"eks_cluster_log_kms_key_arn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd"},
+        ["eks_cluster_log_kms_key_arn", "eks_cluster_log_encryption"],
+    ),
+    (
+        "eks-ebs-default-key-in-another-region",
+        {
+            "eks_cluster_ebs_encryption_by_default": True,
+            "eks_cluster_ebs_default_kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd",
+        },
+        ["eks_cluster_ebs_default_kms_key_arn", "eks_cluster_region", "us-east-1"],
+    ),
+    (
+        "eks-ebs-encryption-not-a-boolean",
+        {"eks_cluster_ebs_encryption_by_default": "sometimes"},
+        ["eks_cluster_ebs_encryption_by_default"],
+    ),
     # Home directories and their backups.
     (
         "efs-throughput-mode-unknown",

@@ -119,3 +119,31 @@ def test_example_demo_inventory_is_valid(site_emulator: Emulator) -> None:
     assert "debian-12-amd64-*" in run.output
     assert "Check the names, regions, numbers and addresses" in run.output
     assert not any(ami_resources(site_emulator).values())
+
+
+@pytest.mark.emulator
+def test_public_image_refused_where_volumes_are_encrypted_by_default(site_emulator: Emulator) -> None:
+    """AWS cannot make an image with encrypted snapshots public: the bake stops before the builder starts."""
+    site_emulator.reset()
+    boto3.client(
+        "ec2",
+        endpoint_url=site_emulator.endpoint,
+        region_name="us-west-2",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).enable_ebs_encryption_by_default()
+    try:
+        assert_fails_before_any_change(
+            "ami.yml",
+            state_dir=site_emulator.state_dir,
+            extra_vars={"ami_demo_public": True, "ami_demo_copy_regions": ["us-west-2"]},
+            words=[
+                "ami_demo_public",
+                "us-west-2",
+                "eks_cluster_ebs_encryption_by_default",
+                "ami_demo_launch_accounts",
+            ],
+            resources=lambda: ami_resources(site_emulator),
+        )
+    finally:
+        site_emulator.reset()

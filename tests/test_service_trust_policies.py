@@ -20,14 +20,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import security_scan  # noqa: E402
 
-# Left as they are, with the reason (docs/security-aws.md, "Not done yet").
+# Left as they are, with the reason (docs/security-aws.md).
 LEFT = {
-    # eks_cluster is being changed by another engineer; EKS's cluster role trust can take aws:SourceAccount.
-    "eks_cluster.eks_cluster_cluster_trust_policy",
     # EC2 assumes a node's role for its instance profile; it is not documented to pass a source account.
     "eks_cluster.eks_cluster_node_trust_policy",
 }
-CONDITION_KEYS = {"aws:sourceaccount", "aws:sourcearn"}
+# CloudWatch Logs uses a key for a log group under the encryption context kms:EncryptionContext:aws:logs:arn,
+# the group's ARN (its account included): the condition its guide gives for a key policy.
+CONDITION_KEYS = {"aws:sourceaccount", "aws:sourcearn", "kms:encryptioncontext:aws:logs:arn"}
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +89,31 @@ def test_service_role_trust(
     assert statement["Condition"] == conditions
 
 
+def test_the_eks_cluster_role_is_assumed_for_this_cluster_only(documents: dict[str, Any]) -> None:
+    """The EKS user guide's cluster role trust ("Cross-service confused deputy prevention in Amazon EKS")."""
+    [statement] = documents["eks_cluster.eks_cluster_cluster_trust_policy"]["Statement"]
+    assert statement["Principal"] == {"Service": "eks.amazonaws.com"}
+    assert statement["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "111122223333"},
+        "ArnLike": {"aws:SourceArn": "arn:aws:eks:us-east-1:111122223333:cluster/hst-prod"},
+    }
+
+
+def test_the_log_key_serves_the_control_plane_log_group_only(documents: dict[str, Any]) -> None:
+    statements = {s["Sid"]: s for s in documents["eks_cluster.eks_cluster_log_key_policy"]["Statement"]}
+    assert statements["AccountAdministers"]["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
+    logs = statements["CloudWatchLogsEncryptsTheControlPlaneLogs"]
+    assert logs["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert logs["Condition"] == {
+        "ArnEquals": {
+            "kms:EncryptionContext:aws:logs:arn": (
+                "arn:aws:logs:us-east-1:111122223333:log-group:/aws/eks/hst-prod/cluster"
+            )
+        }
+    }
+
+
 def test_the_check_sees_the_service_documents(documents: dict[str, Any]) -> None:
     """Guards the first test against finding nothing: the documents it must judge are rendered."""
     with_services = {name for name, doc in documents.items() if any(_services(s) for s in doc["Statement"])}
@@ -97,4 +122,6 @@ def test_the_check_sees_the_service_documents(documents: dict[str, Any]) -> None
         "image_pipeline.trust-policy",
         "cloudwatch_alarms.cloudwatch_alarms__topic_policy",
         "cloudwatch_alarms.cloudwatch_alarms__key_policy",
+        "eks_cluster.eks_cluster_cluster_trust_policy",
+        "eks_cluster.eks_cluster_log_key_policy",
     } <= with_services

@@ -60,6 +60,7 @@ def main(cluster_name: str, region: str) -> dict[str, Any]:
             keys[alias] = {
                 "arn": meta["Arn"],
                 "rotation": kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"],
+                "policy": json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]),
             }
     # The node groups' launch templates (<cluster>-<group>): the data of each one's latest version.
     ec2 = session.client("ec2")
@@ -80,7 +81,12 @@ def main(cluster_name: str, region: str) -> dict[str, Any]:
         group["logGroupName"]: group
         for group in logs.describe_log_groups(logGroupNamePrefix=f"/aws/eks/{cluster_name}/")["logGroups"]
     }
+    ebs_defaults = {
+        "enabled": ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"],
+        "kms_key_id": ec2.get_ebs_default_kms_key_id()["KmsKeyId"],
+    }
     return {
+        "ebs_defaults": ebs_defaults,
         "log_groups": log_groups,
         "cluster": cluster,
         "nodegroups": nodegroups,
