@@ -129,18 +129,23 @@ def test_efs_file_system_and_mount_target_are_creating_then_available(
     assert described["LifeCycleState"] == "available"
 
 
-def test_ami_is_pending_then_available_for_create_register_and_copy(aws: Client, unique: Names) -> None:
+def test_ami_is_pending_then_available_for_create_register_and_copy(
+    aws: Client, slowed: Slowed, unique: Names
+) -> None:
     ec2, name = aws("ec2"), unique("demo")
     instance = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
-    created = ec2.create_image(InstanceId=instance, Name=name)["ImageId"]
-    registered = ec2.register_image(Name=f"{name}-registered")["ImageId"]
-    copied = ec2.copy_image(SourceImageId=created, SourceRegion="us-east-1", Name=f"{name}-copy")["ImageId"]
+    # At the test scale an image is ready in 0.05-1 s: a busy machine could read it after that.
+    with slowed("ec2::image.create", 3), slowed("ec2::image.register", 3), slowed("ec2::image.copy", 3):
+        created = ec2.create_image(InstanceId=instance, Name=name)["ImageId"]
+        registered = ec2.register_image(Name=f"{name}-registered")["ImageId"]
+        copied = ec2.copy_image(SourceImageId=created, SourceRegion="us-east-1", Name=f"{name}-copy")
+    copied = copied["ImageId"]
     images = {
         i["ImageId"]: i["State"]
         for i in ec2.describe_images(ImageIds=[created, registered, copied])["Images"]
     }
     assert images == {created: "pending", registered: "pending", copied: "pending"}
-    ec2.get_waiter("image_available").wait(ImageIds=[created, registered, copied], WaiterConfig=fast())
+    ec2.get_waiter("image_available").wait(ImageIds=[created, registered, copied], WaiterConfig=fast(400))
 
 
 def test_lifecycle_log_records_each_wait(
