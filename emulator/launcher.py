@@ -135,7 +135,8 @@ class Emulator:
     def reset(self) -> None:
         """Forget every resource (moto's reset), keeping the process."""
         request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
-        with urllib.request.urlopen(request, timeout=10):
+        # A reset also stops the real clusters behind EKS: seconds each on a busy machine.
+        with urllib.request.urlopen(request, timeout=60):
             pass
 
     def stop(self) -> bool:
