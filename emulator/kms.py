@@ -14,8 +14,8 @@ from emulator.patching import wrap
 def _schedule_key_deletion(
     original: Callable[..., Any], backend: Any, key_id: str, pending_window_in_days: int
 ) -> Any:
-    """https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html: "Specify the key ID or
-    key ARN of the KMS key"."""
+    """https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html:
+    "Specify the key ID or key ARN of the KMS key"."""
     return original(backend, backend.get_key_id(key_id), pending_window_in_days)
 
 

@@ -67,8 +67,9 @@ def site_resources(emulator: Emulator) -> dict[str, list[str]]:
     tagged = [{"Name": "tag:Site", "Values": [SITE]}]
     vpcs = [v["VpcId"] for v in ec2.describe_vpcs(Filters=tagged)["Vpcs"]]
     clusters = client(emulator, "eks").list_clusters()["clusters"]
+    efs = client(emulator, "efs")
     file_systems = [
-        f for f in client(emulator, "efs").describe_file_systems()["FileSystems"] if f.get("Name", "").startswith(SITE)
+        f for f in efs.describe_file_systems()["FileSystems"] if f.get("Name", "").startswith(SITE)
     ]
     alarms = client(emulator, "cloudwatch").describe_alarms(AlarmNamePrefix=f"{SITE}-")
     keys = {}
@@ -143,9 +144,15 @@ def site_resources(emulator: Emulator) -> dict[str, list[str]]:
         "repositories": [
             r["repositoryName"] for r in client(emulator, "ecr").describe_repositories()["repositories"]
         ],
-        "projects": [p for p in client(emulator, "codebuild").list_projects()["projects"] if p.startswith(SITE)],
-        "buckets": [b["Name"] for b in client(emulator, "s3").list_buckets()["Buckets"] if b["Name"].startswith(SITE)],
-        "plans": [p["BackupPlanName"] for p in client(emulator, "backup").list_backup_plans()["BackupPlansList"]],
+        "projects": [
+            p for p in client(emulator, "codebuild").list_projects()["projects"] if p.startswith(SITE)
+        ],
+        "buckets": [
+            b["Name"] for b in client(emulator, "s3").list_buckets()["Buckets"] if b["Name"].startswith(SITE)
+        ],
+        "plans": [
+            p["BackupPlanName"] for p in client(emulator, "backup").list_backup_plans()["BackupPlansList"]
+        ],
         "parameters": [
             p["Name"]
             for p in client(emulator, "ssm").describe_parameters()["Parameters"]
@@ -155,7 +162,7 @@ def site_resources(emulator: Emulator) -> dict[str, list[str]]:
         "mount_targets": [
             m["MountTargetId"]
             for f in file_systems
-            for m in client(emulator, "efs").describe_mount_targets(FileSystemId=f["FileSystemId"])["MountTargets"]
+            for m in efs.describe_mount_targets(FileSystemId=f["FileSystemId"])["MountTargets"]
         ],
         "vaults": [
             f"{region}:{v['BackupVaultName']}"
@@ -169,8 +176,10 @@ def site_resources(emulator: Emulator) -> dict[str, list[str]]:
 
 
 def recovery_points(emulator: Emulator) -> list[dict[str, Any]]:
-    vault = LOCAL.var("backup_vault_name")
-    return client(emulator, "backup").list_recovery_points_by_backup_vault(BackupVaultName=vault)["RecoveryPoints"]
+    backup = client(emulator, "backup")
+    return backup.list_recovery_points_by_backup_vault(BackupVaultName=LOCAL.var("backup_vault_name"))[
+        "RecoveryPoints"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -181,8 +190,7 @@ def converged(emulator: Emulator) -> dict[str, list[str]]:
     empty = sorted(kind for kind, found in built.items() if not found)
     assert empty == [], f"the converge made none of: {empty}"
     # A file in the homes, for the final backup to take.
-    efs = client(emulator, "efs").describe_file_systems(FileSystemId=built["file_systems"][0])["FileSystems"][0]
-    home = emulator.state_dir / "efs" / efs["FileSystemId"] / "home" / "astro1"
+    home = emulator.state_dir / "efs" / built["file_systems"][0] / "home" / "astro1"
     home.mkdir(parents=True, exist_ok=True)
     (home / "notes.txt").write_text("kept through the teardown\n")
     return built

@@ -30,7 +30,9 @@ options:
     type: str
     required: true
   wait:
-    description: Wait until the job is C(COMPLETED); a job that ends C(FAILED), C(ABORTED) or C(EXPIRED) fails the task.
+    description:
+      - Wait until the job is C(COMPLETED).
+      - A job that ends C(FAILED), C(ABORTED) or C(EXPIRED) fails the task.
     type: bool
     default: true
   wait_timeout:
@@ -113,7 +115,9 @@ def main() -> None:
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg=f"Couldn't start {what}")
     job_id = started["BackupJobId"]
-    result.update(backup_job_id=job_id, recovery_point_arn=started.get("RecoveryPointArn", ""), state="CREATED")
+    result.update(
+        backup_job_id=job_id, recovery_point_arn=started.get("RecoveryPointArn", ""), state="CREATED"
+    )
 
     def describe() -> dict[str, Any]:
         return client.describe_backup_job(BackupJobId=job_id)

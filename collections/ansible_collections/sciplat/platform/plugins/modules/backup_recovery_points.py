@@ -120,7 +120,10 @@ def main() -> None:
     found = [view(point) for point in points]
     result: dict[str, Any] = {"changed": bool(found), "recovery_points": found}
     if module._diff:
-        result["diff"] = {"before": {"recovery_points": [p["recovery_point_arn"] for p in found]}, "after": {}}
+        result["diff"] = {
+            "before": {"recovery_points": [p["recovery_point_arn"] for p in found]},
+            "after": {},
+        }
     if module.check_mode or not found:
         module.exit_json(**result)
 
