@@ -18,7 +18,8 @@ author:
   - Science platform deployment kit maintainers
 options:
   vault_name:
-    description: Name of the vault the recovery point goes to.
+    description:
+      - Name of the vault the recovery point goes to (2 to 50 letters, digits, hyphens or underscores).
     type: str
     required: true
   resource_arn:
@@ -36,7 +37,7 @@ options:
     type: bool
     default: true
   wait_timeout:
-    description: Seconds to wait for the job.
+    description: Seconds to wait for the job (more than 0).
     type: int
     default: 3600
 extends_documentation_fragment:
@@ -46,6 +47,8 @@ extends_documentation_fragment:
 notes:
   - Supports check mode and diff mode. In check mode nothing is started and the task reports the
     backup it would take.
+  - The arguments are checked before any call (the vault's name, both ARNs, O(wait_timeout)), also in
+    check mode; a bad one fails the task naming it.
 """
 
 EXAMPLES = r"""
@@ -80,6 +83,7 @@ with contextlib.suppress(ImportError):  # a missing botocore is reported by Ansi
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.sciplat.platform.plugins.module_utils.backup import input_problem
 from ansible_collections.sciplat.platform.plugins.module_utils.eks import Deadline, WaitError, wait_for_status
 
 DONE = {"COMPLETED"}
@@ -98,6 +102,9 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
+    problem = input_problem(params)
+    if problem:
+        module.fail_json(msg=problem)
     what = f"a backup of {params['resource_arn']} into vault {params['vault_name']}"
     result: dict[str, Any] = {"changed": True}
     if module._diff:

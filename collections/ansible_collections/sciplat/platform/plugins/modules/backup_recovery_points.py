@@ -11,7 +11,8 @@ description:
   - Lists the recovery points of a vault (ListRecoveryPointsByBackupVault) and deletes each one
     (DeleteRecoveryPoint), so that the vault itself can be deleted (AWS Backup refuses to delete a
     vault that holds recovery points). amazon.aws.backup_vault cannot empty a vault.
-  - A recovery point still being created cannot be deleted; the module waits for it first.
+  - A recovery point still being created cannot be deleted; the module waits for it first (one that
+    disappears meanwhile has nothing left to delete).
   - A vault that does not exist has nothing to delete.
   - Destructive, and for good - the backups are gone. A vault lock's minimum retention makes AWS
     refuse the deletion of younger recovery points; the task then fails naming them.
@@ -28,7 +29,7 @@ options:
     choices: [absent]
     default: absent
   wait_timeout:
-    description: Seconds to wait for recovery points still being created, and for the deletions.
+    description: Seconds to wait for recovery points still being created, and for the deletions (more than 0).
     type: int
     default: 1800
 extends_documentation_fragment:
@@ -74,7 +75,13 @@ with contextlib.suppress(ImportError):  # a missing botocore is reported by Ansi
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.sciplat.platform.plugins.module_utils.eks import Deadline, WaitError, wait_for_status
+from ansible_collections.sciplat.platform.plugins.module_utils.backup import input_problem
+from ansible_collections.sciplat.platform.plugins.module_utils.eks import (
+    GONE,
+    Deadline,
+    WaitError,
+    wait_for_status,
+)
 
 # AWS answers a missing vault with AccessDeniedException (some emulators with ResourceNotFoundException).
 MISSING_VAULT = ["AccessDeniedException", "ResourceNotFoundException"]
@@ -110,6 +117,9 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
+    problem = input_problem(module.params)
+    if problem:
+        module.fail_json(msg=problem)
     vault = module.params["vault_name"]
     deadline = Deadline(module.params["wait_timeout"])
     client = module.client("backup", retry_decorator=AWSRetry.jittered_backoff(retries=5))
@@ -127,6 +137,7 @@ def main() -> None:
     if module.check_mode or not found:
         module.exit_json(**result)
 
+    refused: list[str] = []
     for point in points:
         arn = point["RecoveryPointArn"]
 
@@ -138,25 +149,36 @@ def main() -> None:
 
         try:
             if point.get("Status") in BUSY:
-                wait_for_status(
+                settled = wait_for_status(
                     describe,
-                    want={"COMPLETED", "PARTIAL", "EXPIRED", "AVAILABLE", "STOPPED"},
+                    want={"COMPLETED", "PARTIAL", "EXPIRED", "AVAILABLE", "STOPPED", GONE},
                     deadline=deadline,
                     what=f"Recovery point {arn}",
                     status_of=lambda p: p.get("Status"),
                     max_delay=30.0,
                 )
+                if settled is None:
+                    continue
             client.delete_recovery_point(BackupVaultName=vault, RecoveryPointArn=arn)
         except WaitError as e:
             module.fail_json(msg=str(e), **result)
         except is_boto3_error_code("ResourceNotFoundException"):
             continue
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+        except botocore.exceptions.ClientError as e:  # pylint: disable=duplicate-except
+            # A vault lock's minimum retention, for example: name every point AWS keeps, then fail.
+            error = e.response.get("Error", {})
+            refused.append(f"{arn} ({error.get('Code', '?')}: {error.get('Message', '')})")
+        except botocore.exceptions.BotoCoreError as e:
             module.fail_json_aws(e, msg=f"Couldn't delete recovery point {arn} of vault {vault}")
+    if refused:
+        listed = "; ".join(refused)
+        module.fail_json(
+            msg=f"AWS refused to delete {len(refused)} recovery point(s) of vault {vault}: {listed}", **result
+        )
     try:
         wait_for_status(
             lambda: list_points(client, vault) or None,
-            want={"GONE"},
+            want={GONE},
             deadline=deadline,
             what=f"The recovery points of vault {vault}",
             status_of=lambda points: "DELETING",
