@@ -1,8 +1,13 @@
 """playbooks/teardown.yml on the local site (issue 19): the AWS stages converged once against a private
-emulator, then torn down the way an operator would: refused without the confirmation, planned in check
-mode, stopped half-way and run again, run a second time with nothing left, then with the variables that
-delete what a teardown keeps. After each run the emulated account is read back, by the site's tags and
-names, to see what is gone and what is kept.
+emulator, then torn down the way an operator would: refused without the confirmation (and with bad
+variables, all named in one run), planned in check mode, stopped half-way and run again, then run with
+the variables that delete what a teardown keeps. After each run the emulated account is read back, by
+the site's tags and names, to see what is gone and what is kept.
+
+Six playbook runs in all (one converge, five teardowns), each proving more than one thing: a re-run of a
+stage is shown to change nothing by the run after it (the stages the interrupted run finished, in the
+run that completes it; the last two stages, and everything but what the delete variables delete, in
+the run with those variables), rather than by a run of its own.
 
 The local site's cluster stage runs against EKS records only (no Kubernetes behind them): nothing here
 needs the real cluster, and the storage stage is converged without applying its manifests.
@@ -32,6 +37,30 @@ NO_KUBERNETES = {"efs_storage_kubernetes_apply": False}
 CONFIRM = {"teardown_confirm": SITE}
 # Kept by a teardown without the delete variables.
 KEPT = {"file_systems", "vaults", "vault_keys"}
+# The role behind each stage of playbooks/teardown.yml (the local site's hub, single node, has none in AWS).
+STAGES = {
+    "monitoring": "cloudwatch_alarms",
+    "images": "image_pipeline",
+    "backup": "backup",
+    "storage": "efs_storage",
+    "cluster": "eks_cluster",
+    "network": "aws_network",
+}
+# The run that is interrupted stops after the storage stage.
+FIRST_STAGES = ("monitoring", "hub", "images", "backup", "storage")
+# The tasks that delete what a teardown keeps, by stage: all that may change when the delete variables
+# are given after a completed teardown.
+DELETES_KEPT = {
+    "backup": {
+        "Delete every recovery point in the vault.",
+        "Delete every recovery point in the copy vault.",
+        "Delete the vault.",
+        "Delete the copy vault.",
+        "Schedule the deletion of the key that encrypted the vault.",
+        "Schedule the deletion of the key that encrypted the copy vault.",
+    },
+    "storage": {"Delete the access points.", "Delete the file system and its mount targets."},
+}
 
 
 @pytest.fixture(scope="module")
@@ -196,18 +225,20 @@ def converged(emulator: Emulator) -> dict[str, list[str]]:
     return built
 
 
-def test_refuses_without_confirmation_or_with_a_variable_naming_another_site(
+def test_refuses_naming_every_bad_variable_and_the_missing_confirmation(
     emulator: Emulator, converged: dict[str, list[str]]
 ) -> None:
-    unconfirmed = teardown(emulator)
-    assert unconfirmed.returncode != 0
-    assert f"-e teardown_confirm={SITE}" in unconfirmed.output, unconfirmed.output[-3000:]
-    assert unconfirmed.changed == 0
-
-    other_site = teardown(emulator, **CONFIRM, teardown_delete_home_filesystem="another-site")
-    assert other_site.returncode != 0
-    assert "teardown_delete_home_filesystem is 'another-site'" in other_site.output, other_site.output[-3000:]
-    assert other_site.changed == 0
+    """One run, three reasons to stop, each named; nothing changes."""
+    run = teardown(emulator, teardown_delete_home_filesystem="another-site", teardown_final_backup="maybe")
+    assert run.returncode != 0
+    for words in (
+        "teardown_delete_home_filesystem is 'another-site', but this is site",
+        "teardown_final_backup is true or false, not 'maybe'",
+        f"-e teardown_confirm={SITE}",
+        "Nothing was changed.",
+    ):
+        assert words in run.output, run.output[-3000:]
+    assert run.changed == 0
     assert site_resources(emulator) == converged
 
 
@@ -216,28 +247,41 @@ def test_check_mode_lists_what_would_go_and_deletes_nothing(
 ) -> None:
     run = teardown(emulator, "--check", "--diff")
     assert run.returncode == 0, run.output[-4000:]
-    assert run.changed > 0
+    assert set(run.changed_tasks_by_role) >= set(STAGES.values())  # every stage but the hub's has work
     assert "DELETE its 3 mount target(s)" in run.output
     assert "KEEP EFS file system" in run.output
     assert site_resources(emulator) == converged
     assert recovery_points(emulator) == []
 
 
-def test_an_interrupted_teardown_finishes_when_run_again_keeping_homes_and_vaults(
-    emulator: Emulator, converged: dict[str, list[str]]
-) -> None:
-    # Stopped after the storage stage: the cluster and the network are still there.
-    first = teardown(emulator, "--tags", "monitoring,hub,images,backup,storage", **CONFIRM)
+@pytest.fixture(scope="module")
+def kept(emulator: Emulator, converged: dict[str, list[str]]) -> dict[str, Any]:
+    """A teardown stopped after the storage stage, then run again to the end, keeping homes and vaults."""
+    first = teardown(emulator, "--tags", ",".join(FIRST_STAGES), **CONFIRM)
     assert first.returncode == 0, first.output[-4000:]
     halfway = site_resources(emulator)
-    assert halfway["clusters"] and halfway["vpcs"] and not halfway["alarms"] and not halfway["mount_targets"]
-
     again = teardown(emulator, **CONFIRM)
     assert again.returncode == 0, again.output[-4000:]
+    return {"first": first, "halfway": halfway, "again": again}
+
+
+def test_an_interrupted_teardown_finishes_when_run_again_keeping_homes_and_vaults(
+    emulator: Emulator, converged: dict[str, list[str]], kept: dict[str, Any]
+) -> None:
+    halfway = kept["halfway"]
+    assert halfway["clusters"] and halfway["vpcs"] and not halfway["alarms"] and not halfway["mount_targets"]
+    assert {kind: halfway[kind] for kind in KEPT} == {kind: converged[kind] for kind in KEPT}
+
     left = {kind: found for kind, found in site_resources(emulator).items() if found}
     assert left == {kind: converged[kind] for kind in KEPT}
 
-    # The final backup: one recovery point of the home file system, taken before its mount targets went.
+    # Run again, the stages the first run finished have nothing left to change (the same holds for the
+    # last two stages: the run with the delete variables below changes nothing there).
+    changed = kept["again"].changed_tasks_by_role
+    assert set(changed) == {STAGES["cluster"], STAGES["network"]}, changed
+
+    # The final backup: one recovery point of the home file system, taken before its mount targets went,
+    # and none taken again once they had gone.
     points = recovery_points(emulator)
     assert [p["ResourceArn"].rsplit("/", 1)[-1] for p in points] == converged["file_systems"]
     assert points[0]["Status"] == "COMPLETED"
@@ -245,17 +289,19 @@ def test_an_interrupted_teardown_finishes_when_run_again_keeping_homes_and_vault
     assert (fs_dir / "home" / "astro1" / "notes.txt").read_text() == "kept through the teardown\n"
 
 
-def test_a_second_teardown_has_nothing_left_to_change(emulator: Emulator) -> None:
-    run = teardown(emulator, **CONFIRM)
-    assert run.returncode == 0, run.output[-4000:]
-    assert run.changed == 0, run.output[-4000:]
-    assert len(recovery_points(emulator)) == 1  # no second "final" backup
-
-
-def test_the_delete_variables_remove_the_home_file_system_and_the_vaults(emulator: Emulator) -> None:
+def test_the_delete_variables_remove_the_home_file_system_and_the_vaults(
+    emulator: Emulator, kept: dict[str, Any]
+) -> None:
     run = teardown(
         emulator, **CONFIRM, teardown_delete_home_filesystem=SITE, teardown_delete_backup_vault=SITE
     )
     assert run.returncode == 0, run.output[-4000:]
     left = {kind: found for kind, found in site_resources(emulator).items() if found}
     assert left == {}
+
+    # Only what the earlier runs kept goes: every other task of every stage changes nothing on this
+    # third run (a completed teardown re-run reports nothing left to change), and no second final backup.
+    changed = run.changed_tasks_by_role
+    assert set(changed) == {STAGES["backup"], STAGES["storage"]}, changed
+    assert set(changed[STAGES["backup"]]) <= DELETES_KEPT["backup"], changed
+    assert set(changed[STAGES["storage"]]) <= DELETES_KEPT["storage"], changed
