@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ TEST_TIME_SCALE = float(os.environ.get("EMULATOR_TIME_SCALE", "120"))
 # test converge and check it. Site runs against a bare emulator leave that stage out.
 WITHOUT_HUB = ("--skip-tags", "hub")
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+TASK_HEADER = re.compile(r"^TASK \[(.*)\] \*+")
 
 
 @dataclass
@@ -46,6 +48,20 @@ class PlaybookRun:
     @property
     def tasks(self) -> int:
         return sum(host["ok"] + host["failed"] for host in self.recap.values())
+
+    @property
+    def changed_tasks_by_role(self) -> dict[str, list[str]]:
+        """Role name -> the names of its tasks that reported changed (would change, in check mode)."""
+        found: dict[str, list[str]] = defaultdict(list)
+        task = ""
+        for line in self.output.splitlines():
+            header = TASK_HEADER.match(line)
+            if header:
+                task = header.group(1)
+            elif line.startswith("changed: ") and " : " in task:
+                role, name = task.split(" : ", 1)
+                found[role].append(name)
+        return dict(found)
 
 
 def mitogen_env() -> dict[str, str]:

@@ -7,8 +7,6 @@ created (as Terraform's plan does), and the account is still empty afterwards.
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
 from typing import Any
 
 import boto3
@@ -65,20 +63,6 @@ def account_resources(emulator: Emulator, region: str) -> dict[str, list[str]]:
     }
 
 
-def changed_tasks_by_role(output: str) -> dict[str, list[str]]:
-    """Role name -> the names of its tasks that reported changed (would change, in check mode)."""
-    found: dict[str, list[str]] = defaultdict(list)
-    task = ""
-    for line in output.splitlines():
-        header = re.match(r"^TASK \[(.*)\] \*+", line)
-        if header:
-            task = header.group(1)
-        elif line.startswith("changed: ") and " : " in task:
-            role, name = task.split(" : ", 1)
-            found[role].append(name)
-    return found
-
-
 @pytest.mark.emulator
 def test_check_mode_plans_a_new_site_and_changes_nothing(site_emulator: Emulator) -> None:
     site_emulator.reset()
@@ -106,7 +90,7 @@ def test_check_mode_plans_a_new_site_and_changes_nothing(site_emulator: Emulator
     assert run.recap["localhost"]["failed"] == 0
 
     # Every stage says what it would create.
-    changed = changed_tasks_by_role(run.output)
+    changed = run.changed_tasks_by_role
     silent = {stage: role for stage, role in STAGE_ROLES.items() if not changed.get(role)}
     assert not silent, f"stages with nothing they would create: {silent}"
     assert "would create, once the file system exists" in run.output  # mount targets, access points

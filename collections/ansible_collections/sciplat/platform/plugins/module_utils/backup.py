@@ -9,11 +9,14 @@
   against ``changeable_for_days``).
 - ``vault_events`` / ``DEPRECATED_EVENTS``: the notification events botocore's service model
   accepts, and the ones AWS Backup has deprecated (accepted, but they never notify).
+- ``input_problem``: the arguments of ``backup_job`` and ``backup_recovery_points`` checked before any
+  call (a vault's name as AWS Backup allows it, ARNs, a wait in seconds).
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +37,12 @@ DEPRECATED_EVENTS = {
     "BACKUP_PLAN_CREATED": None,
     "BACKUP_PLAN_MODIFIED": None,
 }
+
+# BackupVaultName as CreateBackupVault allows it (AWS Backup API reference).
+VAULT_NAME = re.compile(r"^[a-zA-Z0-9\-_]{2,50}$")
+# arn:partition:service:region:account:resource (IAM has no region, S3 neither region nor account).
+ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:\S+$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/\S+$")
 
 # Indirection so unit tests can set the time a lock's grace period is compared with.
 _utcnow: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC)  # noqa: E731
@@ -114,3 +123,24 @@ def lock_problem(lock: dict[str, Any]) -> str | None:
 def lock_view(state: dict[str, Any]) -> dict[str, Any]:
     """The lock for the diff and the result (without the internal ``fixed``)."""
     return {k: v for k, v in state.items() if k != "fixed"}
+
+
+def input_problem(params: dict[str, Any]) -> str | None:
+    """An error message naming the first bad argument among vault_name, resource_arn, iam_role_arn and
+    wait_timeout (those of them in ``params``), or None."""
+    vault = params.get("vault_name")
+    if vault is not None and not VAULT_NAME.match(vault):
+        return f"vault_name must be 2 to 50 letters, digits, hyphens or underscores; got {vault!r}"
+    resource = params.get("resource_arn")
+    if resource is not None and not ARN.match(resource):
+        return (
+            "resource_arn must be the ARN of the resource to back up"
+            f" (arn:aws:elasticfilesystem:<region>:<account>:file-system/<id>, ...); got {resource!r}"
+        )
+    role = params.get("iam_role_arn")
+    if role is not None and not ROLE_ARN.match(role):
+        return f"iam_role_arn must be an IAM role's ARN (arn:aws:iam::<account>:role/<name>); got {role!r}"
+    timeout = params.get("wait_timeout")
+    if timeout is not None and timeout <= 0:
+        return f"wait_timeout must be a number of seconds greater than 0; got {timeout}"
+    return None

@@ -147,6 +147,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+deleted:
+  description:
+    - With O(state=absent), the cluster as found before its deletion (the same keys as the other
+      return values, in a dict), for example to remove its OIDC provider by C(deleted.identity.oidc.issuer);
+      also in check mode, and while a deletion started earlier is still running.
+  returned: when state is absent and the cluster existed
+  type: dict
 name:
   description: Name of the cluster.
   returned: when state is present
@@ -619,21 +626,23 @@ class ClusterManager:
 
     # --- absent ------------------------------------------------------------------------------
 
-    def ensure_absent(self) -> None:
+    def ensure_absent(self) -> dict[str, Any] | None:
+        """Delete the cluster; returns it as found before (None when there was none)."""
         cluster = self.describe()
         self.diff = {"before": self.view(cluster), "after": {}}
         if cluster is None:
-            return
+            return None
         if cluster.get("status") != "DELETING":
             self.changed = True
             if self.module.check_mode:
-                return
+                return cluster
             try:
                 self.client.delete_cluster(aws_retry=True, name=self.name)
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
                 self.module.fail_json_aws(e, msg=f"Couldn't delete cluster {self.name}")
         if self.params["wait"]:
             self.wait({GONE}, {"FAILED"})
+        return cluster
 
     # --- waiting -----------------------------------------------------------------------------
 
@@ -681,7 +690,9 @@ def main() -> None:
     if module.params["state"] == "present":
         result = to_result(manager.ensure_present())
     else:
-        manager.ensure_absent()
+        found = manager.ensure_absent()
+        if found:
+            result["deleted"] = to_result(found)
     if module._diff:
         result["diff"] = manager.diff
     module.exit_json(changed=manager.changed, **result)
