@@ -26,7 +26,7 @@ from ansible_run import TEST_TIME_SCALE, WITHOUT_HUB, PlaybookRun, run_playbook
 from emulator.launcher import Emulator, running_emulator
 from runbooks.site import load_site
 
-pytestmark = pytest.mark.emulator
+pytestmark = pytest.mark.e2e
 
 LOCAL = load_site("local")
 SITE = LOCAL.var("site_name")
