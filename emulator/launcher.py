@@ -6,6 +6,7 @@ State lives in one directory (``EMULATOR_STATE_DIR`` or ``./.emulator``): ``endp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -140,29 +141,33 @@ class Emulator:
             pass
 
     def stop(self) -> bool:
-        """Stop the server if one runs; return whether one did."""
-        if not self.pid_file.exists():
-            return False
-        pid = int(self.pid_file.read_text())
+        """Stop the server if one runs, and the clusters it left; return whether a server ran."""
         stopped = False
-        try:
-            os.kill(pid, signal.SIGTERM)
-            stopped = True
-            for _ in range(50):
-                if _exited(pid):
-                    break
-                time.sleep(0.1)
-            else:
-                os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        if self.pid_file.exists():
+            stopped = self._stop_server(int(self.pid_file.read_text()))
         self.pid_file.unlink(missing_ok=True)
         self.endpoint_file.unlink(missing_ok=True)
-        # The clusters' Kubernetes processes outlive a killed server: stop them by their PID files.
+        # The clusters' Kubernetes processes outlive a killed (or crashed) server: stop them by their
+        # PID files, also when no server runs any more.
         from emulator.eks_kubernetes import destroy_all
 
         destroy_all(self.state_dir / "kube")
         return stopped
+
+    @staticmethod
+    def _stop_server(pid: int) -> bool:
+        """SIGTERM, then SIGKILL after 5 s; whether the process was there."""
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return False
+        for _ in range(50):
+            if _exited(pid):
+                return True
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        return True
 
     def lifecycle(self) -> list[dict[str, object]]:
         """The provisioning waits the fidelity layer has recorded (see emulator.lifecycle)."""

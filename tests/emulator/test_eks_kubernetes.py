@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
+import signal
 import ssl
 import time
 import urllib.error
@@ -185,6 +187,18 @@ def test_a_cluster_that_cannot_start_is_failed_with_the_reason(tmp_path: Path) -
 def test_stopping_the_emulator_stops_every_cluster(tmp_path: Path) -> None:
     with running_emulator(tmp_path / "emulator", time_scale=TIME_SCALE) as emulator:
         create_cluster(emulator, "short-lived", subnets(emulator))
+        assert processes(tmp_path / "emulator" / "kube")
+    assert not processes(tmp_path / "emulator" / "kube")
+    assert not (tmp_path / "emulator" / "kube").exists()
+
+
+def test_a_stop_run_again_after_the_server_is_gone_stops_the_clusters_it_left(tmp_path: Path) -> None:
+    """`make down` interrupted after the server went (or a crashed server without its pid file): the
+    next stop still finds the clusters by their own pid files."""
+    with running_emulator(tmp_path / "emulator", time_scale=TIME_SCALE) as emulator:
+        create_cluster(emulator, "orphaned", subnets(emulator))
+        os.kill(int(emulator.pid_file.read_text()), signal.SIGKILL)
+        emulator.pid_file.unlink()
         assert processes(tmp_path / "emulator" / "kube")
     assert not processes(tmp_path / "emulator" / "kube")
     assert not (tmp_path / "emulator" / "kube").exists()
