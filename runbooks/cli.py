@@ -305,18 +305,20 @@ def cost(
     _check_format(output)
     _configure_vault(vault_password_file, ask_vault_pass, vault_id)
     try:
-        columns = []
+        columns, restores = [], []
         prices = None
         for name in [site, compare] if compare else [site]:
             loaded = load_site(name)
             table = cost_module.load_prices(loaded.region)
             prices = prices or table
-            columns.append((name, cost_module.estimate(cost_module.site_variables(loaded), table)))
+            variables = cost_module.site_variables(loaded)
+            columns.append((name, cost_module.estimate(variables, table)))
+            restores.append((name, cost_module.restores(variables, table)))
         assert prices is not None
         if output == "json":
-            typer.echo(json.dumps(cost_module.as_json(columns, prices), indent=2))
+            typer.echo(json.dumps(cost_module.as_json(columns, prices, restores), indent=2))
         else:
-            typer.echo(cost_module.render(columns, prices))
+            typer.echo(cost_module.render(columns, prices, restores))
     except (SiteError, cost_module.PriceError) as error:
         raise _fail(error) from error
 
