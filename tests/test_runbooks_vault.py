@@ -373,7 +373,9 @@ def test_vault_ids_open_an_inventory_encrypted_under_labels(
     given = ["--vault-id", f"prod@{labelled['prod']}", "--vault-id", f"ops@{labelled['ops']}"]
     done = labelled_runbook(work, labelled, ["status", *given])
     assert done.returncode == 0 and f"site {LABELLED} (us-east-1)" in done.stdout, done.stdout + done.stderr
-    dry_run = labelled_runbook(work, labelled, ["run", "rotate-secrets", *given])
+    # The hub's secrets file (site output, encrypted with the first site's password): a third vault id.
+    hub = ["--vault-id", f"hub@{work['password']}"]
+    dry_run = labelled_runbook(work, labelled, ["run", "rotate-secrets", *given, *hub])
     assert dry_run.returncode == 0 and "DRY RUN" in dry_run.stdout, dry_run.stdout + dry_run.stderr
     listed = labelled_runbook(
         work, labelled, ["cost"], **{vault.ENV_IDS: "prod@prod-password, ops@ops-password"}
@@ -395,6 +397,12 @@ def test_a_vault_id_missing_wrong_or_left_out_is_one_line(
         labelled_runbook(work, labelled, ["status", "--vault-id", f"prod@{work['wrong']}", "--vault-id", ops])
     )
     assert f"does not decrypt {labelled['site_file']}" in wrong
+    unopened = labelled_runbook(
+        work, labelled, ["run", "rotate-secrets", "--vault-id", prod, "--vault-id", ops]
+    )
+    assert unopened.returncode == 2 and unopened.stderr.count("\n") == 1, unopened.stdout + unopened.stderr
+    hub_secrets = work["out"] / "hub-secrets.yml"
+    assert f"{hub_secrets} does not decrypt with the vault passwords given" in unopened.stderr
     nowhere = work["root"] / "nowhere"
     missing = one_line(labelled_runbook(work, labelled, ["cost", "--vault-id", f"prod@{nowhere}"]))
     assert f"the vault password file {nowhere} does not exist" in missing
