@@ -80,7 +80,7 @@ def parse_vault_id(value: str, where: str) -> VaultId:
 
 def _configured_ids() -> tuple[list[str], str]:
     """The vault ids of ANSIBLE_VAULT_IDENTITY_LIST, else of vault_identity_list in ansible.cfg."""
-    if os.environ.get(ENV_IDS, "").strip():
+    if ENV_IDS in os.environ:  # set, even empty: it overrides ansible.cfg, as in Ansible
         return [part for part in os.environ[ENV_IDS].split(",") if part.strip()], ENV_IDS
     from ansible import constants
 
