@@ -34,6 +34,23 @@ AskVaultPass = Annotated[
     bool,
     typer.Option("--ask-vault-pass", help="prompt for the inventory's vault password (needs a terminal)"),
 ]
+VaultIds = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--vault-id",
+        help="a vault id: LABEL@FILE, LABEL@prompt, FILE or prompt (repeatable, as ansible-playbook's; "
+        "also ANSIBLE_VAULT_IDENTITY_LIST)",
+        show_default=False,
+    ),
+]
+
+
+def _configure_vault(files: list[Path] | None, ask: bool, ids: list[str] | None) -> None:
+    """The vault password sources of a command; one line and exit 2 when a vault id is malformed."""
+    try:
+        vault.configure(files, ask, ids)
+    except vault.VaultError as error:
+        raise _fail(error) from error
 
 
 OutputFormat = Annotated[str, typer.Option("--format", help="text (for a screen) or json (for a machine)")]
@@ -80,10 +97,11 @@ def status(
     output: OutputFormat = "text",
     vault_password_file: VaultFiles = None,
     ask_vault_pass: AskVaultPass = False,
+    vault_id: VaultIds = None,
 ) -> None:
     """Show what exists for a site: network, cluster, node groups, add-ons."""
     _check_format(output)
-    vault.configure(vault_password_file, ask_vault_pass)
+    _configure_vault(vault_password_file, ask_vault_pass, vault_id)
     try:
         loaded = load_site(site)
         lines = status_module.collect(loaded)
@@ -116,7 +134,7 @@ def procedure_help(module: Any) -> str:
     lines += [
         "",
         "Options of every run: --site SITE, --apply (act; default: a dry run), --yes (confirm destructive",
-        "steps), --resume RUN_ID, --vault-password-file FILE, --ask-vault-pass",
+        "steps), --resume RUN_ID, --vault-password-file FILE, --vault-id LABEL@FILE, --ask-vault-pass",
         "",
         f"Run: runbook run {module.NAME} --site SITE [args]  (a dry run; --apply to act)",
         f"Operator page: docs/runbooks/{module.NAME}.md",
@@ -144,6 +162,7 @@ def run(
     resume: str = typer.Option(None, "--resume", help="run id of an interrupted run to continue"),
     vault_password_file: VaultFiles = None,
     ask_vault_pass: AskVaultPass = False,
+    vault_id: VaultIds = None,
     show_help: bool = typer.Option(False, "--help", "-h", help="this help; with a procedure, its arguments"),
 ) -> None:
     """Run a procedure: a dry run by default; --apply acts. Procedure arguments follow, e.g. --user alice.
@@ -158,7 +177,7 @@ def run(
         else:
             typer.echo(ctx.get_help())
         raise typer.Exit(0 if show_help else 2)
-    vault.configure(vault_password_file, ask_vault_pass)
+    _configure_vault(vault_password_file, ask_vault_pass, vault_id)
     try:
         module = procedures.get(name)
         loaded = load_site(site)
@@ -199,6 +218,7 @@ def drill(
     output: OutputFormat = "text",
     vault_password_file: VaultFiles = None,
     ask_vault_pass: AskVaultPass = False,
+    vault_id: VaultIds = None,
 ) -> None:
     """Break the site on purpose, recover it, and report RTO and RPO against the site's targets.
 
@@ -206,7 +226,7 @@ def drill(
     breaking anything (--yes: do not ask). With --format json the report is printed as JSON on
     stdout, the progress on stderr."""
     _check_format(output)
-    vault.configure(vault_password_file, ask_vault_pass)
+    _configure_vault(vault_password_file, ask_vault_pass, vault_id)
     from runbooks import drills
 
     def echo(line: str) -> None:
@@ -241,9 +261,10 @@ def lock(
     release: str = typer.Option(None, "--release", help="remove the lock held by this run id (it is gone)"),
     vault_password_file: VaultFiles = None,
     ask_vault_pass: AskVaultPass = False,
+    vault_id: VaultIds = None,
 ) -> None:
     """Show who holds the site's lock (a procedure or drill running), or release a dead run's lock."""
-    vault.configure(vault_password_file, ask_vault_pass)
+    _configure_vault(vault_password_file, ask_vault_pass, vault_id)
     try:
         loaded = load_site(site)
         if release:
@@ -259,9 +280,10 @@ def cost_cap_status(
     site: str = typer.Option("local", "--site", help=SITE_HELP),
     vault_password_file: VaultFiles = None,
     ask_vault_pass: AskVaultPass = False,
+    vault_id: VaultIds = None,
 ) -> None:
     """Show whether the cost cap is on (turn it on or off with: runbook run cost-cap on|off)."""
-    vault.configure(vault_password_file, ask_vault_pass)
+    _configure_vault(vault_password_file, ask_vault_pass, vault_id)
     from runbooks.procedures import cost_cap
 
     try:
@@ -277,23 +299,26 @@ def cost(
     output: OutputFormat = "text",
     vault_password_file: VaultFiles = None,
     ask_vault_pass: AskVaultPass = False,
+    vault_id: VaultIds = None,
 ) -> None:
     """Print a site's expected monthly AWS cost from its inventory and the price table."""
     _check_format(output)
-    vault.configure(vault_password_file, ask_vault_pass)
+    _configure_vault(vault_password_file, ask_vault_pass, vault_id)
     try:
-        columns = []
+        columns, restores = [], []
         prices = None
         for name in [site, compare] if compare else [site]:
             loaded = load_site(name)
             table = cost_module.load_prices(loaded.region)
             prices = prices or table
-            columns.append((name, cost_module.estimate(cost_module.site_variables(loaded), table)))
+            variables = cost_module.site_variables(loaded)
+            columns.append((name, cost_module.estimate(variables, table)))
+            restores.append((name, cost_module.restores(variables, table)))
         assert prices is not None
         if output == "json":
-            typer.echo(json.dumps(cost_module.as_json(columns, prices), indent=2))
+            typer.echo(json.dumps(cost_module.as_json(columns, prices, restores), indent=2))
         else:
-            typer.echo(cost_module.render(columns, prices))
+            typer.echo(cost_module.render(columns, prices, restores))
     except (SiteError, cost_module.PriceError) as error:
         raise _fail(error) from error
 
@@ -306,9 +331,10 @@ def quota_report(
     output: str = typer.Option("table", "--format", help="table (for a screen) or json (every home)"),
     vault_password_file: VaultFiles = None,
     ask_vault_pass: AskVaultPass = False,
+    vault_id: VaultIds = None,
 ) -> None:
     """Storage used per home against its quota: largest homes, over/near quota, growth."""
-    vault.configure(vault_password_file, ask_vault_pass)
+    _configure_vault(vault_password_file, ask_vault_pass, vault_id)
     from runbooks import quota_report as quota
 
     if output not in ("table", "json"):

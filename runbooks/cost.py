@@ -5,6 +5,9 @@ price from the table (with its source and date) times a quantity the inventory g
 (instance type x size x hours, spot at the table's fraction of on-demand, root volumes), the EKS
 control plane, EFS (Standard and IA share), AWS Backup (warm, cold, cross-region copies), NAT
 gateways (hours and GB), load balancers, CloudWatch alarms and dashboard, the hub's health check.
+Apart from the monthly total: what a restore costs when one happens (AWS Backup bills the GB
+restored, at the warm or cold storage tier's price, plus a request for an item-level restore), which
+the drill plan and the restore procedures' plans print too.
 What the inventory cannot know (GB stored, GB through NAT, how many user nodes run on average) are
 the site's `cost_estimate_*` assumptions.
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -236,12 +240,89 @@ def estimate(variables: Mapping[str, Any], prices: Prices) -> list[Item]:
     return items
 
 
+def restore_items(
+    prices: Prices, gb: float, *, cold: bool = False, item_level: bool = False, at_most: bool = False
+) -> list[tuple[str, float]]:
+    """What one AWS Backup restore of an EFS recovery point costs, as (what, USD): the GB restored at
+    the price of the tier the recovery point is in (warm or cold), and for an item-level restore
+    (one user's home) the request. ``at_most``: ``gb`` is an upper bound (the items' size is not
+    known before the restore)."""
+    tier, key = ("cold", "backup_efs_cold_restore_gb") if cold else ("warm", "backup_efs_restore_gb")
+    per_gb = prices.price(key)
+    items: list[tuple[str, float]] = []
+    if item_level:
+        items.append(("one item-level restore request", prices.price("backup_efs_item_restore_request")))
+    amount = f"at most {gb:.3g} GB" if at_most else f"{gb:.3g} GB"
+    items.append((f"{amount} restored from {tier} storage at {per_gb:g} USD/GB", gb * per_gb))
+    return items
+
+
+def restore_summary(prices: Prices, gb: float, **kwargs: bool) -> str:
+    """One line for a restore's plan: the total and its parts, with the price table it comes from."""
+    items = restore_items(prices, gb, **kwargs)
+    parts = " + ".join(f"{usd:.2f} ({what})" for what, usd in items)
+    return (
+        f"expected cost about {sum(usd for _, usd in items):.2f} {prices.table['currency']}: {parts}; "
+        f"list prices, {prices.path.relative_to(PROJECT_ROOT)}"
+    )
+
+
+def in_cold_storage(point: Mapping[str, Any], now: datetime | None = None) -> bool:
+    """Whether an AWS Backup recovery point is in cold storage: its lifecycle's MoveToColdStorageAt
+    (as ListRecoveryPointsByBackupVault reports it) has passed."""
+    moved = (point.get("CalculatedLifecycle") or {}).get("MoveToColdStorageAt")
+    return isinstance(moved, datetime) and moved <= (now or datetime.now(UTC))
+
+
+def recovery_point_restore(region: str, point: Mapping[str, Any], *, item_level: bool = False) -> str:
+    """The plan's cost line for restoring ``point``: its backup size at its tier's price (an upper
+    bound for an item-level restore, which restores part of it)."""
+    try:
+        prices = load_prices(region)
+    except PriceError as error:
+        return f"expected cost unknown ({error})"
+    gb = float(point.get("BackupSizeInBytes") or 0) / 1e9
+    return restore_summary(prices, gb, cold=in_cold_storage(point), item_level=item_level, at_most=item_level)
+
+
+def restores(variables: Mapping[str, Any], prices: Prices) -> list[Item]:
+    """What a restore costs when it happens (not part of the monthly total), for a site with backups:
+    the whole home file system from warm and from cold storage, and one user's home."""
+    if not variables.get("backup_name"):
+        return []
+    gb = float(_assumption(variables, "cost_estimate_efs_gb"))
+    home_items = restore_items(prices, 0.0, item_level=True)
+    return [
+        Item(
+            "restore-filesystem, warm",
+            f"{gb:g} GB x {prices.price('backup_efs_restore_gb'):g} USD/GB",
+            restore_items(prices, gb)[0][1],
+        ),
+        Item(
+            "restore-filesystem, cold",
+            f"{gb:g} GB x {prices.price('backup_efs_cold_restore_gb'):g} USD/GB",
+            restore_items(prices, gb, cold=True)[0][1],
+        ),
+        Item(
+            "restore-user-home",
+            f"1 request + {prices.price('backup_efs_restore_gb'):g} USD per GB of the home",
+            sum(usd for _, usd in home_items),
+        ),
+    ]
+
+
 def site_variables(site: Site) -> dict[str, Any]:
     return dict(site.hostvars)
 
 
-def as_json(sites: list[tuple[str, list[Item]]], prices: Prices) -> dict[str, Any]:
-    """`runbook cost --format json`: every item of every site, totals, and where the prices are from."""
+RESTORES_HEADER = "restores (paid when one happens; not in the monthly total)"
+Sites = list[tuple[str, list[Item]]]
+
+
+def as_json(sites: Sites, prices: Prices, restore_costs: Sites | None = None) -> dict[str, Any]:
+    """`runbook cost --format json`: every item of every site, totals, what a restore costs, and where
+    the prices are from."""
+    per_site = dict(restore_costs or [])
     return {
         "currency": prices.table["currency"],
         "region": prices.table["region"],
@@ -251,36 +332,56 @@ def as_json(sites: list[tuple[str, list[Item]]], prices: Prices) -> dict[str, An
             name: {
                 "items": [{"item": i.key, "detail": i.detail, "monthly": round(i.monthly, 2)} for i in items],
                 "total": round(sum(i.monthly for i in items), 2),
+                "restores": [
+                    {"item": i.key, "detail": i.detail, "usd": round(i.monthly, 2)}
+                    for i in per_site.get(name, [])
+                ],
             }
             for name, items in sites
         },
     }
 
 
-def render(sites: list[tuple[str, list[Item]]], prices: Prices) -> str:
-    """One site: item, detail, USD. Two: item, USD per site, difference."""
+def render(sites: Sites, prices: Prices, restore_costs: Sites | None = None) -> str:
+    """One site: item, detail, USD. Two: item, USD per site, difference. Then, apart, what a restore
+    costs when one happens."""
     header = (
         f"Expected monthly cost, {prices.table['currency']}, {prices.table['region']} list prices "
         f"recorded {prices.recorded} ({prices.path.relative_to(PROJECT_ROOT)})"
     )
     lines = [header]
+    per_site = dict(restore_costs or [])
     if len(sites) == 1:
         name, items = sites[0]
-        width = max([len(i.key) for i in items] + [5])
-        dwidth = max([len(i.detail) for i in items] + [6])
+        extra = per_site.get(name, [])
+        width = max([len(i.key) for i in [*items, *extra]] + [5])
+        dwidth = max([len(i.detail) for i in [*items, *extra]] + [6])
         lines.append(f"{'item':<{width}}  {'detail':<{dwidth}}  {name:>10}")
         for item in items:
             lines.append(f"{item.key:<{width}}  {item.detail:<{dwidth}}  {item.monthly:>10.2f}")
         lines.append(f"{'total':<{width}}  {'':<{dwidth}}  {sum(i.monthly for i in items):>10.2f}")
+        if extra:
+            lines.append(RESTORES_HEADER)
+            lines += [f"{i.key:<{width}}  {i.detail:<{dwidth}}  {i.monthly:>10.2f}" for i in extra]
         return "\n".join(lines)
     (first, a), (second, b) = sites
-    by_a = {i.key: i.monthly for i in a}
-    by_b = {i.key: i.monthly for i in b}
-    keys = list(by_a) + [k for k in by_b if k not in by_a]
-    width = max([len(k) for k in keys] + [5])
+
+    def side_by_side(a: list[Item], b: list[Item], total: bool) -> list[str]:
+        by_a = {i.key: i.monthly for i in a}
+        by_b = {i.key: i.monthly for i in b}
+        keys = list(by_a) + [k for k in by_b if k not in by_a]
+        rows = []
+        for key in [*keys, "total"] if total else keys:
+            left = sum(by_a.values()) if key == "total" else by_a.get(key, 0.0)
+            right = sum(by_b.values()) if key == "total" else by_b.get(key, 0.0)
+            rows.append(f"{key:<{width}}  {left:>10.2f}  {right:>10.2f}  {right - left:>+10.2f}")
+        return rows
+
+    extra_a, extra_b = per_site.get(first, []), per_site.get(second, [])
+    width = max([len(i.key) for i in [*a, *b, *extra_a, *extra_b]] + [5])
     lines.append(f"{'item':<{width}}  {first:>10}  {second:>10}  {'difference':>10}")
-    for key in [*keys, "total"]:
-        left = sum(by_a.values()) if key == "total" else by_a.get(key, 0.0)
-        right = sum(by_b.values()) if key == "total" else by_b.get(key, 0.0)
-        lines.append(f"{key:<{width}}  {left:>10.2f}  {right:>10.2f}  {right - left:>+10.2f}")
+    lines += side_by_side(a, b, total=True)
+    if extra_a or extra_b:
+        lines.append(RESTORES_HEADER)
+        lines += side_by_side(extra_a, extra_b, total=False)
     return "\n".join(lines)

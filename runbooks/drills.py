@@ -540,18 +540,21 @@ def plan(site: Site, scenario: str, user: str) -> dict[str, Any]:
     except cost.PriceError:
         prices, price = None, lambda _: 0.0
     items: list[tuple[str, float]] = []
+
+    def restore(**kind: bool) -> list[tuple[str, float]]:
+        """The restore's items (the newest recovery point is in warm storage: the drill backs up first
+        when it is older than the drill's data)."""
+        if prices is None:
+            return [(f"restore of {gb:.3g} GB (no price table)", 0.0)]
+        return cost.restore_items(prices, gb, **kind)
+
     if scenario == "user-files":
         breaks = (
             f"deletes every file in /{home} on {fs_id} (the user {user} loses their files until the restore)"
         )
         restores = f"restore-user-home --user {user}: an AWS Backup item-level restore of /{home}"
-        items.append(("one item-level restore request", price("backup_efs_item_restore_request")))
-        items.append(
-            (
-                f"restore of at most {gb:.3g} GB (the whole file system's size)",
-                gb * price("backup_efs_restore_gb"),
-            )
-        )
+        # At most the whole file system's size: the home's share is not known before the restore.
+        items += restore(item_level=True, at_most=True)
     elif scenario == "filesystem":
         breaks = (
             f"DELETES the home file system {fs_id} with its mount targets and access points: every user's "
@@ -561,7 +564,7 @@ def plan(site: Site, scenario: str, user: str) -> dict[str, Any]:
             "restore-filesystem: a new file system from the newest recovery point, "
             "storage and hub re-converged"
         )
-        items.append((f"restore of {gb:.3g} GB into a new file system", gb * price("backup_efs_restore_gb")))
+        items += [(f"{what}, into a new file system", usd) for what, usd in restore()]
     elif scenario == "cluster":
         groups = aws.node_groups(site)
         breaks = (

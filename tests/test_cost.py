@@ -160,3 +160,63 @@ def test_the_cli_prints_both_inventory_sites() -> None:
     header = run.stdout.splitlines()[1].split()
     assert header[:3] == ["item", "local", "example"]
     assert any(line.startswith("total") for line in run.stdout.splitlines())
+    # The restores, apart from the monthly total, for both sites (the example: its cost_estimate_efs_gb).
+    after = run.stdout.split(cost.RESTORES_HEADER + "\n")[1].splitlines()
+    example_gb = yaml.safe_load((ROOT / "inventories/example/group_vars/all/monitoring.yml").read_text())[
+        "cost_estimate_efs_gb"
+    ]
+    cold = next(line.split() for line in after if line.startswith("restore-filesystem, cold"))
+    assert float(cold[-2]) == pytest.approx(example_gb * P["backup_efs_cold_restore_gb"], abs=0.01)
+
+
+def test_a_restore_is_priced_per_gb_restored_at_its_tier(prices: cost.Prices) -> None:
+    """AWS Backup bills the GB restored at the warm or cold tier's price; an item-level restore adds
+    its request."""
+    warm = cost.restore_items(prices, 250)
+    assert [usd for _, usd in warm] == [pytest.approx(250 * P["backup_efs_restore_gb"])]
+    assert "250 GB restored from warm storage" in warm[0][0]
+    cold = cost.restore_items(prices, 250, cold=True)
+    assert [usd for _, usd in cold] == [pytest.approx(250 * P["backup_efs_cold_restore_gb"])]
+    assert P["backup_efs_cold_restore_gb"] > P["backup_efs_restore_gb"]
+    home = cost.restore_items(prices, 3, item_level=True, at_most=True)
+    assert home[0] == ("one item-level restore request", P["backup_efs_item_restore_request"])
+    assert "at most 3 GB" in home[1][0] and home[1][1] == pytest.approx(3 * P["backup_efs_restore_gb"])
+
+
+def test_a_recovery_point_past_its_move_to_cold_is_priced_cold() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    point = {
+        "BackupSizeInBytes": 40e9,
+        "CalculatedLifecycle": {"MoveToColdStorageAt": now + timedelta(days=1)},
+    }
+    warm = cost.recovery_point_restore("us-east-1", point)
+    assert warm.startswith(f"expected cost about {40 * P['backup_efs_restore_gb']:.2f} USD")
+    assert "from warm storage" in warm and "data/prices/us-east-1.yml" in warm
+    point["CalculatedLifecycle"]["MoveToColdStorageAt"] = now - timedelta(days=1)
+    cold = cost.recovery_point_restore("us-east-1", point)
+    assert cold.startswith(f"expected cost about {40 * P['backup_efs_cold_restore_gb']:.2f} USD")
+    home = cost.recovery_point_restore("us-east-1", point, item_level=True)
+    expected = P["backup_efs_item_restore_request"] + 40 * P["backup_efs_cold_restore_gb"]
+    assert home.startswith(f"expected cost about {expected:.2f} USD") and "at most 40 GB" in home
+    assert "unknown" in cost.recovery_point_restore("eu-north-9", point)
+
+
+def test_restores_stay_out_of_the_monthly_total(prices: cost.Prices) -> None:
+    monthly = cost.estimate(SITE, prices)
+    extra = by_key(cost.restores(SITE, prices))
+    assert extra == {
+        "restore-filesystem, warm": pytest.approx(1000 * P["backup_efs_restore_gb"]),
+        "restore-filesystem, cold": pytest.approx(1000 * P["backup_efs_cold_restore_gb"]),
+        "restore-user-home": pytest.approx(P["backup_efs_item_restore_request"]),
+    }
+    shown = cost.as_json([("t", monthly)], prices, [("t", cost.restores(SITE, prices))])["sites"]["t"]
+    assert shown["total"] == round(sum(i.monthly for i in monthly), 2)
+    assert [r["item"] for r in shown["restores"]] == list(extra)
+    text = cost.render([("t", monthly)], prices, [("t", cost.restores(SITE, prices))]).splitlines()
+    assert (
+        text.index(cost.RESTORES_HEADER)
+        == next(i for i, line in enumerate(text) if line.startswith("total")) + 1
+    )
+    assert cost.restores({k: v for k, v in SITE.items() if k != "backup_name"}, prices) == []

@@ -11,7 +11,7 @@ import pytest
 from runbooks_site import cli, files, with_vars
 from test_runbooks_preflight import restore_jobs, small_site  # noqa: F401  (the fixture)
 
-from runbooks import aws, drills
+from runbooks import aws, cost, drills
 from runbooks.engine import Refused
 from runbooks.home_access import home_access
 from runbooks.site import Site
@@ -47,6 +47,9 @@ def test_the_plan_is_printed_and_nothing_breaks_without_a_confirmation(small_sit
     assert lines[0] == "Drill filesystem on site local: the plan"
     assert f"DELETES the home file system {fs['FileSystemId']}" in lines[1]
     assert "restores: restore-filesystem" in lines[2] and "expected cost: about" in lines[3]
+    # The restore at the warm tier's list price per GB restored (data/prices/us-east-1.yml).
+    per_gb = cost.load_prices(small_site.region).price("backup_efs_restore_gb")
+    assert f"GB restored from warm storage at {per_gb:g} USD/GB, into a new file system" in lines[4], lines
     again = aws.find_home_fs(small_site)
     assert again and again["FileSystemId"] == fs["FileSystemId"] and restore_jobs(small_site) == []
     assert files(home_access(small_site).root(fs["FileSystemId"])) == before  # type: ignore[attr-defined]

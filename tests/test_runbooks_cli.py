@@ -42,7 +42,18 @@ def test_cost_as_json_has_the_items_and_total_of_the_table(tmp_path: Path) -> No
     assert text.exit_code == data.exit_code == 0, data.output
     report = json.loads(data.output)
     total = report["sites"]["local"]["total"]
-    assert f"{total:.2f}" in text.output.splitlines()[-1]
+    lines = text.output.splitlines()
+    (total_line,) = [line for line in lines if line.startswith("total ")]
+    assert total_line.endswith(f"{total:.2f}")
+    # What a restore costs, after the total and apart from it, in both forms.
+    restores = report["sites"]["local"]["restores"]
+    assert [r["item"] for r in restores] == [
+        "restore-filesystem, warm",
+        "restore-filesystem, cold",
+        "restore-user-home",
+    ]
+    shown = lines[lines.index(total_line) + 2 :]
+    assert [line.split()[-1] for line in shown] == [f"{r['usd']:.2f}" for r in restores]
     assert report["prices"] == "data/prices/us-east-1.yml"
     assert cli("cost", "--format", "yaml").exit_code == 2
 

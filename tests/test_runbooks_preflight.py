@@ -184,3 +184,26 @@ def test_status_as_json_lists_what_exists(small_site: Site) -> None:
     assert status["site"] == "local" and status["endpoint"].startswith("http://127.0.0.1:")
     efs = [r for r in status["resources"] if r["part"] == "efs"]
     assert [(r["name"], r["state"]) for r in efs] == [("local-homes", "available")]
+
+
+@pytest.mark.parametrize("procedure", ["restore-filesystem", "restore-user-home"])
+def test_the_restore_plan_prices_the_restore(small_site: Site, procedure: str) -> None:
+    """The dry run's first step names the recovery point and what restoring it costs at list prices:
+    its size at the warm tier's price per GB, plus the request of an item-level restore."""
+    from runbooks import cost
+
+    module = procedures.get(procedure)
+    params = {"user": "alice"} if procedure == "restore-user-home" else {}
+    lines: list[str] = []
+    Run(small_site, procedure, lambda ctx: module.steps(ctx)[:1], params, echo=lines.append).execute()
+    (point,) = aws.recovery_points(small_site)
+    gb = point["BackupSizeInBytes"] / 1e9
+    assert gb > 0
+    prices = cost.load_prices(small_site.region)
+    usd = gb * prices.price("backup_efs_restore_gb")
+    if procedure == "restore-user-home":
+        usd += prices.price("backup_efs_item_restore_request")
+    (planned,) = [line for line in lines if "choose-recovery-point: would use recovery point" in line]
+    assert f"expected cost about {usd:.2f} USD" in planned and "restored from warm storage" in planned
+    assert "list prices, data/prices/us-east-1.yml" in planned
+    assert restore_jobs(small_site) == []

@@ -84,7 +84,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
 
 
 def environment(work: dict[str, Path], **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in (vault.ENV, "RUNBOOK_DEBUG")}
+    env = {k: v for k, v in os.environ.items() if k not in (vault.ENV, vault.ENV_IDS, "RUNBOOK_DEBUG")}
     env.update(
         PYTHONPATH=str(PROJECT_ROOT),  # this checkout's runbooks, whatever the venv was installed from
         EMULATOR_STATE_DIR=str(work["emulator"]),
@@ -318,3 +318,152 @@ def test_inline_vault_values_need_the_password_too(work: dict[str, Path], tmp_pa
         assert load_site(str(site)).name == NAME
     finally:
         vault.configure()
+
+
+# Several vault ids, as a real site keeps them: the site's file under the label prod, the operators'
+# file under ops, each with its own password (ansible-vault encrypt --vault-id LABEL@FILE).
+LABELLED = "labelled"
+OPS_SECRET = "ops-token-from-another-vault-93c1"
+
+
+@pytest.fixture(scope="module")
+def labelled(work: dict[str, Path]) -> dict[str, Path]:
+    root = work["root"]
+    site = root / "inventories" / LABELLED
+    shutil.copytree(PROJECT_ROOT / "inventories" / "local", site)
+    prod, ops = root / "prod-password", root / "ops-password"
+    prod.write_text("prod-password-4e1d\n")
+    ops.write_text("ops-password-8b27\n")
+    site_file = site / "group_vars" / "all" / "vault.yml"
+    site_file.write_text(yaml.safe_dump({"site_name": LABELLED, "vault_hub_oauth_client_secret": SECRET}))
+    ops_file = site / "group_vars" / "all" / "vault_ops.yml"
+    ops_file.write_text(yaml.safe_dump({"vault_ops_token": OPS_SECRET}))
+    ansible_vault("encrypt", "--vault-id", f"prod@{prod}", str(site_file))
+    ansible_vault("encrypt", "--vault-id", f"ops@{ops}", str(ops_file))
+    assert site_file.read_text().startswith("$ANSIBLE_VAULT;1.2;AES256;prod")
+    return {"site": site, "prod": prod, "ops": ops, "site_file": site_file, "ops_file": ops_file}
+
+
+def labelled_runbook(
+    work: dict[str, Path], labelled: dict[str, Path], args: list[str], **env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "runbook"), *args, "--site", str(labelled["site"])],
+        capture_output=True,
+        text=True,
+        env=environment(work, **env),
+        stdin=subprocess.DEVNULL,
+        cwd=work["root"],
+        timeout=120,
+    )
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    """A refusal: exit 2, nothing on stdout, one line on stderr (returned)."""
+    assert done.returncode == 2 and done.stdout == "", done.stdout + done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+    return done.stderr
+
+
+def test_vault_ids_open_an_inventory_encrypted_under_labels(
+    work: dict[str, Path], labelled: dict[str, Path]
+) -> None:
+    """--vault-id LABEL@FILE (repeatable), or ANSIBLE_VAULT_IDENTITY_LIST with paths relative to where
+    the operator stands, as ansible-playbook takes them."""
+    given = ["--vault-id", f"prod@{labelled['prod']}", "--vault-id", f"ops@{labelled['ops']}"]
+    done = labelled_runbook(work, labelled, ["status", *given])
+    assert done.returncode == 0 and f"site {LABELLED} (us-east-1)" in done.stdout, done.stdout + done.stderr
+    # The hub's secrets file (site output, encrypted with the first site's password): a third vault id.
+    hub = ["--vault-id", f"hub@{work['password']}"]
+    dry_run = labelled_runbook(work, labelled, ["run", "rotate-secrets", *given, *hub])
+    assert dry_run.returncode == 0 and "DRY RUN" in dry_run.stdout, dry_run.stdout + dry_run.stderr
+    listed = labelled_runbook(
+        work, labelled, ["cost"], **{vault.ENV_IDS: "prod@prod-password, ops@ops-password"}
+    )
+    assert listed.returncode == 0 and "total" in listed.stdout, listed.stdout + listed.stderr
+
+
+def test_a_vault_id_missing_wrong_or_left_out_is_one_line(
+    work: dict[str, Path], labelled: dict[str, Path]
+) -> None:
+    before = state(work)
+    prod, ops = f"prod@{labelled['prod']}", f"ops@{labelled['ops']}"
+    left_out = one_line(labelled_runbook(work, labelled, ["status", "--vault-id", prod]))
+    assert (
+        f"does not decrypt {labelled['ops_file']}" in left_out
+        and f"vault id prod: {labelled['prod']}" in left_out
+    )
+    wrong = one_line(
+        labelled_runbook(work, labelled, ["status", "--vault-id", f"prod@{work['wrong']}", "--vault-id", ops])
+    )
+    assert f"does not decrypt {labelled['site_file']}" in wrong
+    unopened = labelled_runbook(
+        work, labelled, ["run", "rotate-secrets", "--vault-id", prod, "--vault-id", ops]
+    )
+    assert unopened.returncode == 2 and unopened.stderr.count("\n") == 1, unopened.stdout + unopened.stderr
+    hub_secrets = work["out"] / "hub-secrets.yml"
+    assert f"{hub_secrets} does not decrypt with the vault passwords given" in unopened.stderr
+    nowhere = work["root"] / "nowhere"
+    missing = one_line(labelled_runbook(work, labelled, ["cost", "--vault-id", f"prod@{nowhere}"]))
+    assert f"the vault password file {nowhere} does not exist" in missing
+    assert state(work) == before
+
+
+@pytest.mark.parametrize("value", ["prod@", "@prod-password", "pr;od@prod-password", "two words@file", ""])
+def test_a_malformed_vault_id_is_refused_naming_the_argument(
+    work: dict[str, Path], labelled: dict[str, Path], value: str
+) -> None:
+    """Before the site is read: the argument named, with the forms it accepts; in the list as well."""
+    line = one_line(labelled_runbook(work, labelled, ["status", "--vault-id", value]))
+    assert line.startswith(
+        f"runbook: --vault-id {value!r} is not a vault id: expected LABEL@FILE, LABEL@prompt"
+    )
+    if value:
+        listed = one_line(
+            labelled_runbook(work, labelled, ["cost"], **{vault.ENV_IDS: f"ops@ops-password,{value}"})
+        )
+        assert f"{vault.ENV_IDS} {value!r} is not a vault id" in listed
+
+
+def test_playbooks_of_a_procedure_get_the_vault_ids(
+    work: dict[str, Path], labelled: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ansible-playbook gets each vault id: the list's (made absolute: it runs elsewhere) and the
+    command line's, a labelled prompt answered at its own prompt with what was typed once."""
+    monkeypatch.setenv("EMULATOR_STATE_DIR", str(work["emulator"]))
+    monkeypatch.setenv("SITE_OUTPUT_DIR", str(work["out"]))
+    monkeypatch.delenv(vault.ENV, raising=False)
+    monkeypatch.chdir(work["root"])
+    monkeypatch.setenv(vault.ENV_IDS, "prod@prod-password")
+    monkeypatch.setattr(vault, "_can_prompt", lambda: True)
+    prompts: list[str] = []
+    monkeypatch.setattr(
+        vault.getpass, "getpass", lambda prompt: prompts.append(prompt) or labelled["ops"].read_text().strip()
+    )
+    try:
+        vault.configure(None, ids=["ops@prompt"])
+        site = load_site(str(labelled["site"]))
+        assert prompts == ["Vault password (ops): "]
+        playbook = tmp_path / "uses-both-vaults.yml"
+        that = [f"site_name == '{LABELLED}'", f"vault_ops_token == '{OPS_SECRET}'"]
+        playbook.write_text(
+            yaml.safe_dump(
+                [
+                    {
+                        "hosts": "localhost",
+                        "gather_facts": False,
+                        "tasks": [{"ansible.builtin.assert": {"that": that, "quiet": True}}],
+                    }
+                ]
+            )
+        )
+        run_dir = tmp_path / "run"
+        ctx = Context(site=site, procedure="test", params={}, apply=True, run_id="test", run_dir=run_dir)
+        assert run_playbook(ctx, str(playbook))["failed"] == 0
+        assert prompts == ["Vault password (ops): "]  # once, at the runbook's prompt
+    finally:
+        vault.configure()
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert b"ops-password-8b27" not in path.read_bytes(), path
+            assert OPS_SECRET.encode() not in path.read_bytes(), path

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from runbooks import aws
+from runbooks import aws, cost
 from runbooks.ansible import playbook_path, run_playbook
 from runbooks.engine import Context, Step, StepFailed, wait_until
 from runbooks.home_access import home_access
@@ -54,6 +54,7 @@ def _check(ctx: Context) -> None:
     ctx.data.setdefault("recovery_point_arn", point["RecoveryPointArn"])
     ctx.data.setdefault("recovery_point_created", point["CreationDate"].isoformat())
     ctx.data.setdefault("source_file_system_id", point["ResourceArn"].split("/")[-1])
+    ctx.data.setdefault("restore_cost", cost.recovery_point_restore(ctx.site.region, point))
 
 
 def _preflight_restore(ctx: Context) -> str:
@@ -236,6 +237,7 @@ def steps(ctx: Context) -> list[Step]:
         return (
             f"use recovery point {c.data.get('recovery_point_arn', '?')} "
             f"(created {c.data.get('recovery_point_created', '?')}); current file system: {old}"
+            + (f"; {c.data['restore_cost']}" if c.data.get("restore_cost") else "")
         )
 
     return [

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from runbooks import aws, home_ops
+from runbooks import aws, cost, home_ops
 from runbooks.engine import Context, Refused, Step, StepFailed
 from runbooks.home_access import home_access, home_root
 from runbooks.hub import Hub, no_hub_reason
@@ -66,6 +66,7 @@ def _check(ctx: Context) -> None:
     ctx.data.setdefault("file_system_id", fs["FileSystemId"])
     ctx.data.setdefault("recovery_point_arn", point["RecoveryPointArn"])
     ctx.data.setdefault("recovery_point_created", point["CreationDate"].isoformat())
+    ctx.data.setdefault("restore_cost", cost.recovery_point_restore(ctx.site.region, point, item_level=True))
 
 
 def _preflight_homes(ctx: Context) -> str:
@@ -152,6 +153,7 @@ def steps(ctx: Context) -> list[Step]:
         return (
             f"use recovery point {c.data.get('recovery_point_arn', '?')} "
             f"(created {c.data.get('recovery_point_created', '?')}) of {c.data.get('file_system_id', '?')}"
+            + (f"; {c.data['restore_cost']}" if c.data.get("restore_cost") else "")
         )
 
     def hub_stop(c: Context) -> str:

@@ -130,7 +130,15 @@ def read_vars(ctx: Context) -> tuple[dict[str, Any], bool]:
     raw = path.read_bytes()
     encrypted = raw.lstrip().startswith(VAULT_HEADER.encode())
     if encrypted:
-        raw = _vault(ctx).decrypt(raw)
+        from ansible.errors import AnsibleError
+
+        try:
+            raw = _vault(ctx).decrypt(raw)
+        except AnsibleError as error:
+            raise Refused(
+                f"{path} does not decrypt with the vault passwords given: {vault.HOW} "
+                "(or set runbook_vault_password_file)"
+            ) from error
     return yaml.safe_load(raw) or {}, encrypted
 
 
