@@ -18,7 +18,7 @@ pytestmark = pytest.mark.emulator
 
 
 Names = Callable[[str], str]
-Slowed = Callable[[str], AbstractContextManager[None]]
+Slowed = Callable[..., AbstractContextManager[None]]  # (model, seconds=1.0)
 
 
 def test_cluster_is_creating_until_the_scaled_duration_then_active(
@@ -138,8 +138,8 @@ def test_ami_is_pending_then_available_for_create_register_and_copy(
     with slowed("ec2::image.create", 3), slowed("ec2::image.register", 3), slowed("ec2::image.copy", 3):
         created = ec2.create_image(InstanceId=instance, Name=name)["ImageId"]
         registered = ec2.register_image(Name=f"{name}-registered")["ImageId"]
-        copied = ec2.copy_image(SourceImageId=created, SourceRegion="us-east-1", Name=f"{name}-copy")
-    copied = copied["ImageId"]
+        copy = ec2.copy_image(SourceImageId=created, SourceRegion="us-east-1", Name=f"{name}-copy")
+    copied = copy["ImageId"]
     images = {
         i["ImageId"]: i["State"]
         for i in ec2.describe_images(ImageIds=[created, registered, copied])["Images"]
