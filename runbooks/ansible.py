@@ -12,17 +12,18 @@ from runbooks import vault
 from runbooks.engine import Context, StepFailed, make_private, private_dir
 from runbooks.site import PROJECT_ROOT
 
+STRATEGY_DIR = Path(__file__).resolve().parent / "strategy"
 RECORDED_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable", "runner_on_skipped")
 
 
-def _strategy_env() -> dict[str, str]:
-    """The mitogen strategy when it is installed (halves Ansible's per-task cost), as `make demo`."""
+def strategy_env() -> dict[str, str]:
+    """The mitogen strategy when it is installed (halves Ansible's per-task cost), as `make demo` runs
+    it: from runbooks/strategy, mitogen's linear strategy without its CPU pinning."""
     try:
-        import ansible_mitogen
+        import ansible_mitogen  # noqa: F401
     except ImportError:
         return {}
-    strategy_dir = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
-    return {"ANSIBLE_STRATEGY_PLUGINS": str(strategy_dir), "ANSIBLE_STRATEGY": "mitogen_linear"}
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(STRATEGY_DIR), "ANSIBLE_STRATEGY": "mitogen_linear"}
 
 
 def playbook_path(name: str) -> Path:
@@ -48,7 +49,7 @@ def run_playbook(
         "ANSIBLE_ROLES_PATH": str(PROJECT_ROOT / "roles"),
         "ANSIBLE_COLLECTIONS_PATH": str(PROJECT_ROOT / "collections"),
         "ANSIBLE_NOCOLOR": "1",
-        **_strategy_env(),
+        **strategy_env(),
     }
     if os.environ.get("EMULATOR_STATE_DIR"):
         envvars["EMULATOR_STATE_DIR"] = os.environ["EMULATOR_STATE_DIR"]

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runbooks.ansible import strategy_env
+
 ROOT = Path(__file__).resolve().parent.parent
 # Provisioning waits are real AWS durations divided by this: high enough to keep the suite quick,
 # low enough that every wait loop in the roles really polls.
@@ -64,13 +66,6 @@ class PlaybookRun:
         return dict(found)
 
 
-def mitogen_env() -> dict[str, str]:
-    import ansible_mitogen
-
-    strategy_dir = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
-    return {"ANSIBLE_STRATEGY_PLUGINS": str(strategy_dir), "ANSIBLE_STRATEGY": "mitogen_linear"}
-
-
 def run_playbook(
     playbook: str,
     *,
@@ -103,7 +98,7 @@ def run_playbook(
         "ANSIBLE_FORCE_COLOR": "0",
     }
     if fast:
-        run_env.update(mitogen_env())
+        run_env.update(strategy_env())
     run_env.update(env or {})
     completed = subprocess.run(
         command, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=timeout, check=False

@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runbooks.ansible import strategy_env
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("SCIPLAT_CACHE_DIR", Path.home() / ".cache" / "sciplat-kit"))
 DURATIONS = CACHE_DIR / "molecule" / "durations.json"
@@ -70,19 +72,12 @@ def discover() -> list[Scenario]:
     ]
 
 
-def mitogen_env() -> dict[str, str]:
-    import ansible_mitogen
-
-    strategy_dir = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
-    return {"ANSIBLE_STRATEGY_PLUGINS": str(strategy_dir), "ANSIBLE_STRATEGY": "mitogen_linear"}
-
-
 def run(scenario: Scenario) -> None:
     """molecule test -s <name>; output to the scenario's log with elapsed-time prefixes."""
     scenario.log.parent.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
-        **mitogen_env(),
+        **strategy_env(),
         "MOLECULE_EPHEMERAL_DIRECTORY": str(scenario.state_dir),
         # The scenario's emulator (molecule/shared/create.yml) waits as the pytest suite's do: real AWS
         # durations / 120, still long enough that every wait loop in the roles polls.

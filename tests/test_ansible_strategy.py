@@ -1,0 +1,58 @@
+"""The mitogen strategy every run here uses (runbooks/strategy) leaves the CPUs alone: a process a task
+starts may run on every CPU this test may, as it would without mitogen. mitogen's own plugin pins it
+to one core of two (its affinity policy), with all else the run starts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runbooks.ansible import strategy_env
+
+PLAYBOOK = """
+- name: Read the CPUs a task's process may run on.
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - name: Read them from the process's status.
+      ansible.builtin.command: grep Cpus_allowed_list /proc/self/status
+      register: allowed
+      changed_when: false
+    - name: Print them.
+      ansible.builtin.debug:
+        msg: "allowed={{ allowed.stdout.split()[-1] }}"
+"""
+
+
+def allowed_cpus(text: str) -> set[int]:
+    cpus: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    return cpus
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to pin")
+def test_a_tasks_process_may_run_on_every_cpu(tmp_path: Path) -> None:
+    playbook = tmp_path / "cpus.yml"
+    playbook.write_text(PLAYBOOK)
+    env = {**os.environ, **strategy_env(), "ANSIBLE_LOCALHOST_WARNING": "false"}
+    assert env["ANSIBLE_STRATEGY"] == "mitogen_linear"
+    run = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(playbook)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    [line] = [line for line in run.stdout.splitlines() if "allowed=" in line]
+    assert allowed_cpus(line.split("allowed=")[1].strip('" ')) == os.sched_getaffinity(0)
