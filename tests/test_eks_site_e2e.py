@@ -580,6 +580,7 @@ def test_replace_node_group_drains_honouring_disruption_budgets(
     )
     resumed.execute()
     assert any("1 nodes cordoned, 1 pods evicted (drain-test/survey-worker)" in line for line in lines), lines
+    assert any("1 new nodes Ready and schedulable" in line for line in lines), lines
     with pytest.raises(client.exceptions.ApiException, match="Not Found"):
         core.read_namespaced_pod("survey-worker", namespace)
     after = eks.describe_nodegroup(clusterName=CLUSTER, nodegroupName="user")["nodegroup"]

@@ -76,6 +76,7 @@ def _drain(ctx: Context) -> str:
     core = kube.core(ctx.site, str(ctx.site.resolve("eks_cluster_kubeconfig_path", "")))
     with ctx.site.aws():
         nodes = [n.metadata.name for n in core.list_node(label_selector=f"{NODE_GROUP_LABEL}={group}").items]
+        ctx.data["drained_nodes"] = sorted(set(ctx.data.get("drained_nodes", [])) | set(nodes))
         for node in nodes:
             core.patch_node(node, {"spec": {"unschedulable": True}})
         pods = [
@@ -163,6 +164,44 @@ def _verify_new(ctx: Context) -> str | None:
     return None
 
 
+def _new_nodes_ready(ctx: Context) -> str:
+    """The group's nodes as the Kubernetes API sees them: the drained ones gone, every new one Ready and
+    schedulable (EKS reports the group ACTIVE from its instances, before their kubelets may answer)."""
+    group = ctx.params["group"]
+    old = set(ctx.data.get("drained_nodes", []))
+    eks = aws.client(ctx.site, "eks")
+    scaling = eks.describe_nodegroup(clusterName=aws.cluster_name(ctx.site), nodegroupName=group)
+    desired = int(scaling["nodegroup"].get("scalingConfig", {}).get("desiredSize", 0))
+    core = kube.core(ctx.site, str(ctx.site.resolve("eks_cluster_kubeconfig_path", "")))
+    waiting: list[str] = []
+
+    def ready() -> str | None:
+        with ctx.site.aws():
+            nodes = core.list_node(label_selector=f"{NODE_GROUP_LABEL}={group}", _request_timeout=10).items
+        waiting[:] = []
+        for node in nodes:
+            name = node.metadata.name
+            conditions = {c.type: c.status for c in node.status.conditions or []}
+            if name in old:
+                waiting.append(f"{name} (drained, not gone yet)")
+            elif conditions.get("Ready") != "True":
+                waiting.append(f"{name} (not Ready)")
+            elif node.spec.unschedulable:
+                waiting.append(f"{name} (cordoned)")
+        if waiting or len(nodes) < desired:
+            return None
+        if not nodes:
+            return f"{group} has no nodes (desired size 0); the drained ones are gone"
+        names = ", ".join(sorted(n.metadata.name for n in nodes))
+        return f"{len(nodes)} new nodes Ready and schedulable ({names})"
+
+    try:
+        return wait_until(f"node group {group}'s new nodes", ready, timeout=timeout(ctx), interval=3)
+    except StepFailed as failed:
+        left = "; ".join(waiting) or f"{desired} nodes wanted, fewer joined"
+        raise StepFailed(f"{failed}: {left}") from None
+
+
 def steps(ctx: Context) -> list[Step]:
     group = ctx.params["group"]
     recreate = converge("cluster.yml", "cluster stage")
@@ -204,6 +243,12 @@ def steps(ctx: Context) -> list[Step]:
             destructive=True,
         ),
         recreate,
+        Step(
+            "check-new-nodes",
+            lambda c: f"wait for {group}'s new nodes to be Ready and schedulable, and its drained ones gone",
+            _new_nodes_ready,
+            skip=kubernetes_skip,
+        ),
         alarms,
         kubernetes_step(),
     ]
