@@ -87,9 +87,10 @@ demo-wheels: setup ## download the demo image's pinned wheels (once per lock) fo
 	  $(VENV)/bin/python -m pip download --quiet --no-deps --only-binary=:all: --cache-dir $(CACHE_DIR)/pip \
 	    -r $(DEMO_LOCK) -d $(DEMO_WHEELS) && touch $(DEMO_WHEELS)/.complete; }
 
-ami: setup emulator ## bake the public-data demo image on SITE (local: the builder is the machine ami-builder)
+ami: setup emulator ## bake the public-data demo image on SITE (local: the builder is a fresh machine ami-builder)
 	@if [ "$(SITE)" = local ]; then \
 	  $(MAKE) --no-print-directory demo-wheels && \
+	  $(VENV)/bin/python -m machines destroy ami-builder && \
 	  $(VENV)/bin/python -m machines start ami-builder --port jupyter \
 	    --bind $(DEMO_WHEELS):/var/cache/sciplat-demo/wheels:ro; \
 	fi

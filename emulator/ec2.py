@@ -1,12 +1,17 @@
 """EC2: NAT gateways and AMIs take time; AMI names are unique; CreateImage tags the snapshot too;
 AMIs can be deprecated (EnableImageDeprecation, DisableImageDeprecation, DeprecationTime); the tags of
 a new launch template stay out of its data; EBS encryption by default encrypts new volumes, and its default
-KMS key can be read and reset (GetEbsDefaultKmsKeyId, ResetEbsDefaultKmsKeyId)."""
+KMS key can be read and reset (GetEbsDefaultKmsKeyId, ResetEbsDefaultKmsKeyId); an AMI can require IMDSv2
+(ModifyImageAttribute ImdsSupport, shown by DescribeImages and DescribeImageAttribute); GetConsoleOutput of an
+instance that a local machine stands for prints that machine's SSH host keys, as cloud-init does on EC2."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -17,6 +22,8 @@ from moto.ec2.models.launch_templates import LaunchTemplateBackend
 from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
 from moto.ec2.responses.amis import AmisResponse
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
+from moto.ec2.responses.general import General
+from moto.ec2.utils import Base64EncodedString
 from moto.kms.models import kms_backends
 
 from emulator.lifecycle import TimedStatus, deprovision, provision
@@ -147,6 +154,97 @@ def disable_image_deprecation(self: Any) -> ActionResult:
     return ActionResult({"Return": True})
 
 
+IMDS_SUPPORT_VALUES = ("v2.0",)
+
+
+def modify_image_attribute(original: Callable[..., Any]) -> Callable[..., Any]:
+    """ModifyImageAttribute with ``ImdsSupport`` (moto ignored it): v2.0 is the only value and cannot be
+    undone; it is set alone, not with the other attributes:
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyImageAttribute.html"""
+
+    def modify(self: Any) -> Any:
+        imds = self._get_param("ImdsSupport")
+        if imds is None:
+            return original(self)
+        value = imds.get("Value") if isinstance(imds, dict) else imds
+        if value not in IMDS_SUPPORT_VALUES:
+            message = f"Value ({value}) for parameter imdsSupport is invalid. Valid value is: v2.0."
+            raise EC2ClientError("InvalidParameterValue", message)
+        self.error_on_dryrun()
+        _owned_image(self.ec2_backend, self._get_param("ImageId")).imds_support = value
+        return ActionResult({})
+
+    return modify
+
+
+def describe_image_attribute(original: Callable[..., Any]) -> Callable[..., Any]:
+    """DescribeImageAttribute ``imdsSupport``: ``{"ImdsSupport": {"Value": "v2.0"}}``, or an empty
+    ``ImdsSupport`` when it was never set:
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeImageAttribute.html"""
+
+    def describe(self: Any) -> Any:
+        if self._get_param("Attribute") != "imdsSupport":
+            return original(self)
+        image_id = self._get_param("ImageId")
+        value = _owned_image(self.ec2_backend, image_id).imds_support
+        return ActionResult({"ImageId": image_id, "ImdsSupport": {"Value": value} if value else {}})
+
+    return describe
+
+
+# The tag that names the local machine (machines/) an emulated instance stands for: its state directory
+# (``<state dir>/<name>``). Set on the instance by the inventory of a local site, never by a role.
+MACHINE_TAG = "emulator:machine"
+
+
+KEY_LABELS = {
+    "ssh-ed25519": ("256", "ED25519"),
+    "ecdsa-sha2-nistp256": ("256", "ECDSA"),
+    "ssh-rsa": ("3072", "RSA"),
+}
+
+
+def console_host_keys(machine_dir: Path) -> str:
+    """What cloud-init prints on an EC2 console at first boot (its write-ssh-key-fingerprints): the host
+    keys' fingerprints through logger (tag ``ec2``), then the public keys between the KEYS markers."""
+    keys = sorted((machine_dir / "rootfs" / "etc" / "ssh").glob("ssh_host_*_key.pub"))
+    lines = [key.read_text().strip() for key in keys if key.read_text().strip()]
+    out = ["ec2: #############################################################"]
+    out.append("ec2: -----BEGIN SSH HOST KEY FINGERPRINTS-----")
+    for line in lines:
+        kind, blob = line.split()[:2]
+        digest = base64.b64encode(hashlib.sha256(base64.b64decode(blob)).digest()).decode().rstrip("=")
+        bits, label = KEY_LABELS.get(kind, ("", kind))
+        out.append(f"ec2: {bits} SHA256:{digest} root@{machine_dir.name} ({label})")
+    out += ["ec2: -----END SSH HOST KEY FINGERPRINTS-----"]
+    out += ["ec2: #############################################################"]
+    out += ["-----BEGIN SSH HOST KEY KEYS-----", *lines, "-----END SSH HOST KEY KEYS-----"]
+    return "\n".join(out) + "\n"
+
+
+def get_console_output(original: Callable[..., Any]) -> Callable[..., Any]:
+    """GetConsoleOutput of an instance tagged ``emulator:machine``: a boot console whose end is the machine's
+    real SSH host keys (moto printed the same 2006 Xen boot lines for every instance):
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetConsoleOutput.html"""
+
+    def console(self: Any) -> Any:
+        instance = self.ec2_backend.get_instance(self._get_param("InstanceId"))
+        machine = next((tag["value"] for tag in instance.get_tags() if tag["key"] == MACHINE_TAG), None)
+        if not machine:
+            return original(self)
+        boot = f"[    0.000000] Linux version (emulated by the local machine {Path(machine).name})\n"
+        text = boot + console_host_keys(Path(machine))
+        return ActionResult(
+            {
+                "InstanceId": instance.id,
+                "Timestamp": datetime.now(UTC),
+                "Output": Base64EncodedString.from_raw_string(text),
+            }
+        )
+
+    return console
+
+
 def _create_launch_template(
     original: Callable[..., Any],
     backend: Any,
@@ -225,5 +323,9 @@ def install() -> None:
     ElasticBlockStore.get_ebs_default_kms_key_id = get_ebs_default_kms_key_id  # type: ignore[attr-defined]
     ElasticBlockStore.reset_ebs_default_kms_key_id = reset_ebs_default_kms_key_id  # type: ignore[attr-defined]
     Ami.deprecation_time = None  # type: ignore[attr-defined]
+    Ami.imds_support = None  # type: ignore[attr-defined]
+    AmisResponse.modify_image_attribute = modify_image_attribute(AmisResponse.modify_image_attribute)  # type: ignore[method-assign]
+    AmisResponse.describe_image_attribute = describe_image_attribute(AmisResponse.describe_image_attribute)  # type: ignore[method-assign]
+    General.get_console_output = get_console_output(General.get_console_output)  # type: ignore[method-assign]
     AmisResponse.enable_image_deprecation = enable_image_deprecation  # type: ignore[attr-defined]
     AmisResponse.disable_image_deprecation = disable_image_deprecation  # type: ignore[attr-defined]

@@ -298,15 +298,17 @@ class Machine:
         pid = self.pid()
         if pid is None:
             return False
-        subprocess.run(
+        asked = subprocess.run(
             self.ssh_argv("systemctl", "--no-block", "poweroff"),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=False,
             timeout=30,
         )
-        if not self._wait_gone(timeout):
-            log(f"machines: {self.name} did not power off in {timeout:.0f} s; sending SIGTERM")
+        # No SSH (a machine cleaned of its keys, as an image builder is): systemd-nspawn's SIGTERM asks the
+        # container's init to power off, without waiting for a poweroff that was never asked.
+        if asked.returncode != 0 or not self._wait_gone(timeout):
+            log(f"machines: {self.name} did not power off (or SSH did not answer); sending SIGTERM")
             os.kill(pid, signal.SIGTERM)  # systemd-nspawn asks the container's init to power off
             if not self._wait_gone(15):
                 log(f"machines: {self.name} still running; sending SIGKILL")

@@ -4,6 +4,8 @@ security group (block/rescue/always), and registers no image."""
 from __future__ import annotations
 
 import socket
+import subprocess
+from pathlib import Path
 
 import pytest
 from ansible_run import run_playbook
@@ -20,12 +22,23 @@ def closed_port() -> int:
 
 
 @pytest.mark.emulator
-def test_failed_bake_removes_the_builder_key_and_group(site_emulator: Emulator) -> None:
+def test_failed_bake_removes_the_builder_key_and_group(site_emulator: Emulator, tmp_path: Path) -> None:
     site_emulator.reset()
+    # A builder whose console prints a host key (the emulator reads it from this machine directory) but whose
+    # SSH never answers.
+    ssh = tmp_path / "builder" / "rootfs" / "etc" / "ssh"
+    ssh.mkdir(parents=True)
+    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", ""]
+    subprocess.run([*keygen, "-f", str(ssh / "ssh_host_ed25519_key")], check=True)
     run = run_playbook(
         "ami.yml",
         state_dir=site_emulator.state_dir,
-        extra_vars={"ami_demo_builder_ssh_port": closed_port(), "ami_demo_ssh_timeout": 5},
+        extra_vars={
+            "ami_demo_builder_ssh_port": closed_port(),
+            "ami_demo_ssh_timeout": 5,
+            "ami_demo_host_key_timeout": 30,
+            "ami_demo_builder_tags": {"emulator:machine": str(tmp_path / "builder")},
+        },
     )
 
     assert run.returncode != 0, run.output[-3000:]

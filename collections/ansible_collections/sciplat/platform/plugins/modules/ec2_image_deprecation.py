@@ -75,14 +75,13 @@ deprecation_time:
 
 import contextlib
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 with contextlib.suppress(ImportError):  # a missing botocore is reported by AnsibleAWSModule
     import botocore
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.sciplat.platform.plugins.module_utils.ec2_images import describe_image
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.000Z"
 
@@ -128,18 +127,6 @@ def wanted_time(module: AnsibleAWSModule, current: datetime | None) -> tuple[dat
     return when, current != when
 
 
-def describe(module: AnsibleAWSModule, client: Any, image_id: str) -> dict[str, Any]:
-    try:
-        images = client.describe_images(aws_retry=True, ImageIds=[image_id], IncludeDeprecated=True)["Images"]
-    except is_boto3_error_code(["InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"]):
-        images = []
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg=f"Couldn't describe image {image_id}")
-    if not images:
-        module.fail_json(msg=f"image_id: there is no image {image_id} in {module.region}")
-    return images[0]
-
-
 def main() -> None:
     module = AnsibleAWSModule(
         argument_spec={
@@ -151,7 +138,7 @@ def main() -> None:
     )
     image_id = module.params["image_id"]
     client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
-    image = describe(module, client, image_id)
+    image = describe_image(module, client, image_id)
     current = parse_time(image["DeprecationTime"]) if image.get("DeprecationTime") else None
     after, change = wanted_time(module, current)
 
