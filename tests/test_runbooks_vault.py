@@ -90,8 +90,8 @@ def environment(work: dict[str, Path], **extra: str) -> dict[str, str]:
         EMULATOR_STATE_DIR=str(work["emulator"]),
         SITE_OUTPUT_DIR=str(work["out"]),
         RUNBOOK_OUTPUT_DIR=str(work["runs"]),
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -407,6 +407,34 @@ def test_a_vault_id_missing_wrong_or_left_out_is_one_line(
     missing = one_line(labelled_runbook(work, labelled, ["cost", "--vault-id", f"prod@{nowhere}"]))
     assert f"the vault password file {nowhere} does not exist" in missing
     assert state(work) == before
+
+
+def test_rotate_secrets_writes_the_file_back_under_its_own_vault_id(
+    work: dict[str, Path], labelled: dict[str, Path], tmp_path: Path
+) -> None:
+    """The hub's secrets file was encrypted under the label hub: after the rotation it still is, with
+    the hub password, although prod's password was given first (ansible-vault edit keeps it so)."""
+    out = tmp_path / "site-output"
+    out.mkdir()
+    hub_secrets = out / "hub-secrets.yml"
+    hub_secrets.write_text("jupyterhub_cookie_secret: before\n")
+    ansible_vault("encrypt", "--vault-id", f"hub@{work['password']}", str(hub_secrets))
+    given = ["--vault-id", f"prod@{labelled['prod']}", "--vault-id", f"ops@{labelled['ops']}"]
+    done = labelled_runbook(
+        work,
+        labelled,
+        ["run", "rotate-secrets", "--apply", "--yes", *given, "--vault-id", f"hub@{work['password']}"],
+        SITE_OUTPUT_DIR=str(out),
+    )
+    assert done.returncode == 0 and "(vault-encrypted)" in done.stdout, done.stdout + done.stderr
+    assert hub_secrets.read_text().splitlines()[0] == "$ANSIBLE_VAULT;1.2;AES256;hub"
+    plain = subprocess.run(
+        [str(BIN / "ansible-vault"), "view", "--vault-id", f"hub@{work['password']}", str(hub_secrets)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert yaml.safe_load(plain)["jupyterhub_cookie_secret"] != "before"
 
 
 @pytest.mark.parametrize("value", ["prod@", "@prod-password", "pr;od@prod-password", "two words@file", ""])

@@ -124,22 +124,33 @@ def _vault(ctx: Context) -> Any:
 
 
 def read_vars(ctx: Context) -> tuple[dict[str, Any], bool]:
+    values, encryption = _read(ctx)
+    return values, encryption is not None
+
+
+def _read(ctx: Context) -> tuple[dict[str, Any], tuple[str, Any] | None]:
+    """The file's variables, and when it is encrypted its vault id label (None for an unlabelled file)
+    and the secret that opened it: it is written back under both, as `ansible-vault edit` does, not
+    with the first password given."""
     path = _file(ctx)
     if not path.exists():
-        return {}, False
+        return {}, None
     raw = path.read_bytes()
-    encrypted = raw.lstrip().startswith(VAULT_HEADER.encode())
-    if encrypted:
-        from ansible.errors import AnsibleError
+    if not raw.lstrip().startswith(VAULT_HEADER.encode()):
+        return yaml.safe_load(raw) or {}, None
+    from ansible.errors import AnsibleError
+    from ansible.parsing.vault import parse_vaulttext_envelope
 
-        try:
-            raw = _vault(ctx).decrypt(raw)
-        except AnsibleError as error:
-            raise Refused(
-                f"{path} does not decrypt with the vault passwords given: {vault.HOW} "
-                "(or set runbook_vault_password_file)"
-            ) from error
-    return yaml.safe_load(raw) or {}, encrypted
+    try:
+        _, version, _, label = parse_vaulttext_envelope(raw)
+        label = label if version == b"1.2" else None  # 1.1 files have no label
+        raw, _, secret = _vault(ctx).decrypt_and_get_vault_id(raw)
+    except AnsibleError as error:
+        raise Refused(
+            f"{path} does not decrypt with the vault passwords given: {vault.HOW} "
+            "(or set runbook_vault_password_file)"
+        ) from error
+    return yaml.safe_load(raw) or {}, (label, secret)
 
 
 def _fingerprint(values: dict[str, Any], names: list[str]) -> str:
@@ -206,13 +217,17 @@ def _keep_old(ctx: Context) -> str:
 
 def _write(ctx: Context) -> str:
     path = _file(ctx)
-    current, encrypted = read_vars(ctx)
+    current, encryption = _read(ctx)
     variables = _variables(ctx)
     for secret, variable in variables.items():
         current[variable] = _oauth_secret(ctx) if secret == "oauth_client_secret" else secrets.token_hex(32)
     text = yaml.safe_dump(current, default_flow_style=False, sort_keys=True).encode()
-    if encrypted:
-        text = _vault(ctx).encrypt(text)
+    encrypted = encryption is not None
+    if encryption is not None:
+        from ansible.parsing.vault import VaultLib
+
+        label, opened_with = encryption
+        text = VaultLib().encrypt(text, secret=opened_with, vault_id=label)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
