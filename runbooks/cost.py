@@ -22,10 +22,9 @@ from typing import Any
 
 import yaml
 
-from runbooks.site import PROJECT_ROOT, Site, SiteError
+from runbooks.site import PROJECT_ROOT, Site, SiteError, documented_defaults
 
 PRICES_DIR = PROJECT_ROOT / "data" / "prices"
-ROLE_DEFAULTS = PROJECT_ROOT / "roles" / "cloudwatch_alarms" / "defaults" / "main.yml"
 
 # The assumptions a site may set, and their values when it does not.
 ASSUMPTIONS: dict[str, Any] = {
@@ -135,7 +134,7 @@ ALARM_NEEDS = {
 
 def _alarm_metrics(variables: Mapping[str, Any]) -> int:
     """One metric per alarm the cloudwatch_alarms role would create (inventory over role defaults)."""
-    defaults = yaml.safe_load(ROLE_DEFAULTS.read_text()) if ROLE_DEFAULTS.exists() else {}
+    defaults = documented_defaults()
     count = 0
     for key, needs in ALARM_NEEDS.items():
         name = f"cloudwatch_alarms_{key}"

@@ -22,20 +22,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import yaml
-
 from runbooks import aws
 from runbooks.engine import Refused, StepFailed
 from runbooks.home_access import home_access, home_root, local_root
 from runbooks.site import PROJECT_ROOT, Site
 
 QUOTA_MODULE = PROJECT_ROOT / "roles" / "jupyterhub" / "files" / "sciplat_quota.py"
-ROLE_DEFAULTS = PROJECT_ROOT / "roles" / "jupyterhub" / "defaults" / "main.yml"
 USAGE_DIR = ".sciplat-usage"
 USAGE_FILE = "usage.json"
 HISTORY_FILE = "history.jsonl"
 # Used when neither the inventory nor the role's defaults set them (the contract's defaults).
-QUOTA_FALLBACKS = {"jupyterhub_quota_default": "10G", "jupyterhub_quota_warn_percent": 90}
 # Data older than this is flagged; the inventory may say otherwise (runbook_quota_stale_minutes).
 STALE_MINUTES = 60
 TOP_GROWTH = 5
@@ -134,23 +130,6 @@ def read_usage_through_access(site: Site) -> tuple[dict[str, Any], list[dict[str
 # -- the site's quota settings -------------------------------------------------------------------
 
 
-def _role_default(name: str) -> Any:
-    """The jupyterhub role's default of a variable (a literal only), else the contract's fallback."""
-    try:
-        defaults = yaml.safe_load(ROLE_DEFAULTS.read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        defaults = {}
-    value = defaults.get(name)
-    if value is None or (isinstance(value, str) and "{{" in value):
-        return QUOTA_FALLBACKS.get(name)
-    return value
-
-
-def setting(site: Site, name: str) -> Any:
-    value = site.var(name)
-    return _role_default(name) if value is None else value
-
-
 @dataclass(frozen=True)
 class QuotaSettings:
     enabled: bool
@@ -167,14 +146,14 @@ def quota_settings(site: Site) -> QuotaSettings:
     for group, members in sorted(groups.items()):
         for member in members:
             groups_of.setdefault(str(member), []).append(str(group))
-    enabled = setting(site, "jupyterhub_quota_enabled")
+    enabled = site.setting("jupyterhub_quota_enabled")
     if not isinstance(enabled, bool):
         enabled = str(enabled).strip().lower() in ("true", "yes", "1", "on")
     if not enabled:
         return QuotaSettings(False, None, groups_of)
     module = quota_module()
     values = {
-        name: setting(site, f"jupyterhub_quota_{name}")
+        name: site.setting(f"jupyterhub_quota_{name}")
         for name in ("default", "users", "groups", "warn_percent")
     }
     for name in ("users", "groups"):

@@ -53,6 +53,12 @@ class Site:
     def var(self, name: str, default: Any = None) -> Any:
         return self.hostvars.get(name, default)
 
+    def setting(self, name: str) -> Any:
+        """A role variable as a converge of this site sees it: the inventory's value, else the role's
+        documented default (None when that default is a template, known only inside a play)."""
+        value = self.var(name)
+        return documented_defaults().get(name) if value is None else value
+
     def host_vars(self, host: str) -> dict[str, Any] | None:
         """The resolved variables of another host of the inventory (how to reach it: ansible_host,
         ansible_port, ansible_user, the SSH key and arguments), or None when it is not there."""
@@ -71,6 +77,23 @@ class Site:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+@cache
+def documented_defaults() -> dict[str, Any]:
+    """Every role variable's documented default: the roles' meta/argument_specs.yml (entry point
+    main), which the role READMEs are generated from and tests/test_role_docs.py keeps equal to each
+    role's defaults/main.yml. Templated defaults are left out."""
+    import yaml
+
+    found: dict[str, Any] = {}
+    for spec in sorted((PROJECT_ROOT / "roles").glob("*/meta/argument_specs.yml")):
+        entry = (yaml.safe_load(spec.read_text()) or {}).get("argument_specs", {}).get("main") or {}
+        for name, option in (entry.get("options") or {}).items():
+            default = option.get("default")
+            if default is not None and not (isinstance(default, str) and "{{" in default):
+                found[name] = default
+    return found
 
 
 def known_sites(root: Path = PROJECT_ROOT) -> list[str]:

@@ -339,3 +339,16 @@ def test_the_rules_are_the_hubs_module_not_a_copy() -> None:
     module = quota.quota_module()
     assert Path(module.__file__).resolve() == quota.QUOTA_MODULE.resolve()
     assert os.path.basename(module.__file__) == "sciplat_quota.py"
+
+
+def test_a_setting_the_inventory_leaves_out_is_the_roles_documented_default() -> None:
+    """The report reads the same values a converge would: the inventory's, else the role's documented
+    default (meta/argument_specs.yml); a templated default is known only inside a play."""
+    unset = dataclasses.replace(LOCAL, hostvars={})
+    assert unset.setting("jupyterhub_quota_default") == "10G"
+    assert unset.setting("jupyterhub_quota_warn_percent") == 90
+    assert site_with(jupyterhub_quota_warn_percent=75).setting("jupyterhub_quota_warn_percent") == 75
+    assert unset.setting("aws_network_id_parameter") is None  # "/sciplat/{{ aws_network_name }}/..."
+    assert unset.setting("no_role_has_this") is None
+    report = quota.quota_settings(dataclasses.replace(unset, hostvars={"jupyterhub_quota_enabled": True}))
+    assert report.enabled and report.quotas is not None
