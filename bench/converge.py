@@ -2,8 +2,10 @@
 
 Figures: cold converge and no-op re-converge wall time, task and changed counts, the critical-path
 ratio (cold converge wall time / the longest chain of dependent provisioning waits the emulator
-recorded) and seconds per managed resource on the no-op re-converge, for the mitogen strategy and
-for Ansible's default linear strategy. Timings are wall-clock on a shared machine: compare ratios
+recorded), seconds per managed resource on the no-op re-converge, the AWS API calls that no-op
+re-converge makes (counted at the emulator, by operation) against the resources it manages, and the
+whole-site check mode (`--check --diff`) with its calls, for the mitogen strategy and for Ansible's
+default linear strategy. Timings are wall-clock on a shared machine: compare ratios
 within one run, not absolute seconds across runs.
 """
 
@@ -15,6 +17,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,6 +112,13 @@ def converge(state_dir: Path, fast: bool, args: tuple[str, ...] = ()) -> tuple[f
     return elapsed, run
 
 
+def calls_during(emulator: Emulator, action: Any) -> tuple[Any, Counter[str]]:
+    """``action()``'s result and the AWS API calls the emulator answered meanwhile."""
+    before = Counter(emulator.calls())
+    result = action()
+    return result, Counter(emulator.calls()) - before
+
+
 def measure(strategy: str, time_scale: float) -> dict[str, Any]:
     fast = strategy == "mitogen"
     with tempfile.TemporaryDirectory() as tmp, running_emulator(Path(tmp), time_scale=time_scale) as emulator:
@@ -116,8 +126,13 @@ def measure(strategy: str, time_scale: float) -> dict[str, Any]:
         cold_s, cold = converge(emulator.state_dir, fast)
         chain_s, chain = critical_path(emulator.lifecycle())
         print(f"[{strategy}] no-op re-converge...", flush=True)
-        noop_s, noop = converge(emulator.state_dir, fast)
+        (noop_s, noop), noop_calls = calls_during(emulator, lambda: converge(emulator.state_dir, fast))
+        print(f"[{strategy}] whole-site check mode (--check --diff)...", flush=True)
+        (check_s, check), check_calls = calls_during(
+            emulator, lambda: converge(emulator.state_dir, fast, ("--check", "--diff"))
+        )
         resources = managed_resources(emulator, {"Site": "local"})
+    noop_total = sum(noop_calls.values())
     return {
         "strategy": strategy,
         "cold_converge_s": round(cold_s, 2),
@@ -134,6 +149,13 @@ def measure(strategy: str, time_scale: float) -> dict[str, Any]:
         "noop_changed": noop.changed,
         "managed_resources": resources,
         "noop_s_per_resource": round(noop_s / resources, 3) if resources else None,
+        "noop_api_calls": noop_total,
+        "noop_api_calls_per_resource": round(noop_total / resources, 2) if resources else None,
+        # The operations a no-op converge calls most: where reading the site once would save.
+        "noop_api_calls_top": dict(noop_calls.most_common(12)),
+        "check_s": round(check_s, 2),
+        "check_changed": check.changed,
+        "check_api_calls": sum(check_calls.values()),
     }
 
 
@@ -150,6 +172,11 @@ def table(results: list[dict[str, Any]]) -> str:
         ("noop_changed", "changed (no-op)"),
         ("managed_resources", "managed resources"),
         ("noop_s_per_resource", "no-op s per resource (goal <= 0.5)"),
+        ("noop_api_calls", "AWS API calls (no-op)"),
+        ("noop_api_calls_per_resource", "AWS API calls per resource (no-op)"),
+        ("check_s", "whole-site check mode (s)"),
+        ("check_changed", "changed (check mode)"),
+        ("check_api_calls", "AWS API calls (check mode)"),
     ):
         rows.append((label, *(str(r[key]) for r in results)))
     width = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -182,6 +209,8 @@ def main() -> None:
     print(table(results))
     for result in results:
         print(f"critical path ({result['strategy']}): " + " -> ".join(result["critical_path"]))
+        top = ", ".join(f"{name} {count}" for name, count in result["noop_api_calls_top"].items())
+        print(f"most called in the no-op converge ({result['strategy']}): {top}")
     print(f"written: {args.output}")
 
 

@@ -5,6 +5,7 @@
 
 - ``GET /_emulator/lifecycle``: every provisioning wait so far (emulator.lifecycle.Record), as JSON;
 - ``GET /_emulator/config``: the time scale and the real durations it divides;
+- ``GET /_emulator/calls``: the AWS API calls answered so far, by service and operation (emulator.calls);
 - ``GET /_emulator/efs``: every EFS file system's data directory; ``GET /_emulator/efs/<fs-id>`` one;
 - ``POST /_emulator/backup/run-plan``: start the backup jobs a plan's rules would start now;
 - ``POST /_emulator/ecr/push``: push a local OCI image archive into the emulated ECR and onto the real
@@ -31,6 +32,7 @@ from emulator import (
     backup,
     backup_jobs,
     budgets,
+    calls,
     cloudwatch,
     codebuild,
     ec2,
@@ -106,6 +108,7 @@ def efs_file_system(file_system_id: str) -> dict[str, Any]:
 ENDPOINTS: dict[tuple[str, str], Callable[[dict[str, Any]], Any]] = {
     ("GET", "/_emulator/lifecycle"): lambda _: lifecycle.LOG.as_json(),
     ("GET", "/_emulator/config"): lambda _: lifecycle.config(),
+    ("GET", "/_emulator/calls"): lambda _: calls.snapshot(),
     ("GET", "/_emulator/efs"): efs_file_systems,
     ("POST", "/_emulator/backup/run-plan"): backup_jobs.run_plan,
     ("POST", "/_emulator/ecr/push"): ecr_images.push,
@@ -151,6 +154,7 @@ def wrap_app(app: Any) -> Any:
     def emulator_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         endpoint = _route(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
         if endpoint is None:
+            calls.record(environ)
             return app(environ, start_response)  # type: ignore[no-any-return]
         status = "200 OK"
         try:

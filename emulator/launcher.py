@@ -93,6 +93,11 @@ class Emulator:
         """Environment for boto3 / Ansible processes that should talk to this emulator."""
         return {**CLIENT_ENV, "AWS_ENDPOINT_URL": self.endpoint}
 
+    def calls(self) -> dict[str, int]:
+        """The AWS API calls answered so far, ``{"ec2 DescribeVpcs": n, ...}`` (emulator.calls)."""
+        with urllib.request.urlopen(f"{self.endpoint}/_emulator/calls", timeout=10) as response:
+            return dict(json.load(response)["calls"])
+
     def running(self) -> bool:
         return self.endpoint_file.exists() and self.pid_file.exists() and is_healthy(self.endpoint)
 
