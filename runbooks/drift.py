@@ -117,16 +117,19 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _describe_one(diff: dict[str, Any]) -> str:
+def _header(diff: dict[str, Any]) -> str:
+    return str(diff.get("after_header") or diff.get("before_header") or "")
+
+
+def _describe_one(diff: dict[str, Any], named: bool) -> str:
+    """One diff; a text diff's file is named when the result has several (else it is the label)."""
     before, after = diff.get("before"), diff.get("after")
     if isinstance(before, str) or isinstance(after, str):
         old = (before or "").splitlines() if isinstance(before, str) else []
         new = (after or "").splitlines() if isinstance(after, str) else []
-        name = diff.get("after_header") or diff.get("before_header") or "content"
-        if not old:
-            return f"would create {name}"
         added, removed = len(set(new) - set(old)), len(set(old) - set(new))
-        return f"{name}: +{added} -{removed} lines"
+        text = f"+{added} -{removed} lines" if old else "would create"
+        return f"{_header(diff)}: {text}" if named and _header(diff) else text
     if not before and after:
         return "would create"
     if before and not after:
@@ -150,13 +153,19 @@ def _tag_changes(result: dict[str, Any]) -> str:
     return _changes({"tags": current}, {"tags": wanted})
 
 
+def _diffs(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A result's diffs: Ansible gives one dict or a list of them."""
+    diffs = result.get("diff") or []
+    return [d for d in (diffs if isinstance(diffs, list) else [diffs]) if isinstance(d, dict) and d]
+
+
 def what_differs(result: dict[str, Any], action: str = "") -> str:
     """One short phrase for a result that would change: the keys its diff changes (before -> after),
     what a text diff adds and removes, the tags it would set, or the task's message."""
     if "censored" in result:
         return "details hidden (no_log)"
-    diffs = result.get("diff") or []
-    described = [_describe_one(d) for d in (diffs if isinstance(diffs, list) else [diffs]) if d]
+    diffs = _diffs(result)
+    described = [_describe_one(d, len(diffs) > 1) for d in diffs]
     described = [text for text in described if text]
     if described:
         return "; ".join(described)
@@ -183,10 +192,9 @@ def resource_label(result: dict[str, Any]) -> str:
     """The loop item's label, else the name in the diff or in the module's arguments, else '-'."""
     if "_ansible_item_label" in result or "item" in result:
         return _name_of(result.get("_ansible_item_label", result.get("item"))) or "-"
-    diffs = result.get("diff") or []
-    for diff in diffs if isinstance(diffs, list) else [diffs]:
+    for diff in _diffs(result):
         for side in ("after", "before"):
-            name = _name_of(diff.get(side)) if isinstance(diff, dict) else ""
+            name = _name_of(diff[side]) if isinstance(diff.get(side), dict) else _header(diff)
             if name:
                 return name
     return _name_of(result.get("invocation", {}).get("module_args")) or "-"
