@@ -29,6 +29,8 @@ SITE_PLAYBOOK = "site.yml"
 # The inventory variable that keeps a site out of `--all` (it is still checked when named).
 OPT_OUT = "runbook_drift"
 VALUE_WIDTH = 40
+WHAT_WIDTH = 200
+ABSENT = object()
 SHOWN_CHANGES = 3
 
 
@@ -89,36 +91,43 @@ def stages() -> list[str]:
     return sorted(stage for stage in found if (PLAYBOOKS / f"{stage}.yml").is_file())
 
 
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict) and value:
-        flat: dict[str, Any] = {}
-        for key, inner in value.items():
-            flat.update(_flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
-        return flat
-    return {prefix: value}
-
-
 def _short(value: Any) -> str:
     text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
     return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 3] + "..."
 
 
+def _paths(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[str]:
+    """`key: old -> new` per differing key (dotted into dicts both sides have); a dict only one side
+    has is `key: would create` or `key: would delete`."""
+    found = []
+    for key in {**before, **after}:
+        old, new = before.get(key, ABSENT), after.get(key, ABSENT)
+        if old == new:
+            continue
+        path = f"{prefix}{key}"
+        if isinstance(old, dict) and isinstance(new, dict) and old and new:
+            found += _paths(old, new, f"{path}.")
+        elif old in (ABSENT, {}) and isinstance(new, dict):
+            found.append(f"{path}: would create")
+        elif new in (ABSENT, {}) and isinstance(old, dict):
+            found.append(f"{path}: would delete")
+        else:
+            shown = ["absent" if value is ABSENT else _short(value) for value in (old, new)]
+            found.append(f"{path}: {shown[0]} -> {shown[1]}")
+    return found
+
+
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> str:
-    """`key: old -> new` for the first keys (dotted paths) that differ, and how many more."""
-    old_flat, new_flat = _flatten(before), _flatten(after)
-    changed = [key for key in {**old_flat, **new_flat} if old_flat.get(key, ...) != new_flat.get(key, ...)]
-    parts = [
-        f"{key}: {_short(old_flat[key]) if key in old_flat else 'absent'} -> "
-        f"{_short(new_flat[key]) if key in new_flat else 'absent'}"
-        for key in changed[:SHOWN_CHANGES]
-    ]
+    """The first differences and how many more."""
+    changed = _paths(before, after)
+    shown = changed[:SHOWN_CHANGES]
     if len(changed) > SHOWN_CHANGES:
-        parts.append(f"+{len(changed) - SHOWN_CHANGES} more")
-    return "; ".join(parts)
+        shown.append(f"+{len(changed) - SHOWN_CHANGES} more")
+    return "; ".join(shown)
 
 
 def _header(diff: dict[str, Any]) -> str:
-    return str(diff.get("after_header") or diff.get("before_header") or "")
+    return str(diff.get("before_header") or diff.get("after_header") or "")
 
 
 def _describe_one(diff: dict[str, Any], named: bool) -> str:
@@ -160,8 +169,14 @@ def _diffs(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def what_differs(result: dict[str, Any], action: str = "") -> str:
-    """One short phrase for a result that would change: the keys its diff changes (before -> after),
-    what a text diff adds and removes, the tags it would set, or the task's message."""
+    """One short phrase (at most WHAT_WIDTH characters) for a result that would change."""
+    text = _what(result, action)
+    return text if len(text) <= WHAT_WIDTH else text[: WHAT_WIDTH - 3] + "..."
+
+
+def _what(result: dict[str, Any], action: str) -> str:
+    """The keys its diff changes (before -> after), what a text diff adds and removes, the tags it
+    would set, or the task's message."""
     if "censored" in result:
         return "details hidden (no_log)"
     diffs = _diffs(result)
@@ -178,7 +193,7 @@ def what_differs(result: dict[str, Any], action: str = "") -> str:
 
 def _name_of(value: Any) -> str:
     if isinstance(value, dict):
-        for key in ("name", "Name", "id", "key"):
+        for key in ("name", "Name", "id", "key", "dest", "path"):
             if value.get(key):
                 return str(value[key])
         tags = value.get("tags") or value.get("Tags")
@@ -189,15 +204,15 @@ def _name_of(value: Any) -> str:
 
 
 def resource_label(result: dict[str, Any]) -> str:
-    """The loop item's label, else the name in the diff or in the module's arguments, else '-'."""
+    """The loop item's label, else the name in the diff or in the module's arguments, else the file a
+    text diff is about, else '-'."""
     if "_ansible_item_label" in result or "item" in result:
         return _name_of(result.get("_ansible_item_label", result.get("item"))) or "-"
-    for diff in _diffs(result):
-        for side in ("after", "before"):
-            name = _name_of(diff[side]) if isinstance(diff.get(side), dict) else _header(diff)
-            if name:
-                return name
-    return _name_of(result.get("invocation", {}).get("module_args")) or "-"
+    diffs = _diffs(result)
+    sides = [d[side] for d in diffs for side in ("after", "before") if isinstance(d.get(side), dict)]
+    arguments = (result.get("invocation") or {}).get("module_args")
+    names = [_name_of(value) for value in (*sides, arguments)] + [_header(d) for d in diffs]
+    return next((name for name in names if name), "-")
 
 
 def _first_line(text: Any) -> str:

@@ -290,3 +290,35 @@ def test_a_tag_changed_by_hand_is_named_and_nothing_changes(site_emulator: Emula
     [site] = json.loads((tmp_path / "d.json").read_text())["sites"]
     assert site["status"] == "drift" and site["differences"][0]["label"] == "local"
     assert network_state(site_emulator) == before
+
+
+def test_new_entries_of_a_mapping_are_named_and_long_phrases_cut() -> None:
+    alarm = {"AlarmName": "local-node-cpu", "Threshold": 80.0}
+    alarms = {
+        "changed": True,
+        "diff": {
+            "before": {
+                "local-node-cpu": {},
+                "local-billing": {"Threshold": 10.0},
+                "local-old": {"Threshold": 1},
+            },
+            "after": {"local-node-cpu": alarm, "local-billing": {"Threshold": 20.0}},
+        },
+    }
+    assert drift.what_differs(alarms) == (
+        "local-node-cpu: would create; local-billing.Threshold: 10.0 -> 20.0; local-old: would delete"
+    )
+    # A template's diff names the source in a temporary directory; the label is where it goes.
+    template = {
+        "changed": True,
+        "diff": [{"before": "", "after": "kind: Config\n", "after_header": "/tmp/x/kubeconfig.yaml.j2"}],
+        "invocation": {"module_args": {"dest": "/srv/site/kubeconfig", "mode": "0600"}},
+    }
+    assert (drift.resource_label(template), drift.what_differs(template)) == (
+        "/srv/site/kubeconfig",
+        "would create",
+    )
+    long = drift.what_differs(
+        {"changed": True, "msg": "would create, once the file system exists: " + "x" * 300}
+    )
+    assert len(long) == drift.WHAT_WIDTH and long.endswith("...")
