@@ -30,7 +30,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(CURDIR)/runbooks/strategy ANSIBLE_STRA
 
 STAMP := $(VENV)/.installed
 
-.PHONY: role-docs security-scan collection help host-deps lab-extension kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
+.PHONY: role-docs security-scan collection help host-deps lab-extension kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift drift-all cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -124,6 +124,11 @@ browser: setup demo ## converge the local hub (make demo), then the browser test
 
 drift: setup ## what a converge would change on SITE (check mode, diff), changing nothing
 	$(ANSIBLE_FAST) ansible-playbook -i inventories/$(SITE) playbooks/site.yml --check --diff
+
+# One line per site and difference (docs/runbooks/drift.md); exit 0 no drift, 1 drift, 2 a site not checked.
+# SKIP_TAGS=hub when the local hub machine is not up; JSON=FILE writes the report for a machine too.
+drift-all: setup ## drift of every site, one line per difference (runbook drift --all), changing nothing
+	$(VENV)/bin/runbook drift --all $(if $(SKIP_TAGS),--skip-tags $(SKIP_TAGS)) $(if $(JSON),--json $(JSON))
 
 cost: setup ## expected monthly cost of SITE from its inventory and data/prices (COMPARE=other for two sites)
 	$(VENV)/bin/runbook cost --site $(SITE) $(if $(COMPARE),--compare $(COMPARE))

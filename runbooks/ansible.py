@@ -4,7 +4,9 @@ run's directory, the site's own inventory, and the run's events in the procedure
 from __future__ import annotations
 
 import os
+import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +32,22 @@ def playbook_path(name: str) -> Path:
     return PROJECT_ROOT / "playbooks" / name
 
 
-def run_playbook(
-    ctx: Context, playbook: str, *, extravars: dict[str, Any] | None = None, timeout: int = 1800
-) -> dict[str, int]:
-    """Run playbooks/<playbook> against the site; StepFailed unless it succeeds. Returns the recap
-    (ok, changed, failed) summed over hosts."""
+def launch(
+    private: Path,
+    playbook: str,
+    inventory: Path,
+    *,
+    extravars: dict[str, Any] | None = None,
+    args: tuple[str, ...] = (),
+    event_handler: Callable[[dict[str, Any]], bool] | None = None,
+    timeout: int = 1800,
+) -> Any:
+    """ansible-playbook playbooks/<playbook> on ``inventory`` through ansible-runner in the (new, private)
+    data dir ``private``, as the runbooks run it: the kit's config, roles and collection, the fast
+    strategy, the vault password the runbook was given; ``args`` are more ansible-playbook options.
+    Returns the finished runner (its status, rc and stats)."""
     import ansible_runner
 
-    private_dir(ctx.run_dir)
-    runs = private_dir(ctx.run_dir / "ansible")
-    private = runs / f"{len(list(runs.iterdir())) + 1:02d}-{Path(playbook).stem}"
-    private.mkdir(mode=0o700)
-    private.chmod(0o700)
     venv_bin = str(Path(sys.executable).parent)
     envvars = {
         "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -57,6 +63,37 @@ def run_playbook(
     # ansible-playbook's prompt; never on the command line nor in the artifacts (env files suppressed).
     cmdline, vault_env, passwords = vault.runner_options()
     envvars.update(vault_env)
+    cmdline = " ".join(part for part in (cmdline, shlex.join(args)) if part)
+    # The artifacts (the run's output and events) are the operator's only: 0700 from the start, every file
+    # 0600 once the run ends. Tasks with no_log (the hub's secrets) are censored in them by Ansible.
+    try:
+        return ansible_runner.run(
+            private_data_dir=str(private),
+            playbook=str(playbook_path(playbook)),
+            inventory=str(inventory),
+            extravars=extravars or {},
+            envvars=envvars,
+            cmdline=cmdline or None,
+            passwords=passwords or None,
+            event_handler=event_handler,
+            quiet=True,
+            timeout=timeout,
+            suppress_env_files=True,
+        )
+    finally:
+        make_private(private)
+
+
+def run_playbook(
+    ctx: Context, playbook: str, *, extravars: dict[str, Any] | None = None, timeout: int = 1800
+) -> dict[str, int]:
+    """Run playbooks/<playbook> against the site; StepFailed unless it succeeds. Returns the recap
+    (ok, changed, failed) summed over hosts."""
+    private_dir(ctx.run_dir)
+    runs = private_dir(ctx.run_dir / "ansible")
+    private = runs / f"{len(list(runs.iterdir())) + 1:02d}-{Path(playbook).stem}"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
 
     def on_event(event: dict[str, Any]) -> bool:
         if event.get("event") in RECORDED_EVENTS:
@@ -76,24 +113,9 @@ def run_playbook(
     ctx.audit(
         step=f"ansible:{playbook}", action="ansible-runner", result="started", private_data_dir=str(private)
     )
-    # The artifacts (the run's output and events) are the operator's only: 0700 from the start, every file
-    # 0600 once the run ends. Tasks with no_log (the hub's secrets) are censored in them by Ansible.
-    try:
-        runner = ansible_runner.run(
-            private_data_dir=str(private),
-            playbook=str(playbook_path(playbook)),
-            inventory=str(ctx.site.inventory),
-            extravars=extravars or {},
-            envvars=envvars,
-            cmdline=cmdline or None,
-            passwords=passwords or None,
-            event_handler=on_event,
-            quiet=True,
-            timeout=timeout,
-            suppress_env_files=True,
-        )
-    finally:
-        make_private(private)
+    runner = launch(
+        private, playbook, ctx.site.inventory, extravars=extravars, event_handler=on_event, timeout=timeout
+    )
     recap = {"ok": 0, "changed": 0, "failed": 0}
     for key, stats_key in (("ok", "ok"), ("changed", "changed"), ("failed", "failures")):
         recap[key] = sum((runner.stats or {}).get(stats_key, {}).values())

@@ -323,6 +323,54 @@ def cost(
         raise _fail(error) from error
 
 
+@app.command()
+def drift(
+    sites: Annotated[
+        list[str] | None,
+        typer.Option("--site", help=f"{SITE_HELP} (repeatable; default: local)", show_default=False),
+    ] = None,
+    every: bool = typer.Option(
+        False, "--all", help="every inventory with a hosts.yml, except those with runbook_drift: false"
+    ),
+    stage: str = typer.Option(
+        "", "--stage", help="check one stage only (playbooks/STAGE.yml): network, cluster, storage, ..."
+    ),
+    skip_tags: str = typer.Option(
+        "", "--skip-tags", help="leave these stages out of site.yml (e.g. hub: the local hub machine is down)"
+    ),
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="also write the report as JSON to this file")
+    ] = None,
+    vault_password_file: VaultFiles = None,
+    ask_vault_pass: AskVaultPass = False,
+    vault_id: VaultIds = None,
+) -> None:
+    """What a converge would change on each site (site.yml --check --diff), changing nothing.
+
+    One line per difference (site, stage, task, resource, what differs), then one per site: N
+    differences, no drift, UNREACHABLE or FAILED. Sites run one after another. Exit code: 0 no drift,
+    1 drift found, 2 a site could not be checked (docs/runbooks/drift.md)."""
+    from runbooks import drift as drift_module
+    from runbooks.site import known_sites
+
+    _configure_vault(vault_password_file, ask_vault_pass, vault_id)
+    if every and sites:
+        raise _fail(ValueError("give --site SITE (repeatable) or --all, not both"))
+    if stage and stage not in drift_module.stages():
+        raise _fail(ValueError(f"--stage must be one of {', '.join(drift_module.stages())}, not {stage!r}"))
+    names = known_sites() if every else list(dict.fromkeys(sites or ["local"]))
+    reports = drift_module.report_sites(
+        names,
+        everything=every,
+        playbook=f"{stage}.yml" if stage else drift_module.SITE_PLAYBOOK,
+        args=("--skip-tags", skip_tags) if skip_tags else (),
+        echo=typer.echo,
+    )
+    if json_file:
+        json_file.write_text(json.dumps(drift_module.as_json(reports), indent=2) + "\n")
+    raise typer.Exit(drift_module.exit_code(reports))
+
+
 @app.command("quota-report")
 def quota_report(
     site: str = typer.Option("local", "--site", help=SITE_HELP),
