@@ -107,3 +107,23 @@ def test_check_mode_plans_a_new_site_and_changes_nothing(site_emulator: Emulator
 
     # And nothing was created.
     assert account_resources(site_emulator, region) == before
+
+
+@pytest.mark.emulator
+def test_the_network_stage_alone_is_planned_without_the_others(site_emulator: Emulator) -> None:
+    """`--tags network` (the README's way to run one stage): the other stages' plays skip everything,
+    their roles' argument checks included (Ansible tags those `always`), so the storage stage does not
+    ask for the cluster's security group, which only the cluster stage provides."""
+    stage = "network"
+    site_emulator.reset()
+    run = run_playbook(
+        "site.yml",
+        site="example",
+        state_dir=site_emulator.state_dir,
+        extra_vars={"site_aws_environment": site_emulator.client_env()},
+        args=("--check", "--diff", "--tags", stage),
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    others = set(run.changed_tasks_by_role) - {STAGE_ROLES[stage]}
+    assert not others, others
+    assert run.changed_tasks_by_role.get(STAGE_ROLES[stage]), run.output[-4000:]
