@@ -10,9 +10,9 @@ short_description: Create or update an ECR repository with immutable tags and ex
 description:
   - Creates a private ECR repository, or brings an existing one to the given tag mutability, scan on push
     and lifecycle policy.
-  - Tag mutability may exclude some tags by wildcard filters (C(IMMUTABLE_WITH_EXCLUSION)): every tag is
-    immutable except those, so a pipeline's moving tags (C(dev), C(stable)) can move while its version tags
-    can never be overwritten. M(community.aws.ecs_ecr) offers only C(mutable) and C(immutable) and resets
+  - Tag mutability may exclude some tags by wildcard filters (C(IMMUTABLE_WITH_EXCLUSION)); every tag is
+    then immutable except those, so a pipeline's moving tags (C(dev), C(stable)) can move while its version
+    tags can never be overwritten. M(community.aws.ecs_ecr) offers only C(mutable) and C(immutable) and resets
     the filters whenever it runs.
   - Deleting a repository is left to M(community.aws.ecs_ecr) (C(state=absent)).
 author:
@@ -75,6 +75,7 @@ repository:
   type: dict
   contains:
     repository_name:
+      description: The repository's name.
       type: str
     repository_uri:
       description: C(<account>.dkr.ecr.<region>.amazonaws.com/<name>); empty in check mode before it exists.
@@ -83,9 +84,11 @@ repository:
       description: C(MUTABLE), C(IMMUTABLE), C(MUTABLE_WITH_EXCLUSION) or C(IMMUTABLE_WITH_EXCLUSION).
       type: str
     image_tag_mutability_exclusions:
+      description: The exclusion filters, sorted.
       type: list
       elements: str
     scan_on_push:
+      description: Whether pushed images are scanned.
       type: bool
 created:
   description: Whether the repository was (or, in check mode, would be) created.
