@@ -27,7 +27,9 @@ ARGS = {
 }
 
 
-def repository(mutability: str, filters: list[dict[str, str]] | None = None, scan: bool = True) -> dict[str, Any]:
+def repository(
+    mutability: str, filters: list[dict[str, str]] | None = None, scan: bool = True
+) -> dict[str, Any]:
     found: dict[str, Any] = {
         "repositoryName": NAME,
         "repositoryUri": URI,
