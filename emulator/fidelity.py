@@ -36,6 +36,7 @@ from emulator import (
     cloudwatch,
     codebuild,
     ec2,
+    ecr,
     ecr_images,
     efs,
     efs_data,
@@ -67,7 +68,7 @@ def install(time_scale: float, state_dir: Path, endpoint: str | None = None) -> 
     lifecycle.configure(time_scale)
     efs_data.configure(state_dir)
     eks_kubernetes.configure(state_dir, endpoint, time_scale)
-    for module in (eks, ec2, efs, backup, iam, kms, budgets, cloudwatch, logs, sns, codebuild):
+    for module in (eks, ec2, ecr, efs, backup, iam, kms, budgets, cloudwatch, logs, sns, codebuild):
         module.install()
     wrap(MotoAPIBackend, "reset")(_reset)
 

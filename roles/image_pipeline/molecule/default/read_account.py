@@ -22,6 +22,9 @@ def main() -> int:
         repositories[name] = {
             "scan_on_push": repository["imageScanningConfiguration"]["scanOnPush"],
             "mutability": repository["imageTagMutability"],
+            "mutability_exclusions": sorted(
+                f["filter"] for f in repository.get("imageTagMutabilityExclusionFilters", [])
+            ),
             "lifecycle_policy": policy,
         }
     codebuild = boto3.client("codebuild", region_name=region)
