@@ -127,7 +127,8 @@ ALARM_NEEDS = {
     "backup_failed": "cloudwatch_alarms_backup_vault_name",
     "backup_missing": "cloudwatch_alarms_backup_vault_name",
     "hub_health": "cloudwatch_alarms_hub_url",
-    "lb_5xx": "cloudwatch_alarms_load_balancer",
+    # The monitoring stage finds the hub's load balancer itself: counted when the estimate has one.
+    "lb_5xx": "cost_estimate_load_balancers",
     "billing": "",
 }
 
@@ -139,7 +140,7 @@ def _alarm_metrics(variables: Mapping[str, Any]) -> int:
     for key, needs in ALARM_NEEDS.items():
         name = f"cloudwatch_alarms_{key}"
         setting = {**(defaults.get(name) or {}), **(variables.get(name) or {})}
-        if setting.get("enabled", True) and (not needs or variables.get(needs)):
+        if setting.get("enabled", True) and (not needs or variables.get(needs, ASSUMPTIONS.get(needs))):
             count += 1
     return count
 

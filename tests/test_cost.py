@@ -60,7 +60,6 @@ SITE = {
     "cloudwatch_alarms_cluster_name": "t-hub",
     "cloudwatch_alarms_backup_vault_name": "t-homes",
     "cloudwatch_alarms_hub_url": "https://hub.example.org/hub/health",
-    "cloudwatch_alarms_load_balancer": "",
     "cloudwatch_alarms_billing": {"enabled": False},
 }
 
@@ -86,8 +85,8 @@ def test_every_item_is_price_times_quantity(prices: cost.Prices) -> None:
         + 100 * P["backup_cross_region_gb"],
         "NAT gateways": 2 * HOURS * P["nat_gateway_hour"] + 250 * P["nat_gateway_gb"],
         "load balancer": HOURS * (P["load_balancer_hour"] + 3 * P["load_balancer_lcu_hour"]),
-        # node cpu, memory, at max, 3 EFS, 2 backup, hub health = 9 (no 5xx: no load balancer; billing off)
-        "CloudWatch + Route 53": 9 * P["cloudwatch_alarm_metric_month"]
+        # node cpu, memory, at max, 3 EFS, 2 backup, hub health, the load balancer's 5xx = 10 (billing off)
+        "CloudWatch + Route 53": 10 * P["cloudwatch_alarm_metric_month"]
         + P["cloudwatch_dashboard_month"]
         + P["route53_health_check_month"],
     }
