@@ -32,7 +32,7 @@ options:
         and an existing one keeps its version.
       - A higher version than the cluster's upgrades it through UpdateClusterVersion. EKS upgrades
         one minor version at a time and never downgrades; other requests fail before any call.
-      - A cluster still C(UPDATING) (an upgrade a stopped run started) reports its old version: when
+      - A cluster still C(UPDATING) (an upgrade a stopped run started) reports its old version. When
         something would change, the module waits for the cluster to settle and compares then, so a
         re-run continues instead of asking for the same upgrade again.
     type: str
