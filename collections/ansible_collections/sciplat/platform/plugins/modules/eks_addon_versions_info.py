@@ -44,7 +44,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 addons:
-  description: Per add-on name, its versions for O(kubernetes_version). An add-on EKS does not offer for it is absent.
+  description:
+    - Per add-on name, its versions for O(kubernetes_version).
+    - An add-on EKS does not offer for it is absent (see RV(unavailable)).
   returned: always
   type: dict
   contains:
@@ -56,7 +58,7 @@ addons:
       description: The newest compatible version.
       type: str
     default_version:
-      description: The version EKS installs by default on that Kubernetes version (the newest if none is marked).
+      description: The version EKS installs by default on that Kubernetes version (the newest if none is).
       type: str
   sample: {"coredns": {"versions": ["v1.12.2-eksbuild.4", "v1.12.1-eksbuild.2"],
            "latest_version": "v1.12.2-eksbuild.4", "default_version": "v1.12.1-eksbuild.2"}}
