@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any, cast
 from uuid import uuid4
@@ -41,6 +42,8 @@ from emulator.lifecycle import TimedStatus, deprovision, provision, timeline, up
 from emulator.patching import route
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+# The date part of every AMI release version the emulator offers (release_for).
+AMI_RELEASE_DATE = "20250704"
 DEFAULT_UPDATE_CONFIG = {"maxUnavailable": 1}
 
 
@@ -81,17 +84,72 @@ class Update:
     """The ``Update`` shape: InProgress until the change completes, then Successful.
 
     https://docs.aws.amazon.com/eks/latest/APIReference/API_Update.html
+    A version update of a node group also waits for its nodes to be replaced (``settled``).
     """
 
-    status = TimedStatus()
+    timed = TimedStatus()
 
-    def __init__(self, update_type: str, params: list[dict[str, str]], ready_at: float) -> None:
+    def __init__(
+        self,
+        update_type: str,
+        params: list[dict[str, str]],
+        ready_at: float,
+        settled: Callable[[], bool] | None = None,
+    ) -> None:
         self.id = str(uuid4())
         self.type = update_type
         self.params = params
         self.created_at = utcnow()
         self.errors: list[dict[str, Any]] = []
+        self.settled = settled
         timeline(self).move("InProgress", "Successful", ready_at)
+
+    @property
+    def status(self) -> str | None:
+        status = self.timed
+        if status == "Successful" and self.settled is not None and not self.settled():
+            return "InProgress"
+        return status
+
+
+class VersionField:
+    """A version attribute of moto's Cluster / Nodegroup that changes when its version update succeeds
+    (EKS reports the old version while the update is InProgress)."""
+
+    def __init__(self, attribute: str) -> None:
+        self.attribute = attribute
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is None:
+            return self
+        pending = obj.__dict__.get("_version_update")
+        if pending is not None and pending[0].status == "Successful":
+            del obj.__dict__["_version_update"]
+            obj.__dict__.update(pending[1])
+        return obj.__dict__.get(self.attribute)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.attribute] = value
+
+
+def _version_pending(obj: Any, status: str | None) -> str | None:
+    """UPDATING while a version update runs past its timed part (node groups: nodes still rolling)."""
+    pending = obj.__dict__.get("_version_update")
+    if status == "ACTIVE" and pending is not None and pending[0].status != "Successful":
+        return "UPDATING"
+    return status
+
+
+def minor(version: str | None) -> tuple[int, int] | None:
+    with contextlib.suppress(AttributeError, ValueError):
+        major, minor_, *_ = (version or "").split(".")
+        return int(major), int(minor_)
+    return None
+
+
+def release_for(version: str) -> str:
+    """The EKS-optimised AMI release the emulator offers for a Kubernetes version (one per version)."""
+    return f"{version}.0-{AMI_RELEASE_DATE}"
 
 
 class EmulatedEKSBackend(EKSBackend):
@@ -190,10 +248,50 @@ class EmulatedEKSBackend(EKSBackend):
             raise _in_use(f"{kind} cannot be updated as it is currently not in Active State", **names)
 
     def _start_update(
-        self, target: Any, model: str, update_type: str, params: list[dict[str, str]]
+        self,
+        target: Any,
+        model: str,
+        update_type: str,
+        params: list[dict[str, str]],
+        settled: Callable[[], bool] | None = None,
     ) -> Update:
-        started = Update(update_type, params, update(target, model, "UPDATING", "ACTIVE"))
+        started = Update(update_type, params, update(target, model, "UPDATING", "ACTIVE"), settled)
         target.updates[started.id] = started
+        return started
+
+    def update_cluster_version(self, name: str, version: str | None) -> Update:
+        """https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateClusterVersion.html
+
+        One minor version up at a time, once every managed node group runs the cluster's version; the
+        cluster is UPDATING and reports its old version until the update is Successful.
+        """
+        cluster = self.describe_cluster(name)
+        self._require_active(cluster, "Cluster", cluster=name)
+        current, wanted = minor(cluster.version), minor(version)
+        if (
+            wanted is None
+            or current is None
+            or wanted != (current[0], current[1] + 1)
+            or (version not in eks_addons.KUBERNETES_VERSIONS)
+        ):
+            raise InvalidParameterException(
+                clusterName=name,
+                message=f"Unsupported Kubernetes minor version update from {cluster.version} to {version}",
+            )
+        behind = sorted(
+            group.nodegroup_name for group in cluster.nodegroups.values() if minor(group.version) != current
+        )
+        if behind:
+            raise InvalidRequestException(
+                message=f"Nodegroups {', '.join(behind)} must be updated to match cluster version "
+                f"{cluster.version} before updating cluster version"
+            )
+        params = [
+            {"type": "Version", "value": version},
+            {"type": "PlatformVersion", "value": cluster.platformVersion},
+        ]
+        started = self._start_update(cluster, "eks::cluster.version", "VersionUpdate", params)
+        cluster.__dict__["_version_update"] = (started, {"version": version})
         return started
 
     def update_cluster_config(  # type: ignore[override]
@@ -286,7 +384,7 @@ class EmulatedEKSBackend(EKSBackend):
         """https://docs.aws.amazon.com/eks/latest/APIReference/API_CreateNodegroup.html"""
         cluster = self.describe_cluster(kwargs["cluster_name"])
         kwargs["version"] = kwargs.get("version") or cluster.version
-        kwargs["release_version"] = kwargs.get("release_version") or f"{kwargs['version']}.0-20250704"
+        kwargs["release_version"] = kwargs.get("release_version") or release_for(kwargs["version"])
         nodegroup = super().create_nodegroup(**kwargs)
         nodegroup.scaling_config = dict(nodegroup.scaling_config)  # moto shares one default dict
         if kwargs.get("launch_template"):
@@ -295,6 +393,7 @@ class EmulatedEKSBackend(EKSBackend):
             nodegroup.disk_size = None
         nodegroup.update_config = dict(DEFAULT_UPDATE_CONFIG)
         nodegroup.updates = {}
+        nodegroup.node_generation, nodegroup.target_release = 0, nodegroup.release_version
         provision(
             nodegroup,
             "eks::nodegroup.create",
@@ -326,6 +425,74 @@ class EmulatedEKSBackend(EKSBackend):
             if key in (kwargs.get(arg) or {}):
                 params.append({"type": param, "value": json.dumps(kwargs[arg][key])})
         return self._start_update(nodegroup, "eks::nodegroup.update", "ConfigUpdate", params)
+
+    def update_nodegroup_version(
+        self,
+        cluster_name: str,
+        nodegroup_name: str,
+        version: str | None,
+        release_version: str | None,
+        launch_template: dict[str, Any] | None,
+    ) -> Update:
+        """https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateNodegroupVersion.html
+
+        No version: the cluster's. Never above the cluster's, never down. The group's nodes are
+        replaced one at a time (a new node up, an old one drained, honouring PodDisruptionBudgets, and
+        removed); the group is UPDATING, and reports its old versions, until that is done.
+        """
+        cluster = self.describe_cluster(cluster_name)
+        nodegroup = self.describe_nodegroup(cluster_name, nodegroup_name)
+        self._require_active(nodegroup, "Nodegroup", cluster=cluster_name, nodegroup=nodegroup_name)
+        version = version or cluster.version
+        wanted, current = minor(version), minor(nodegroup.version)
+        if wanted is None or wanted > (minor(cluster.version) or wanted):
+            raise InvalidParameterException(
+                clusterName=cluster_name,
+                nodegroupName=nodegroup_name,
+                message=f"Requested Nodegroup version {version} is not supported or is higher than the "
+                f"cluster version {cluster.version}",
+            )
+        if current is not None and wanted < current:
+            raise InvalidParameterException(
+                clusterName=cluster_name,
+                nodegroupName=nodegroup_name,
+                message=f"Requested Nodegroup version {version} is lower than the current version "
+                f"{nodegroup.version}",
+            )
+        release = release_version or release_for(version)
+        if not release.startswith(f"{version}."):
+            raise InvalidParameterException(
+                clusterName=cluster_name,
+                nodegroupName=nodegroup_name,
+                message=f"Requested release version {release} is not valid for kubernetes version {version}",
+            )
+        values: dict[str, Any] = {"version": version, "release_version": release}
+        params = [{"type": "Version", "value": version}, {"type": "ReleaseVersion", "value": release}]
+        if launch_template:
+            if not nodegroup.launch_template:
+                raise InvalidParameterException(
+                    clusterName=cluster_name,
+                    nodegroupName=nodegroup_name,
+                    message="You cannot specify a launch template for a nodegroup that was not created "
+                    "with a launch template",
+                )
+            values["launch_template"] = {**nodegroup.launch_template, **launch_template}
+            params += [
+                {"type": "LaunchTemplateName", "value": nodegroup.launch_template.get("name", "")},
+                {"type": "LaunchTemplateVersion", "value": str(launch_template.get("version", ""))},
+            ]
+        # Every version update replaces the group's nodes: nodes of an older generation are rolled.
+        nodegroup.node_generation = getattr(nodegroup, "node_generation", 0) + 1
+        nodegroup.target_release = release
+        started = self._start_update(
+            nodegroup,
+            "eks::nodegroup.version",
+            "VersionUpdate",
+            params,
+            settled=lambda: eks_kubernetes.nodes_rolled(self.account_id, self.region_name, nodegroup),
+        )
+        nodegroup.__dict__["_version_update"] = (started, values)
+        return started
 
     def delete_nodegroup(self, cluster_name: str, nodegroup_name: str) -> Any:
         """https://docs.aws.amazon.com/eks/latest/APIReference/API_DeleteNodegroup.html"""
@@ -472,6 +639,20 @@ class EmulatedEKSResponse(eks_access.AccessEntryResponses, EKSResponse):
             }
         )
 
+    def update_cluster_version(self) -> ActionResult:
+        started = self.eks_backend.update_cluster_version(self._get_param("name"), self._get_param("version"))
+        return ActionResult({"update": started})
+
+    def update_nodegroup_version(self) -> ActionResult:
+        started = self.eks_backend.update_nodegroup_version(
+            cluster_name=self._get_param("name"),
+            nodegroup_name=self._get_param("nodegroupName"),
+            version=self._get_param("version"),
+            release_version=self._get_param("releaseVersion"),
+            launch_template=self._get_param("launchTemplate"),
+        )
+        return ActionResult({"update": started})
+
     def associate_encryption_config(self) -> ActionResult:
         backend = self.eks_backend
         started = backend.associate_encryption_config(
@@ -551,6 +732,7 @@ NEW_PATHS = (
     "{0}/clusters/(?P<name>[^/]+)/updates$",
     "{0}/clusters/(?P<name>[^/]+)/updates/(?P<updateId>[^/]+)$",
     "{0}/clusters/(?P<name>[^/]+)/encryption-config/associate$",
+    "{0}/clusters/(?P<name>[^/]+)/node-groups/(?P<nodegroupName>[^/]+)/update-version$",
 )
 
 
@@ -566,7 +748,8 @@ class ClusterStatus(TimedStatus):
         timed = super().__get__(obj, owner)
         if obj is None:
             return timed
-        return eks_kubernetes.cluster_status(*_arn_account_region(obj), obj.name, timed)
+        status = eks_kubernetes.cluster_status(*_arn_account_region(obj), obj.name, timed)
+        return _version_pending(obj, status)
 
 
 class NodegroupStatus(TimedStatus):
@@ -576,11 +759,15 @@ class NodegroupStatus(TimedStatus):
         timed = super().__get__(obj, owner)
         if obj is None:
             return timed
-        return eks_kubernetes.nodegroup_status(*_arn_account_region(obj), obj, timed)
+        status = eks_kubernetes.nodegroup_status(*_arn_account_region(obj), obj, timed)
+        return _version_pending(obj, status)
 
 
 def install() -> None:
     eks_models.Cluster.status = ClusterStatus()  # type: ignore[assignment,method-assign]
     eks_models.Nodegroup.status = NodegroupStatus()  # type: ignore[assignment,method-assign]
+    eks_models.Cluster.version = VersionField("version")  # type: ignore[assignment,method-assign]
+    for attribute in ("version", "release_version", "launch_template"):
+        setattr(eks_models.Nodegroup, attribute, VersionField(attribute))
     eks_backends.backend = EmulatedEKSBackend
     route(eks_urls, EmulatedEKSResponse, NEW_PATHS + eks_access.PATHS)

@@ -10,6 +10,8 @@ a real node whose kubelet or containerd ends, or that is not Ready by EKS's join
 and makes the group CREATE_FAILED with a NodeCreationFailure health issue naming the node, the
 process and its log (a node lost after the group was ACTIVE leaves it ACTIVE, as on EKS).
 Shrinking or deleting a group drains its nodes (evictions, which honour PodDisruptionBudgets) first.
+A version update (UpdateNodegroupVersion) replaces the group's nodes one at a time, as EKS's rolling
+update does: a node of the new generation up and Ready, then an old one drained and removed.
 Deleting the cluster stops everything and removes its state: a new cluster of that name starts empty.
 
 A thread reconciles every second; requests never wait for processes. ``EMULATOR_KUBERNETES=off``
@@ -82,6 +84,7 @@ class NodeRecord:
     failure: str | None = None  # why it never joined (its processes are stopped)
     lost: str | None = None  # which process ended after it had joined
     join_deadline: float = 0.0  # time.monotonic()
+    generation: int = 0  # the group's node_generation when the node was made (version updates count)
 
 
 @dataclass
@@ -341,7 +344,7 @@ def node_labels(nodegroup: Any, zone: str, region: str, simulated: bool) -> dict
     labels = {
         "eks.amazonaws.com/nodegroup": nodegroup.nodegroup_name,
         "eks.amazonaws.com/capacityType": nodegroup.capacity_type,
-        "eks.amazonaws.com/nodegroup-image": f"ami-{nodegroup.release_version.replace('.', '')[:17]}",
+        "eks.amazonaws.com/nodegroup-image": f"ami-{_target_release(nodegroup).replace('.', '')[:17]}",
         "node.kubernetes.io/instance-type": (nodegroup.instance_types or ["m5.large"])[0],
         "topology.kubernetes.io/zone": zone,
         "topology.kubernetes.io/region": region,
@@ -350,6 +353,27 @@ def node_labels(nodegroup: Any, zone: str, region: str, simulated: bool) -> dict
     if simulated:
         labels[LABEL_SIMULATED] = "true"
     return labels
+
+
+def _target_release(nodegroup: Any) -> str:
+    """The AMI release new nodes get: a version update's, before the group reports it."""
+    return str(getattr(nodegroup, "target_release", None) or nodegroup.release_version)
+
+
+def _generation(nodegroup: Any) -> int:
+    return int(getattr(nodegroup, "node_generation", 0))
+
+
+def nodes_rolled(account: str, region: str, nodegroup: Any) -> bool:
+    """Every node of the group is of its current generation and Ready (True without Kubernetes)."""
+    state = _clusters.get((account, region, nodegroup.cluster_name))
+    if not enabled() or state is None or state.failure:
+        return True
+    members = [n for n in state.nodes.values() if n.group == nodegroup.nodegroup_name]
+    desired = int(nodegroup.scaling_config.get("desiredSize", 0))
+    return len(members) == desired and all(
+        n.ready and n.generation == _generation(nodegroup) for n in members
+    )
 
 
 def node_taints(nodegroup: Any, simulated: bool) -> list[dict[str, str]]:
@@ -370,10 +394,21 @@ def _reconcile_group(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
     current = sorted(
         (n for n in state.nodes.values() if n.group == nodegroup.nodegroup_name), key=lambda n: n.name
     )
-    for record in current[desired:][::-1]:
-        _remove_node(state, record)
-    for _ in range(desired - len(current)):
-        _add_node(state, cluster, nodegroup)
+    fresh = [n for n in current if n.generation == _generation(nodegroup)]
+    if desired and len(fresh) < len(current):
+        # A version update: one node at a time (EKS's default maxUnavailable 1), new before old.
+        # A new node still starting, or failed (reported on the group's health): the roll waits.
+        if not all(n.ready for n in fresh):
+            pass
+        elif len(current) <= desired:
+            _add_node(state, cluster, nodegroup)
+        else:
+            _remove_node(state, next(n for n in current if n not in fresh))
+    else:
+        for record in current[desired:][::-1]:
+            _remove_node(state, record)
+        for _ in range(desired - len(current)):
+            _add_node(state, cluster, nodegroup)
     for record in list(state.nodes.values()):
         if record.failure or record.group != nodegroup.nodegroup_name:
             continue
@@ -394,7 +429,7 @@ def _add_node(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
     labels = node_labels(nodegroup, zone, region, simulated=not real)
     taints = node_taints(nodegroup, simulated=not real)
     pod_cidr = pod_cidrs.claim(f"{state.control_plane.cluster_dir}:{name}")
-    record = NodeRecord(name, nodegroup.nodegroup_name, real, pod_cidr)
+    record = NodeRecord(name, nodegroup.nodegroup_name, real, pod_cidr, generation=_generation(nodegroup))
     state.nodes[name] = record
     if real:
         record.join_deadline = time.monotonic() + join_timeout()

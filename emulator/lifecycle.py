@@ -25,9 +25,11 @@ from moto.moto_api import state_manager
 REAL_SECONDS: dict[str, float] = {
     "eks::cluster.create": 600,
     "eks::cluster.update": 180,
+    "eks::cluster.version": 600,
     "eks::cluster.delete": 300,
     "eks::nodegroup.create": 150,
     "eks::nodegroup.update": 60,
+    "eks::nodegroup.version": 900,
     "eks::nodegroup.delete": 180,
     "eks::addon.create": 60,
     "eks::addon.update": 60,

@@ -143,6 +143,38 @@ def test_node_groups_become_labelled_and_tainted_nodes_and_shrinking_drains(kube
     )
 
 
+def test_a_version_update_replaces_the_nodes_one_at_a_time_new_before_old(kube_emulator: Emulator) -> None:
+    subnet_ids = subnets(kube_emulator)
+    eks = client(kube_emulator, "eks")
+    eks.create_cluster(
+        name="rolled", version="1.32", roleArn=ROLE_ARN, resourcesVpcConfig={"subnetIds": subnet_ids}
+    )
+    eks.get_waiter("cluster_active").wait(name="rolled", WaiterConfig={"Delay": 0.5, "MaxAttempts": 240})
+    one_node_group(kube_emulator, "rolled", "core", subnet_ids)
+    api = admin_api(kube_emulator, "rolled")
+    (old,) = [n.metadata.name for n in api.list_node().items]
+    eks.update_cluster_version(name="rolled", version="1.33")
+    eks.get_waiter("cluster_active").wait(name="rolled", WaiterConfig={"Delay": 0.5, "MaxAttempts": 240})
+
+    update = eks.update_nodegroup_version(clusterName="rolled", nodegroupName="core")["update"]
+    wait_for(lambda: len(api.list_node().items) == 2, 180, "a new node beside the old one")
+    group = eks.describe_nodegroup(clusterName="rolled", nodegroupName="core")["nodegroup"]
+    assert (group["status"], group["version"]) == ("UPDATING", "1.32"), "reported done before its nodes"
+    wait_for(lambda: old not in [n.metadata.name for n in api.list_node().items], 120, f"{old} removed")
+
+    (new,) = api.list_node().items
+    assert {c.type: c.status for c in new.status.conditions}["Ready"] == "True"
+    assert new.metadata.labels["eks.amazonaws.com/nodegroup-image"] == "ami-1330-20250704"
+    eks.get_waiter("nodegroup_active").wait(
+        clusterName="rolled", nodegroupName="core", WaiterConfig={"Delay": 0.5, "MaxAttempts": 240}
+    )
+    group = eks.describe_nodegroup(clusterName="rolled", nodegroupName="core")["nodegroup"]
+    assert (group["version"], group["releaseVersion"]) == ("1.33", "1.33.0-20250704")
+    found = eks.describe_update(name="rolled", updateId=update["id"], nodegroupName="core")["update"]
+    assert found["status"] == "Successful"
+    eks.delete_nodegroup(clusterName="rolled", nodegroupName="core")
+
+
 def test_deleting_the_cluster_stops_it_and_a_new_one_starts_empty(kube_emulator: Emulator) -> None:
     subnet_ids = subnets(kube_emulator)
     create_cluster(kube_emulator, "again", subnet_ids)

@@ -308,3 +308,86 @@ def test_associate_encryption_config_encrypts_secrets_once(aws: Client, cluster:
     with pytest.raises(ClientError) as again:
         eks.associate_encryption_config(clusterName=cluster, encryptionConfig=config)
     assert error_code(again) == "InvalidRequestException"
+
+
+def test_update_cluster_version_goes_one_minor_up_once_the_node_groups_match(
+    aws: Client, subnets: list[str], unique: Names, slowed: Slowed
+) -> None:
+    eks, name = aws("eks"), unique("upgrade")
+    eks.create_cluster(name=name, version="1.31", roleArn=ROLE_ARN, resourcesVpcConfig={"subnetIds": subnets})
+    eks.get_waiter("cluster_active").wait(name=name, WaiterConfig=fast())
+    eks.create_nodegroup(clusterName=name, nodegroupName="core", nodeRole=ROLE_ARN, subnets=subnets)
+    eks.get_waiter("nodegroup_active").wait(clusterName=name, nodegroupName="core", WaiterConfig=fast())
+
+    for refused in ("1.33", "1.31", "1.30", "2.0", "latest"):
+        with pytest.raises(ClientError) as skipped:
+            eks.update_cluster_version(name=name, version=refused)
+        assert error_code(skipped) == "InvalidParameterException"
+        assert f"from 1.31 to {refused}" in str(skipped.value)
+
+    with slowed("eks::cluster.version"):
+        update = eks.update_cluster_version(name=name, version="1.32")["update"]
+    assert (update["type"], update["status"]) == ("VersionUpdate", "InProgress")
+    assert {p["type"]: p["value"] for p in update["params"]}["Version"] == "1.32"
+    cluster = eks.describe_cluster(name=name)["cluster"]
+    assert (cluster["status"], cluster["version"]) == ("UPDATING", "1.31")
+    with pytest.raises(ClientError) as busy:
+        eks.update_cluster_version(name=name, version="1.32")
+    assert error_code(busy) == "ResourceInUseException"
+    eks.get_waiter("cluster_active").wait(name=name, WaiterConfig=fast())
+    assert eks.describe_cluster(name=name)["cluster"]["version"] == "1.32"
+    assert eks.describe_update(name=name, updateId=update["id"])["update"]["status"] == "Successful"
+    assert update["id"] in eks.list_updates(name=name)["updateIds"]
+
+    # The node group still runs 1.31: EKS refuses the next minor until it matches the cluster.
+    with pytest.raises(ClientError) as behind:
+        eks.update_cluster_version(name=name, version="1.33")
+    assert error_code(behind) == "InvalidRequestException"
+    assert "core" in str(behind.value)
+
+
+def test_update_nodegroup_version_rolls_to_the_cluster_version_and_never_past_it(
+    aws: Client, subnets: list[str], unique: Names, slowed: Slowed
+) -> None:
+    eks, name = aws("eks"), unique("nodes-upgrade")
+    eks.create_cluster(name=name, version="1.32", roleArn=ROLE_ARN, resourcesVpcConfig={"subnetIds": subnets})
+    eks.get_waiter("cluster_active").wait(name=name, WaiterConfig=fast())
+    eks.create_nodegroup(clusterName=name, nodegroupName="core", nodeRole=ROLE_ARN, subnets=subnets)
+    eks.get_waiter("nodegroup_active").wait(clusterName=name, nodegroupName="core", WaiterConfig=fast())
+    eks.update_cluster_version(name=name, version="1.33")
+    eks.get_waiter("cluster_active").wait(name=name, WaiterConfig=fast())
+
+    for refused, words in (("1.34", "higher than the cluster"), ("1.31", "lower than the current")):
+        with pytest.raises(ClientError) as wrong:
+            eks.update_nodegroup_version(clusterName=name, nodegroupName="core", version=refused)
+        assert error_code(wrong) == "InvalidParameterException"
+        assert words in str(wrong.value)
+    with pytest.raises(ClientError) as mismatch:
+        eks.update_nodegroup_version(
+            clusterName=name, nodegroupName="core", version="1.33", releaseVersion="1.32.0-20250704"
+        )
+    assert error_code(mismatch) == "InvalidParameterException"
+
+    with slowed("eks::nodegroup.version"):
+        # No version: the cluster's, with its latest AMI release.
+        update = eks.update_nodegroup_version(clusterName=name, nodegroupName="core")["update"]
+    assert (update["type"], update["status"]) == ("VersionUpdate", "InProgress")
+    params = {p["type"]: p["value"] for p in update["params"]}
+    assert params == {"Version": "1.33", "ReleaseVersion": "1.33.0-20250704"}
+    group = eks.describe_nodegroup(clusterName=name, nodegroupName="core")["nodegroup"]
+    assert (group["status"], group["version"], group["releaseVersion"]) == (
+        "UPDATING",
+        "1.32",
+        "1.32.0-20250704",
+    )
+    with pytest.raises(ClientError) as busy:
+        eks.update_nodegroup_config(
+            clusterName=name, nodegroupName="core", labels={"addOrUpdateLabels": {"a": "b"}}
+        )
+    assert error_code(busy) == "ResourceInUseException"
+    eks.get_waiter("nodegroup_active").wait(clusterName=name, nodegroupName="core", WaiterConfig=fast())
+    group = eks.describe_nodegroup(clusterName=name, nodegroupName="core")["nodegroup"]
+    assert (group["version"], group["releaseVersion"]) == ("1.33", "1.33.0-20250704")
+    found = eks.describe_update(name=name, updateId=update["id"], nodegroupName="core")["update"]
+    assert found["status"] == "Successful"
+    assert update["id"] in eks.list_updates(name=name, nodegroupName="core")["updateIds"]

@@ -11,11 +11,14 @@
 - ``tag_changes`` / ``apply_tags``: tag diff and apply for EKS ARNs (TagResource / UntagResource).
 - ``describe_or_none``: turn ResourceNotFoundException into ``None``.
 - ``to_result``: snake_case a boto3 answer, leaving tag keys (and label keys, when asked) as they are.
+- ``addon_versions`` / ``addon_version_key``: an add-on's versions for one Kubernetes version
+  (DescribeAddonVersions), and their order.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -166,6 +169,39 @@ def format_issues(issues: list[dict[str, Any]]) -> str:
     if not issues:
         return "no health issues reported"
     return "; ".join(f"{i.get('code', '?')}: {i.get('message', '')}".strip() for i in issues)
+
+
+_ADDON_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-eksbuild\.(\d+))?")
+
+
+def addon_version_key(version: str) -> tuple[int, ...] | None:
+    """``v1.18.3-eksbuild.1`` -> (1, 18, 3, 1); None when the format is unknown."""
+    match = _ADDON_VERSION.match(version or "")
+    if not match:
+        return None
+    return tuple(int(part or 0) for part in match.groups())
+
+
+def addon_versions(client: Any, name: str, kubernetes_version: str) -> list[dict[str, Any]]:
+    """The ``AddonVersionInfo`` entries EKS offers for add-on ``name`` on ``kubernetes_version``,
+    newest first (known formats; EKS lists newest first too). Botocore errors propagate."""
+    paginator = client.get_paginator("describe_addon_versions")
+    versions = [
+        version
+        for page in paginator.paginate(addonName=name, kubernetesVersion=kubernetes_version)
+        for addon in page.get("addons", [])
+        if addon.get("addonName") == name
+        for version in addon.get("addonVersions", [])
+    ]
+    return sorted(versions, key=lambda v: addon_version_key(v["addonVersion"]) or (), reverse=True)
+
+
+def is_default_for(version: dict[str, Any], kubernetes_version: str) -> bool:
+    """Whether EKS marks an ``AddonVersionInfo`` as the default for ``kubernetes_version``."""
+    return any(
+        c.get("clusterVersion") == kubernetes_version and c.get("defaultVersion")
+        for c in version.get("compatibilities", [])
+    )
 
 
 def describe_or_none(call: Callable[..., dict[str, Any]], key: str, **params: Any) -> dict[str, Any] | None:

@@ -180,7 +180,6 @@ modified_at:
 
 import contextlib
 import json
-import re
 from typing import Any
 
 with contextlib.suppress(ImportError):  # a missing botocore is reported by AnsibleAWSModule
@@ -191,13 +190,16 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.sciplat.platform.plugins.module_utils.eks import (
     GONE,
     Deadline,
+    addon_versions,
     apply_tags,
     describe_or_none,
+    is_default_for,
     tag_changes,
     tags_after,
     to_result,
     wait_or_fail,
 )
+from ansible_collections.sciplat.platform.plugins.module_utils.eks import addon_version_key as version_key
 
 # Statuses during which EKS refuses UpdateAddon (ResourceInUseException).
 BUSY = {"CREATING", "UPDATING", "DELETING"}
@@ -230,17 +232,6 @@ def parse_configuration(value: Any, *, what: str) -> Any:
     if not isinstance(parsed, dict):
         raise ValueError(f"{what} must describe a mapping, got {type(parsed).__name__}")
     return parsed
-
-
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-eksbuild\.(\d+))?")
-
-
-def version_key(version: str) -> tuple[int, ...] | None:
-    """``v1.18.3-eksbuild.1`` -> (1, 18, 3, 1); None when the format is unknown."""
-    match = _VERSION.match(version or "")
-    if not match:
-        return None
-    return tuple(int(part or 0) for part in match.groups())
 
 
 def is_older(current: str, target: str) -> bool:
@@ -287,27 +278,17 @@ class AddonManager:
             self.module.fail_json(msg=f"cluster_name: there is no EKS cluster called {self.cluster_name}")
         k8s = cluster["version"]
         try:
-            paginator = self.client.get_paginator("describe_addon_versions")
-            addons = []
-            for page in paginator.paginate(addonName=self.name, kubernetesVersion=k8s):
-                addons.extend(page.get("addons", []))
+            versions = addon_versions(self.client, self.name, k8s)
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             self.module.fail_json_aws(e, msg=f"Couldn't list versions of add-on {self.name}")
-        versions = [v for a in addons if a.get("addonName") == self.name for v in a.get("addonVersions", [])]
         if not versions:
             self.module.fail_json(
                 msg=f"name: EKS offers no add-on called {self.name} for Kubernetes {k8s}"
                 " (see aws eks describe-addon-versions --kubernetes-version " + k8s + ")"
             )
-        for v in versions:
-            for compat in v.get("compatibilities", []):
-                if compat.get("clusterVersion") == k8s and compat.get("defaultVersion"):
-                    return v["addonVersion"]
-        # No version flagged as default: take the newest (EKS lists newest first, but sort anyway).
-        known = [v["addonVersion"] for v in versions if version_key(v["addonVersion"])]
-        if known:
-            return max(known, key=version_key)
-        return versions[0]["addonVersion"]
+        defaults = [v["addonVersion"] for v in versions if is_default_for(v, k8s)]
+        # No version flagged as default: the newest.
+        return defaults[0] if defaults else versions[0]["addonVersion"]
 
     # --- desired state -----------------------------------------------------------------------
 

@@ -32,6 +32,9 @@ options:
         and an existing one keeps its version.
       - A higher version than the cluster's upgrades it through UpdateClusterVersion. EKS upgrades
         one minor version at a time and never downgrades; other requests fail before any call.
+      - A cluster still C(UPDATING) (an upgrade a stopped run started) reports its old version. When
+        something would change, the module waits for the cluster to settle and compares then, so a
+        re-run continues instead of asking for the same upgrade again.
     type: str
   role_arn:
     description:
@@ -291,6 +294,8 @@ LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 # EKS moves authentication modes one way only.
 AUTH_ORDER = {"CONFIG_MAP": 0, "API_AND_CONFIG_MAP": 1, "API": 2}
 MAX_DELAY = 30.0
+# Statuses during which EKS refuses another update and still reports the settings from before.
+BUSY = {"CREATING", "UPDATING"}
 # One planned update: the client method and its request (without the cluster's name).
 Update = tuple[str, dict[str, Any]]
 # The parameter naming the cluster, where it is not `name`.
@@ -567,6 +572,12 @@ class ClusterManager:
     def update(self, cluster: dict[str, Any]) -> dict[str, Any]:
         fixed = self.check_fixed(cluster)
         updates = self.plan_updates(cluster, fixed["associate_key"])
+        if updates and cluster.get("status") in BUSY and not self.module.check_mode:
+            # Still creating or updating (a run stopped while it waited, say mid-upgrade): EKS reports the
+            # old settings until then. Compare once it has settled, or the same update would be asked again.
+            cluster = self.wait({"ACTIVE"}, {"FAILED"}) or cluster
+            fixed = self.check_fixed(cluster)
+            updates = self.plan_updates(cluster, fixed["associate_key"])
         to_set, to_unset = tag_changes(cluster.get("tags"), self.params["tags"], self.params["purge_tags"])
         after = self.project(cluster, updates)
         after["tags"] = tags_after(cluster.get("tags"), to_set, to_unset)

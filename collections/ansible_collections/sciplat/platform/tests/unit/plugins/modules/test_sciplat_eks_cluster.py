@@ -271,6 +271,19 @@ def test_version_upgrade_follows_the_update(run_module, stubs, clock) -> None:
     stubs.assert_done()
 
 
+def test_a_run_resumed_during_the_upgrade_waits_for_it_instead_of_asking_again(run_module, stubs) -> None:
+    stubs.add("eks", "describe_cluster", cluster("UPDATING", version="1.30"), NAME)
+    stubs.add("eks", "describe_cluster", cluster("UPDATING", version="1.30"), NAME)
+    stubs.add("eks", "describe_cluster", cluster(version="1.31"), NAME)
+
+    out = run_module(eks_cluster, args(version="1.31"))
+
+    assert not out.failed, out.result
+    assert (out.result["version"], out.result["status"]) == ("1.31", "ACTIVE")
+    assert out.result["changed"] is False
+    stubs.assert_done()  # no second UpdateClusterVersion
+
+
 def test_failed_update_reports_its_errors(run_module, stubs) -> None:
     stubs.add("eks", "describe_cluster", cluster(), NAME)
     stubs.add("eks", "describe_cluster", cluster(), NAME)
