@@ -61,14 +61,18 @@ def client(emulator: Emulator, service: str) -> Any:
     )
 
 
+def tags(resource: dict[str, Any]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+
+
 def shape(emulator: Emulator) -> dict[str, Any]:
     """The site's NAT gateways (Name: ID), their Elastic IPs, private routes' targets, node groups."""
     ec2 = client(emulator, "ec2")
     tagged = [{"Name": "tag:Site", "Values": [SITE]}]
     nats = {
-        next(t["Value"] for t in n["Tags"] if t["Key"] == "Name"): n["NatGatewayId"]
-        for n in ec2.describe_nat_gateways(Filters=tagged)["NatGateways"]
-        if n["State"] in ("pending", "available")
+        tags(n)["Name"]: n["NatGatewayId"]
+        for n in ec2.describe_nat_gateways()["NatGateways"]
+        if n["State"] in ("pending", "available") and tags(n).get("Site") == SITE
     }
     routes = {
         next(t["Value"] for t in table["Tags"] if t["Key"] == "Name"): route.get("NatGatewayId")
@@ -87,6 +91,33 @@ def shape(emulator: Emulator) -> dict[str, Any]:
     }
 
 
+def add_foreign_resources(emulator: Emulator, site_nat: str) -> str:
+    """Another tool's NAT gateway in the site's public subnet and node group in its cluster, without the
+    site's tags: the NAT gateway's ID."""
+    ec2, eks = client(emulator, "ec2"), client(emulator, "eks")
+    subnet = ec2.describe_nat_gateways(NatGatewayIds=[site_nat])["NatGateways"][0]["SubnetId"]
+    address = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(
+        SubnetId=subnet,
+        AllocationId=address,
+        TagSpecifications=[{"ResourceType": "natgateway", "Tags": [{"Key": "Name", "Value": "batch-nat"}]}],
+    )["NatGateway"]["NatGatewayId"]
+    site_group = eks.describe_nodegroup(clusterName=CLUSTER, nodegroupName="core")["nodegroup"]
+    eks.create_nodegroup(
+        clusterName=CLUSTER,
+        nodegroupName="batch",
+        nodeRole=site_group["nodeRole"],
+        subnets=site_group["subnets"],
+        scalingConfig={"minSize": 0, "maxSize": 1, "desiredSize": 0},
+        tags={"Site": "batch"},
+    )
+    return nat
+
+
+def nat_state(emulator: Emulator, nat: str) -> str:
+    return client(emulator, "ec2").describe_nat_gateways(NatGatewayIds=[nat])["NatGateways"][0]["State"]
+
+
 def warnings(run: PlaybookRun) -> list[str]:
     return [line.strip() for line in run.output.splitlines() if "_prune: true to" in line]
 
@@ -101,6 +132,8 @@ def test_extra_nat_gateways_and_node_group_are_reported_then_pruned_only_when_as
     assert before["node_groups"] == ["core", "user"]
     zones = sorted(before["nat_gateways"])
     kept, extra = zones[0], zones[1:]
+    foreign = add_foreign_resources(emulator, before["nat_gateways"][extra[0]])
+    before["node_groups"] = ["batch", "core", "user"]
 
     # Prune off: the routes move to the one NAT gateway wanted; nothing is deleted, each extra is named.
     smaller = converge(emulator, **SMALLER)
@@ -109,7 +142,7 @@ def test_extra_nat_gateways_and_node_group_are_reported_then_pruned_only_when_as
     assert after["nat_gateways"] == before["nat_gateways"]
     assert after["addresses"] == before["addresses"]
     assert set(after["private_routes"].values()) == {before["nat_gateways"][kept]}
-    assert after["node_groups"] == ["core", "user"]
+    assert after["node_groups"] == ["batch", "core", "user"]
     lines = warnings(smaller)
     assert len(lines) == 3, "\n".join(lines)
     for name in extra:
@@ -145,7 +178,10 @@ def test_extra_nat_gateways_and_node_group_are_reported_then_pruned_only_when_as
     gone = shape(emulator)
     assert gone["nat_gateways"] == {kept: before["nat_gateways"][kept]}
     assert len(gone["addresses"]) == 1
-    assert gone["node_groups"] == ["core"]
+    assert gone["node_groups"] == ["batch", "core"]
+    # What is not tagged as the site's is left alone, and never named.
+    assert nat_state(emulator, foreign) == "available"
+    assert "batch" not in smaller.output and foreign not in smaller.output
     assert not warnings(pruned)
 
     final = converge(emulator, **SMALLER, **PRUNE)
