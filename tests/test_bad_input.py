@@ -46,6 +46,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["aws_network_private_subnet_cidrs", "aws_network_az_count"],
     ),
     ("az-count-wrong-type", {"aws_network_az_count": "three"}, ["aws_network_az_count"]),
+    ("network-prune-not-a-boolean", {"aws_network_prune": "sometimes"}, ["aws_network_prune", "bool"]),
     ("az-count-not-allowed", {"aws_network_az_count": 5}, ["aws_network_az_count", "2, 3"]),
     (
         "nat-mode-unknown",
@@ -151,6 +152,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"eks_cluster_ebs_encryption_by_default": "sometimes"},
         ["eks_cluster_ebs_encryption_by_default"],
     ),
+    ("eks-prune-not-a-boolean", {"eks_cluster_prune": "maybe"}, ["eks_cluster_prune", "bool"]),
     # Home directories and their backups.
     (
         "efs-throughput-mode-unknown",
