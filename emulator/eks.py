@@ -494,6 +494,13 @@ class EmulatedEKSBackend(EKSBackend):
         nodegroup.__dict__["_version_update"] = (started, values)
         return started
 
+    def list_nodegroups(self, cluster_name: str, max_results: int, next_token: str | None) -> Any:
+        """https://docs.aws.amazon.com/eks/latest/APIReference/API_ListNodegroups.html: an unknown
+        cluster is ResourceNotFoundException (moto answered a server error)."""
+        if cluster_name not in self.clusters:
+            raise _not_found(f"No cluster found for name: {cluster_name}.")
+        return super().list_nodegroups(cluster_name, max_results, next_token)
+
     def delete_nodegroup(self, cluster_name: str, nodegroup_name: str) -> Any:
         """https://docs.aws.amazon.com/eks/latest/APIReference/API_DeleteNodegroup.html"""
         nodegroup = self.describe_nodegroup(cluster_name, nodegroup_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from runbooks.ansible import strategy_env
 
@@ -66,10 +69,53 @@ class PlaybookRun:
         return dict(found)
 
 
+@dataclass(frozen=True)
+class OperatorCopy:
+    """An inventory as an operator makes it ready: copied, its secrets filled in, its vault file
+    encrypted; runs give the password the way Ansible takes it (ANSIBLE_VAULT_PASSWORD_FILE)."""
+
+    inventory: Path
+    password_file: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"ANSIBLE_VAULT_PASSWORD_FILE": str(self.password_file)}
+
+
+# What the operator writes over the example's placeholders (a provider's secret is not hex-checked).
+OPERATOR_SECRETS = {"vault_hub_oauth_client_secret": "9c1e7a3f5b2d4e6081a3c5e7f9b1d3a5c7e9f1b3"}
+
+
+def operator_copy(site: str, root: Path) -> OperatorCopy:
+    """root/inventories/<site>, a copy of the site's inventory beside a link to the environments (the
+    inventory names their locks relative to itself), with its vault file filled in and encrypted."""
+    inventory = root / "inventories" / site
+    shutil.copytree(ROOT / "inventories" / site, inventory)
+    (root / "environments").symlink_to(ROOT / "environments")
+    vault_file = inventory / "group_vars" / "all" / "vault.yml"
+    secrets = {**(yaml.safe_load(vault_file.read_text()) or {}), **OPERATOR_SECRETS}
+    vault_file.write_text(yaml.safe_dump(secrets))
+    password_file = root / "vault-password"
+    password_file.write_text("operator-vault-password\n")
+    password_file.chmod(0o600)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-vault"),
+            "encrypt",
+            "--vault-password-file",
+            str(password_file),
+            str(vault_file),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return OperatorCopy(inventory, password_file)
+
+
 def run_playbook(
     playbook: str,
     *,
-    site: str = "local",
+    site: str | Path = "local",
     state_dir: Path,
     extra_vars: dict[str, Any] | None = None,
     args: tuple[str, ...] = (),
@@ -77,11 +123,12 @@ def run_playbook(
     timeout: float = 1500,
     env: dict[str, str] | None = None,
 ) -> PlaybookRun:
-    """ansible-playbook -i inventories/<site> playbooks/<playbook>, with the emulator in state_dir."""
+    """ansible-playbook -i inventories/<site> (or the inventory directory given as a Path)
+    playbooks/<playbook>, with the emulator in state_dir."""
     command = [
         str(Path(sys.executable).parent / "ansible-playbook"),
         "-i",
-        f"inventories/{site}",
+        str(site) if isinstance(site, Path) else f"inventories/{site}",
         f"playbooks/{playbook}",
         *args,
     ]

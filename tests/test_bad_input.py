@@ -7,11 +7,12 @@ the failure message; afterwards the emulated account must hold nothing the site 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from ansible_run import assert_fails_before_any_change, run_playbook
+from ansible_run import assert_fails_before_any_change, operator_copy, run_playbook
 
 from emulator.launcher import Emulator
 from runbooks.site import load_site
@@ -232,14 +233,36 @@ def test_bad_inventory_fails_before_any_change(
 
 
 @pytest.mark.emulator
-def test_example_inventory_is_valid(site_emulator: Emulator) -> None:
-    """The site to copy passes validation as shipped (its AWS reads go to the emulator)."""
+def test_example_inventory_is_refused_until_its_secrets_are_filled_in_and_encrypted(
+    site_emulator: Emulator, tmp_path: Path
+) -> None:
+    """The site to copy, as shipped, is refused (its vault file is plain text with a placeholder);
+    once an operator fills in the secret and encrypts the file, it passes validation (its AWS reads go
+    to the emulator)."""
     site_emulator.reset()
+    aws = {"site_aws_environment": site_emulator.client_env()}
+    shipped = run_playbook("validate.yml", site="example", state_dir=site_emulator.state_dir, extra_vars=aws)
+    assert shipped.returncode != 0
+    plain = "inventories/example/group_vars/all/vault.yml is not encrypted"
+    assert plain in shipped.output, shipped.output[-3000:]
+    assert "ansible-vault encrypt" in shipped.output
+
+    # Encrypted, but with the placeholder still in it: the hub stage names the variable, not its value.
+    placeholder = operator_copy("example", tmp_path / "placeholder")
     run = run_playbook(
         "validate.yml",
-        site="example",
+        site=placeholder.inventory,
         state_dir=site_emulator.state_dir,
-        extra_vars={"site_aws_environment": site_emulator.client_env()},
+        extra_vars={**aws, "vault_hub_oauth_client_secret": "CHANGE-ME-with-ansible-vault"},
+        env=placeholder.env,
+    )
+    assert run.returncode != 0
+    assert "jupyterhub_oauth_client_secret still holds a placeholder" in run.output, run.output[-3000:]
+    assert "CHANGE-ME-with-ansible-vault" not in run.output
+
+    ready = operator_copy("example", tmp_path / "ready")
+    run = run_playbook(
+        "validate.yml", site=ready.inventory, state_dir=site_emulator.state_dir, extra_vars=aws, env=ready.env
     )
     assert run.returncode == 0, run.output[-3000:]
     assert run.recap["localhost"]["failed"] == 0

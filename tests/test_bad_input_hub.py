@@ -28,6 +28,20 @@ def profiles_with(index: int, drop: tuple[str, ...] = (), **changes: Any) -> lis
     return profiles
 
 
+# A login a real site accepts: an identity provider, allowed groups, HTTPS on the load balancer.
+REAL_SITE_LOGIN: dict[str, Any] = {
+    "jupyterhub_enforce_security": True,
+    "jupyterhub_authenticator": "github",
+    "jupyterhub_oauth_client_id": "Iv1.8a61f9b3a7aba766",
+    "jupyterhub_oauth_client_secret": "1f0a9c3b7d5e2f4a6b8c0d1e3f5a7b9c2d4e6f80",
+    "jupyterhub_allowed_groups": ["astro-archive"],
+    "jupyterhub_hostname": "hub.example.org",
+    "jupyterhub_https": "acm",
+    "jupyterhub_https_acm_certificate_arn": (
+        "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    ),
+}
+
 # (case id, extra vars, words the error must contain)
 CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     (
@@ -169,6 +183,27 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {"jupyterhub_user_contact_url": "the help desk"},
         ["jupyterhub_user_contact_url", "the help desk", "mailto:"],
     ),
+    # A real site (jupyterhub_enforce_security, true unless the inventory is an emulated one's).
+    (
+        "dummy-login-on-a-real-site",
+        {"jupyterhub_enforce_security": "true"},  # a string, converted as the spec says
+        ["jupyterhub_authenticator is dummy", "one shared password", "github or generic_oauth"],
+    ),
+    (
+        "oauth-without-https-on-a-real-site",
+        {**REAL_SITE_LOGIN, "jupyterhub_https": "none"},
+        ["jupyterhub_https is none", "in the clear", "acm or letsencrypt"],
+    ),
+    (
+        "oauth-callback-over-http-on-a-real-site",
+        {**REAL_SITE_LOGIN, "jupyterhub_oauth_callback_url": "http://hub.example.org/hub/oauth_callback"},
+        ["jupyterhub_oauth_callback_url", "plain HTTP", "https://"],
+    ),
+    (
+        "placeholder-secrets-on-a-real-site",
+        {**REAL_SITE_LOGIN, "jupyterhub_oauth_client_secret": "CHANGE-ME-with-ansible-vault"},
+        ["jupyterhub_oauth_client_secret still holds a placeholder", "ansible-vault"],
+    ),
 ]
 
 
@@ -183,3 +218,11 @@ def test_bad_hub_inventory_fails_before_any_change(
         assert word in rendered.run.output, f"{word!r} not in the error:\n{rendered.run.output[-3000:]}"
     assert not rendered.out.exists(), "the run wrote files before failing"
     assert "dummy-password-not-secret" not in rendered.run.output, "the inventory's password was logged"
+    assert "CHANGE-ME-with-ansible-vault" not in rendered.run.output, "a secret's value was logged"
+
+
+def test_a_real_site_login_passes_the_checks(tmp_path: Path) -> None:
+    """The refusals above are the insecure inputs only: the same site with a real login renders."""
+    rendered = render(tmp_path, {**REAL_SITE_LOGIN, "jupyterhub_eks_apply": False})
+    assert rendered.run.returncode == 0, rendered.run.output[-3000:]
+    assert REAL_SITE_LOGIN["jupyterhub_oauth_client_secret"] not in rendered.run.output

@@ -7,11 +7,12 @@ created (as Terraform's plan does), and the account is still empty afterwards.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from ansible_run import run_playbook
+from ansible_run import operator_copy, run_playbook
 
 from emulator.launcher import Emulator
 
@@ -64,8 +65,10 @@ def account_resources(emulator: Emulator, region: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.emulator
-def test_check_mode_plans_a_new_site_and_changes_nothing(site_emulator: Emulator) -> None:
+def test_check_mode_plans_a_new_site_and_changes_nothing(site_emulator: Emulator, tmp_path: Path) -> None:
+    """The example as an operator makes it ready (secrets filled in, vault file encrypted)."""
     site_emulator.reset()
+    example = operator_copy("example", tmp_path)
     region = "us-east-1"
     before = account_resources(site_emulator, region)
     account = boto3.client(
@@ -77,7 +80,7 @@ def test_check_mode_plans_a_new_site_and_changes_nothing(site_emulator: Emulator
     ).get_caller_identity()["Account"]
     run = run_playbook(
         "site.yml",
-        site="example",
+        site=example.inventory,
         state_dir=site_emulator.state_dir,
         extra_vars={
             "site_aws_environment": site_emulator.client_env(),
@@ -85,6 +88,7 @@ def test_check_mode_plans_a_new_site_and_changes_nothing(site_emulator: Emulator
             "image_pipeline_registry": f"{account}.dkr.ecr.{region}.amazonaws.com",
         },
         args=("--check", "--diff"),
+        env=example.env,
     )
     assert run.returncode == 0, run.output[-4000:]
     assert run.recap["localhost"]["failed"] == 0
@@ -110,18 +114,22 @@ def test_check_mode_plans_a_new_site_and_changes_nothing(site_emulator: Emulator
 
 
 @pytest.mark.emulator
-def test_the_network_stage_alone_is_planned_without_the_others(site_emulator: Emulator) -> None:
+def test_the_network_stage_alone_is_planned_without_the_others(
+    site_emulator: Emulator, tmp_path: Path
+) -> None:
     """`--tags network` (the README's way to run one stage): the other stages' plays skip everything,
     their roles' argument checks included (Ansible tags those `always`), so the storage stage does not
     ask for the cluster's security group, which only the cluster stage provides."""
     stage = "network"
     site_emulator.reset()
+    example = operator_copy("example", tmp_path)
     run = run_playbook(
         "site.yml",
-        site="example",
+        site=example.inventory,
         state_dir=site_emulator.state_dir,
         extra_vars={"site_aws_environment": site_emulator.client_env()},
         args=("--check", "--diff", "--tags", stage),
+        env=example.env,
     )
     assert run.returncode == 0, run.output[-4000:]
     others = set(run.changed_tasks_by_role) - {STAGE_ROLES[stage]}

@@ -85,6 +85,14 @@ def test_addon_lifecycle_create_update_tag_delete(aws: Client, cluster: str, slo
     assert eks.list_addons(clusterName=cluster)["addons"] == []
 
 
+def test_listing_the_node_groups_of_an_unknown_cluster_is_not_found(aws: Client) -> None:
+    """As on AWS (a new site's check run reads the node groups of a cluster not made yet)."""
+    with pytest.raises(ClientError) as unknown:
+        aws("eks").list_nodegroups(clusterName="no-such-cluster")
+    assert error_code(unknown) == "ResourceNotFoundException"
+    assert unknown.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
 def test_addon_errors_are_aws_errors(aws: Client, cluster: str, subnets: list[str], unique: Names) -> None:
     eks = aws("eks")
     with pytest.raises(ClientError) as unknown:
