@@ -97,10 +97,11 @@ def _rest_operations(service: str) -> list[tuple[str, re.Pattern[str], frozenset
         return []
     found = []
     for name in model.operation_names:
-        http = model.operation_model(name).http
+        operation = model.operation_model(name)
+        http = operation.http
         uri, _, query = http.get("requestUri", "/").partition("?")
         needs = {pair.split("=", 1)[0] for pair in query.split("&") if pair}
-        shape = model.operation_model(name).input_shape
+        shape = operation.input_shape
         if shape is not None:
             needs |= {
                 shape.members[member].serialization["name"].lower()
