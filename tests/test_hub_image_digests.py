@@ -10,7 +10,6 @@ says "(known after apply)".
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from hub_eks import Rendered, render
+from oci_manifest import manifest
 
 from emulator.launcher import CLIENT_ENV, Emulator, running_emulator
 
@@ -27,22 +27,6 @@ REGION = "us-east-1"
 REPOSITORY = "sciplat-envs/hst"
 REGISTRY = f"123456789012.dkr.ecr.{REGION}.amazonaws.com"
 IMAGE = f"{REGISTRY}/{REPOSITORY}"
-
-
-def manifest(seed: int) -> str:
-    config = {
-        "mediaType": "application/vnd.oci.image.config.v1+json",
-        "digest": f"sha256:{seed:064x}",
-        "size": 2,
-    }
-    return json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": config,
-            "layers": [],
-        }
-    )
 
 
 def digest(seed: int) -> str:

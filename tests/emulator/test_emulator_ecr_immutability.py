@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from fidelity_support import Client
+from oci_manifest import manifest
 
 from emulator.launcher import CLIENT_ENV, Emulator
 from environments import core
@@ -21,22 +22,6 @@ EXCLUDE_CHANNELS = [
     {"filterType": "WILDCARD", "filter": "dev"},
     {"filterType": "WILDCARD", "filter": "stable"},
 ]
-
-
-def manifest(seed: int) -> str:
-    config = {
-        "mediaType": "application/vnd.oci.image.config.v1+json",
-        "digest": f"sha256:{seed:064x}",
-        "size": 2,
-    }
-    return json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": config,
-            "layers": [],
-        }
-    )
 
 
 def repository(aws: Client, name: str, filters: list[dict[str, str]] | None = None) -> Any:
