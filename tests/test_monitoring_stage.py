@@ -110,9 +110,21 @@ def test_lb_5xx_alarm_watches_the_load_balancer_of_the_hubs_service(
             "proxy-public", NAMESPACE, {"status": {"loadBalancer": {"ingress": [{"hostname": hostname}]}}}
         )
 
+    # An address no load balancer of the region has, then a Network Load Balancer's: each said, no alarm.
+    nlb = elbv2.create_load_balancer(Name="hub-nlb", Subnets=subnets, Type="network")["LoadBalancers"][0]
+    gone = "hub-gone.elb.example.org"
+    for hostname, said in (
+        (gone, f"No load balancer of {REGION} has the DNS name {gone}."),
+        (nlb["DNSName"], f"The load balancer {nlb['DNSName'].lower()} is a Network Load Balancer"),
+    ):
+        serve_from(hostname)
+        run = monitoring(site_emulator, **hub)
+        assert said in run.output and "The lb-5xx alarm is left out" in run.output, run.output[-4000:]
+        assert lb_alarm(site_emulator) is None
+
     serve_from(classic["LoadBalancerDescriptions"][0]["DNSName"])
     run = monitoring(site_emulator, **hub)
-    assert "a later run of the monitoring stage adds it" not in run.output, run.output[-4000:]
+    assert "The lb-5xx alarm is left out" not in run.output, run.output[-4000:]
     alarm = lb_alarm(site_emulator)
     assert alarm is not None, run.output[-4000:]
     # A Classic ELB with the hub's TCP listeners publishes no HTTPCode_ELB_5XX: its own failures are
