@@ -4,7 +4,7 @@
 """Helpers shared by the EFS modules of sciplat.platform.
 
 Waiting (``Deadline``, ``wait_for_status``) and tag diffs (``tag_changes``, ``tags_after``) come
-from ``module_utils/eks.py``, which holds the generic versions; this file holds what is EFS's own:
+from ``module_utils/waiting.py`` and ``tagging.py``; this file holds what is EFS's own:
 
 - ``describe_file_system`` / ``list_file_systems`` / ``list_mount_targets`` / ``list_access_points``:
   the read calls, with "not found" turned into ``None`` and pagination followed.
@@ -32,7 +32,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
-from ansible_collections.sciplat.platform.plugins.module_utils.eks import to_result
+from ansible_collections.sciplat.platform.plugins.module_utils.results import to_result
 
 # The three transitions of a lifecycle configuration: option name -> API key.
 TRANSITIONS = {

@@ -84,7 +84,12 @@ with contextlib.suppress(ImportError):  # a missing botocore is reported by Ansi
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.sciplat.platform.plugins.module_utils.backup import input_problem
-from ansible_collections.sciplat.platform.plugins.module_utils.eks import Deadline, WaitError, wait_for_status
+from ansible_collections.sciplat.platform.plugins.module_utils.waiting import (
+    Deadline,
+    WaitError,
+    wait_for_status,
+    waiting_argument_spec,
+)
 
 DONE = {"COMPLETED"}
 FAILED = {"FAILED", "ABORTED", "EXPIRED"}
@@ -96,8 +101,7 @@ def main() -> None:
             vault_name=dict(type="str", required=True),
             resource_arn=dict(type="str", required=True),
             iam_role_arn=dict(type="str", required=True),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=3600),
+            **waiting_argument_spec(3600),
         ),
         supports_check_mode=True,
     )

@@ -76,7 +76,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.sciplat.platform.plugins.module_utils.backup import input_problem
-from ansible_collections.sciplat.platform.plugins.module_utils.eks import (
+from ansible_collections.sciplat.platform.plugins.module_utils.waiting import (
     GONE,
     Deadline,
     WaitError,

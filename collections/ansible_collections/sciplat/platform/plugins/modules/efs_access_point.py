@@ -244,13 +244,18 @@ from ansible_collections.sciplat.platform.plugins.module_utils.efs import (
     list_access_points,
     tags_of,
 )
-from ansible_collections.sciplat.platform.plugins.module_utils.eks import (
+from ansible_collections.sciplat.platform.plugins.module_utils.tagging import (
+    TAGGING_ARGUMENT_SPEC,
+    tag_changes,
+    tags_after,
+)
+from ansible_collections.sciplat.platform.plugins.module_utils.waiting import (
     GONE,
     Deadline,
     WaitError,
-    tag_changes,
-    tags_after,
+    check_wait_timeout,
     wait_for_status,
+    waiting_argument_spec,
 )
 
 MAX_DELAY = 5.0
@@ -651,16 +656,13 @@ def main() -> None:
             ),
         ),
         recreate=dict(type="bool", default=False),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAGGING_ARGUMENT_SPEC,
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=300),
+        **waiting_argument_spec(300),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    if params["wait_timeout"] < 0:
-        module.fail_json(msg="wait_timeout must be 0 or more seconds")
+    check_wait_timeout(module)
     problem = validate(params)
     if problem:
         module.fail_json(msg=problem)

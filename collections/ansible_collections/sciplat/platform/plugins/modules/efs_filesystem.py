@@ -347,13 +347,18 @@ from ansible_collections.sciplat.platform.plugins.module_utils.efs import (
     policies_differ,
     tags_of,
 )
-from ansible_collections.sciplat.platform.plugins.module_utils.eks import (
+from ansible_collections.sciplat.platform.plugins.module_utils.tagging import (
+    TAGGING_ARGUMENT_SPEC,
+    tag_changes,
+    tags_after,
+)
+from ansible_collections.sciplat.platform.plugins.module_utils.waiting import (
     GONE,
     Deadline,
     WaitError,
-    tag_changes,
-    tags_after,
+    check_wait_timeout,
     wait_for_status,
+    waiting_argument_spec,
 )
 
 MAX_DELAY = 10.0
@@ -906,13 +911,11 @@ def main() -> None:
         backup_policy=dict(type="str", choices=["ENABLED", "DISABLED"]),
         file_system_policy=dict(type="raw"),
         bypass_policy_lockout_safety_check=dict(type="bool", default=False),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAGGING_ARGUMENT_SPEC,
         state=dict(type="str", choices=["present", "absent"], default="present"),
         allow_delete=dict(type="bool", default=False),
         delete_mount_targets=dict(type="bool", default=False),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=600),
+        **waiting_argument_spec(600),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
@@ -921,8 +924,7 @@ def main() -> None:
         required_if=[["throughput_mode", "provisioned", ["provisioned_throughput_in_mibps"]]],
     )
     params = module.params
-    if params["wait_timeout"] < 0:
-        module.fail_json(msg="wait_timeout must be 0 or more seconds")
+    check_wait_timeout(module)
     if params["creation_token"] is not None and not 1 <= len(params["creation_token"]) <= 64:
         module.fail_json(
             msg=f"creation_token must be 1 to 64 characters long, got {len(params['creation_token'])}"

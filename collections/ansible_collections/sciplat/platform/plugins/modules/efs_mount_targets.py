@@ -152,7 +152,13 @@ from ansible_collections.sciplat.platform.plugins.module_utils.efs import (
     list_mount_targets,
     mount_target_security_groups,
 )
-from ansible_collections.sciplat.platform.plugins.module_utils.eks import Deadline, WaitError, wait_for_status
+from ansible_collections.sciplat.platform.plugins.module_utils.waiting import (
+    Deadline,
+    WaitError,
+    check_wait_timeout,
+    wait_for_status,
+    waiting_argument_spec,
+)
 
 MAX_DELAY = 10.0
 MAX_SECURITY_GROUPS = 5
@@ -533,12 +539,10 @@ def main() -> None:
         subnets=dict(type="list", elements="str", required=True),
         security_groups=dict(type="list", elements="str"),
         purge=dict(type="bool", default=False),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=600),
+        **waiting_argument_spec(600),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    if module.params["wait_timeout"] < 0:
-        module.fail_json(msg="wait_timeout must be 0 or more seconds")
+    check_wait_timeout(module)
 
     client = module.client("efs", retry_decorator=AWSRetry.jittered_backoff())
     manager = MountTargetsManager(module, client)

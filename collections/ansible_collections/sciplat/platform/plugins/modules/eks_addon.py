@@ -187,19 +187,25 @@ with contextlib.suppress(ImportError):  # a missing botocore is reported by Ansi
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.sciplat.platform.plugins.module_utils.eks import addon_version_key as version_key
 from ansible_collections.sciplat.platform.plugins.module_utils.eks import (
-    GONE,
-    Deadline,
     addon_versions,
     apply_tags,
-    describe_or_none,
     is_default_for,
-    tag_changes,
-    tags_after,
-    to_result,
     wait_or_fail,
 )
-from ansible_collections.sciplat.platform.plugins.module_utils.eks import addon_version_key as version_key
+from ansible_collections.sciplat.platform.plugins.module_utils.results import describe_or_none, to_result
+from ansible_collections.sciplat.platform.plugins.module_utils.tagging import (
+    TAGGING_ARGUMENT_SPEC,
+    tag_changes,
+    tags_after,
+)
+from ansible_collections.sciplat.platform.plugins.module_utils.waiting import (
+    GONE,
+    Deadline,
+    check_wait_timeout,
+    waiting_argument_spec,
+)
 
 # Statuses during which EKS refuses UpdateAddon (ResourceInUseException).
 BUSY = {"CREATING", "UPDATING", "DELETING"}
@@ -471,15 +477,12 @@ def main() -> None:
         service_account_role_arn=dict(type="str"),
         configuration_values=dict(type="raw"),
         resolve_conflicts=dict(type="str", choices=["NONE", "OVERWRITE", "PRESERVE"], default="OVERWRITE"),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAGGING_ARGUMENT_SPEC,
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=900),
+        **waiting_argument_spec(900),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    if module.params["wait_timeout"] < 0:
-        module.fail_json(msg="wait_timeout must be 0 or more seconds")
+    check_wait_timeout(module)
 
     client = module.client("eks", retry_decorator=AWSRetry.jittered_backoff())
     manager = AddonManager(module, client)

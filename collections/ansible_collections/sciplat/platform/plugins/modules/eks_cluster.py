@@ -275,19 +275,25 @@ from ansible_collections.amazon.aws.plugins.module_utils.ec2 import get_ec2_secu
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.sciplat.platform.plugins.module_utils.eks import (
-    GONE,
-    Deadline,
-    WaitError,
     apply_tags,
-    describe_or_none,
     format_issues,
     health_issues,
-    tag_changes,
-    tags_after,
-    to_result,
     update_errors,
     wait_for_update,
     wait_or_fail,
+)
+from ansible_collections.sciplat.platform.plugins.module_utils.results import describe_or_none, to_result
+from ansible_collections.sciplat.platform.plugins.module_utils.tagging import (
+    TAGGING_ARGUMENT_SPEC,
+    tag_changes,
+    tags_after,
+)
+from ansible_collections.sciplat.platform.plugins.module_utils.waiting import (
+    GONE,
+    Deadline,
+    WaitError,
+    check_wait_timeout,
+    waiting_argument_spec,
 )
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -685,15 +691,12 @@ def main() -> None:
         authentication_mode=dict(
             type="str", choices=["API", "API_AND_CONFIG_MAP", "CONFIG_MAP"], default="API_AND_CONFIG_MAP"
         ),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAGGING_ARGUMENT_SPEC,
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=1800),
+        **waiting_argument_spec(1800),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    if module.params["wait_timeout"] < 0:
-        module.fail_json(msg="wait_timeout must be 0 or more seconds")
+    check_wait_timeout(module)
 
     client = module.client("eks", retry_decorator=AWSRetry.jittered_backoff())
     manager = ClusterManager(module, client)

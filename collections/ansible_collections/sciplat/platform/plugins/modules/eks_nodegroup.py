@@ -382,19 +382,25 @@ with contextlib.suppress(ImportError):  # a missing botocore is reported by Ansi
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.sciplat.platform.plugins.module_utils.eks import (
-    GONE,
-    Deadline,
-    WaitError,
     apply_tags,
-    describe_or_none,
     format_issues,
     health_issues,
-    tag_changes,
-    tags_after,
-    to_result,
     update_errors,
     wait_for_update,
     wait_or_fail,
+)
+from ansible_collections.sciplat.platform.plugins.module_utils.results import describe_or_none, to_result
+from ansible_collections.sciplat.platform.plugins.module_utils.tagging import (
+    TAGGING_ARGUMENT_SPEC,
+    tag_changes,
+    tags_after,
+)
+from ansible_collections.sciplat.platform.plugins.module_utils.waiting import (
+    GONE,
+    Deadline,
+    WaitError,
+    check_wait_timeout,
+    waiting_argument_spec,
 )
 
 # botocore's eks service model, shape AMITypes (a unit test keeps the two in step).
@@ -948,11 +954,9 @@ def main() -> None:
         ),
         version=dict(type="str"),
         release_version=dict(type="str"),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAGGING_ARGUMENT_SPEC,
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=1200),
+        **waiting_argument_spec(1200),
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
@@ -960,8 +964,7 @@ def main() -> None:
         # EKS refuses a disk size with a launch template: the template's block device mappings have it.
         mutually_exclusive=[("disk_size", "launch_template")],
     )
-    if module.params["wait_timeout"] < 0:
-        module.fail_json(msg="wait_timeout must be 0 or more seconds")
+    check_wait_timeout(module)
 
     client = module.client("eks", retry_decorator=AWSRetry.jittered_backoff())
     manager = NodegroupManager(module, client)

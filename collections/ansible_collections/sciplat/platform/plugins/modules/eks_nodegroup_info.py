@@ -66,7 +66,7 @@ with contextlib.suppress(ImportError):  # a missing botocore is reported by Ansi
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.sciplat.platform.plugins.module_utils.eks import describe_or_none, to_result
+from ansible_collections.sciplat.platform.plugins.module_utils.results import describe_or_none, to_result
 
 
 def list_nodegroups(module: AnsibleAWSModule, client: Any, cluster_name: str) -> list[dict[str, Any]]:

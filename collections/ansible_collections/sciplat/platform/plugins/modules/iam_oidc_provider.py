@@ -139,10 +139,14 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
-from ansible_collections.sciplat.platform.plugins.module_utils.eks import tag_changes, tags_after
 from ansible_collections.sciplat.platform.plugins.module_utils.plan import (
     KNOWN_AFTER_APPLY,
     is_known_after_apply,
+)
+from ansible_collections.sciplat.platform.plugins.module_utils.tagging import (
+    TAGGING_ARGUMENT_SPEC,
+    tag_changes,
+    tags_after,
 )
 
 # Root CA thumbprint of the EKS OIDC issuers; see the documentation of `thumbprints` for the sources.
@@ -345,8 +349,7 @@ def main() -> None:
         url=dict(type="str", required=True, aliases=["issuer_url"]),
         client_ids=dict(type="list", elements="str", default=["sts.amazonaws.com"]),
         thumbprints=dict(type="list", elements="str"),
-        tags=dict(type="dict", aliases=["resource_tags"]),
-        purge_tags=dict(type="bool", default=True),
+        **TAGGING_ARGUMENT_SPEC,
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -47,7 +47,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.retries import (  # noqa: E402
     RetryingBotoClientWrapper,
 )
-from ansible_collections.sciplat.platform.plugins.module_utils import eks as eks_utils  # noqa: E402
+from ansible_collections.sciplat.platform.plugins.module_utils import waiting  # noqa: E402
 
 REGION = "us-east-1"
 
@@ -98,7 +98,7 @@ def run_module(monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModuleExit]:
 
 
 class FakeClock:
-    """Replaces the clock and sleep of module_utils/eks.py: sleeping moves time on instantly."""
+    """Replaces the clock and sleep of module_utils/waiting.py: sleeping moves time on instantly."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -115,8 +115,8 @@ class FakeClock:
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
-    monkeypatch.setattr(eks_utils, "_now", fake.time)
-    monkeypatch.setattr(eks_utils, "_sleep", fake.sleep)
+    monkeypatch.setattr(waiting, "_now", fake.time)
+    monkeypatch.setattr(waiting, "_sleep", fake.sleep)
     return fake
 
 

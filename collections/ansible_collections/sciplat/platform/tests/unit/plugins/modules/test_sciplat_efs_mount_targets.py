@@ -272,7 +272,7 @@ def test_subnets_of_two_vpcs_fail(run_module, site) -> None:
             "security_groups: a mount target takes 1 to 5",
         ),
         ({"security_groups": []}, "security_groups: a mount target takes 1 to 5 security groups, got 0"),
-        ({"wait_timeout": -1}, "wait_timeout must be 0 or more seconds"),
+        ({"wait_timeout": -1}, "wait_timeout is -1: it accepts 0 or more seconds"),
     ],
 )
 def test_bad_input_fails_naming_the_parameter(run_module, site, extra, message) -> None:

@@ -1,11 +1,11 @@
-"""module_utils/eks.py: waiting with a deadline, tag diffs."""
+"""module_utils waiting.py (waiting with a deadline), tagging.py (tag diffs), results.py and eks.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from ansible_collections.sciplat.platform.plugins.module_utils import eks
+from ansible_collections.sciplat.platform.plugins.module_utils import eks, results, tagging, waiting
 
 
 def answers(*statuses: str | None) -> Any:
@@ -25,7 +25,7 @@ def answers(*statuses: str | None) -> Any:
 def test_already_there_costs_one_call_and_no_sleep(clock) -> None:
     describe = answers("ACTIVE")
 
-    found = eks.wait_for_status(describe, want={"ACTIVE"}, deadline=eks.Deadline(60), what="x")
+    found = waiting.wait_for_status(describe, want={"ACTIVE"}, deadline=waiting.Deadline(60), what="x")
 
     assert found == {"status": "ACTIVE"}
     assert describe.calls == ["ACTIVE"]
@@ -35,7 +35,7 @@ def test_already_there_costs_one_call_and_no_sleep(clock) -> None:
 def test_backs_off_up_to_the_ceiling(clock) -> None:
     describe = answers(*(["CREATING"] * 8), "ACTIVE")
 
-    eks.wait_for_status(describe, want={"ACTIVE"}, deadline=eks.Deadline(600), what="x", max_delay=10)
+    waiting.wait_for_status(describe, want={"ACTIVE"}, deadline=waiting.Deadline(600), what="x", max_delay=10)
 
     assert clock.sleeps == [2.0, 3.0, 4.5, 6.75, 10, 10, 10, 10]
 
@@ -43,21 +43,26 @@ def test_backs_off_up_to_the_ceiling(clock) -> None:
 def test_gone_is_a_status_to_wait_for(clock) -> None:
     describe = answers("DELETING", None)
 
-    assert eks.wait_for_status(describe, want={eks.GONE}, deadline=eks.Deadline(60), what="x") is None
+    assert (
+        waiting.wait_for_status(describe, want={waiting.GONE}, deadline=waiting.Deadline(60), what="x")
+        is None
+    )
 
 
 def test_disappearing_while_waiting_for_active_fails(clock) -> None:
-    with pytest.raises(eks.WaitFailed, match="disappeared"):
-        eks.wait_for_status(answers("CREATING", None), want={"ACTIVE"}, deadline=eks.Deadline(60), what="x")
+    with pytest.raises(waiting.WaitFailed, match="disappeared"):
+        waiting.wait_for_status(
+            answers("CREATING", None), want={"ACTIVE"}, deadline=waiting.Deadline(60), what="x"
+        )
 
 
 def test_failed_status_stops_at_once(clock) -> None:
-    with pytest.raises(eks.WaitFailed) as caught:
-        eks.wait_for_status(
+    with pytest.raises(waiting.WaitFailed) as caught:
+        waiting.wait_for_status(
             answers("CREATE_FAILED"),
             want={"ACTIVE"},
             fail_on={"CREATE_FAILED"},
-            deadline=eks.Deadline(60),
+            deadline=waiting.Deadline(60),
             what="x",
         )
     assert caught.value.status == "CREATE_FAILED"
@@ -65,17 +70,17 @@ def test_failed_status_stops_at_once(clock) -> None:
 
 
 def test_timeout_never_sleeps_past_the_deadline(clock) -> None:
-    with pytest.raises(eks.WaitTimeout, match="x still UPDATING after 10 s") as caught:
-        eks.wait_for_status(answers("UPDATING"), want={"ACTIVE"}, deadline=eks.Deadline(10), what="x")
+    with pytest.raises(waiting.WaitTimeout, match="x still UPDATING after 10 s") as caught:
+        waiting.wait_for_status(answers("UPDATING"), want={"ACTIVE"}, deadline=waiting.Deadline(10), what="x")
     assert sum(clock.sleeps) == pytest.approx(10)
     assert caught.value.resource == {"status": "UPDATING"}
 
 
 def test_one_deadline_is_shared_by_successive_waits(clock) -> None:
-    deadline = eks.Deadline(10)
-    eks.wait_for_status(answers("A", "A", "B"), want={"B"}, deadline=deadline, what="x")  # sleeps 2 + 3
-    with pytest.raises(eks.WaitTimeout):
-        eks.wait_for_status(answers("A"), want={"B"}, deadline=deadline, what="y")
+    deadline = waiting.Deadline(10)
+    waiting.wait_for_status(answers("A", "A", "B"), want={"B"}, deadline=deadline, what="x")  # sleeps 2 + 3
+    with pytest.raises(waiting.WaitTimeout):
+        waiting.wait_for_status(answers("A"), want={"B"}, deadline=deadline, what="y")
     assert sum(clock.sleeps) == pytest.approx(10)
 
 
@@ -90,13 +95,13 @@ def test_one_deadline_is_shared_by_successive_waits(clock) -> None:
     ],
 )
 def test_tag_changes(current, desired, purge, to_set, to_unset) -> None:
-    assert eks.tag_changes(current, desired, purge) == (to_set, to_unset)
+    assert tagging.tag_changes(current, desired, purge) == (to_set, to_unset)
 
 
 def test_to_result_keeps_tag_keys_and_formats_dates() -> None:
     import datetime
 
-    result = eks.to_result(
+    result = results.to_result(
         {"clusterName": "c", "tags": {"CamelKey": "v"}, "createdAt": datetime.datetime(2026, 1, 2, 3, 4, 5)}
     )
 
@@ -106,12 +111,12 @@ def test_to_result_keeps_tag_keys_and_formats_dates() -> None:
 def test_to_result_keeps_the_keys_of_fields_asked_for() -> None:
     answer = {"nodegroupName": "n", "labels": {"nodeType": "gpu"}, "scalingConfig": {"minSize": 0}}
 
-    assert eks.to_result(answer, keep=["labels"]) == {
+    assert results.to_result(answer, keep=["labels"]) == {
         "nodegroup_name": "n",
         "labels": {"nodeType": "gpu"},
         "scaling_config": {"min_size": 0},
     }
-    assert eks.to_result(answer)["labels"] == {"node_type": "gpu"}
+    assert results.to_result(answer)["labels"] == {"node_type": "gpu"}
 
 
 def test_wait_for_update_of_a_node_group_names_it(clock) -> None:
@@ -124,6 +129,8 @@ def test_wait_for_update_of_a_node_group_names_it(clock) -> None:
             return {"update": {"id": "u", "status": "Successful"}}
 
     client = Client()
-    eks.wait_for_update(client, cluster_name="c", update_id="u", nodegroup_name="n", deadline=eks.Deadline(5))
+    eks.wait_for_update(
+        client, cluster_name="c", update_id="u", nodegroup_name="n", deadline=waiting.Deadline(5)
+    )
 
     assert client.calls == [{"aws_retry": True, "name": "c", "updateId": "u", "nodegroupName": "n"}]
