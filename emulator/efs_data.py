@@ -30,6 +30,9 @@ _lock = threading.RLock()
 def configure(state_dir: Path) -> None:
     global _root
     _root = state_dir.resolve()
+    # The data plane's directory exists from the start, as a mount point of EFS does before the first
+    # file system: the hub machine bind-mounts it, and a runbook's preflight checks it.
+    (_root / "efs").mkdir(parents=True, exist_ok=True)
 
 
 def root() -> Path:

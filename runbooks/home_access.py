@@ -5,9 +5,9 @@ on the file system itself, which AWS APIs cannot do. They are written once, in r
 (standard library only); a *way* of reaching the homes runs them where the files are. The inventory
 chooses the way (``runbook_home_access``):
 
-- ``local_path``: the file system's data is a directory on the control node; the way asks
-  ``<AWS endpoint>/_emulator/efs/<fs-id>`` where it is (the local site's data plane, nothing else)
-  and runs the operations in this process.
+- ``local_path``: the file system is a directory on the control node (a file system mounted on the
+  operator's host, or the local site's emulated EFS data): ``runbook_home_local.root`` says where, and
+  the operations run in this process.
 - ``ssh_host``: a host that mounts the file system (the single-node hub's host): the operations run
   there as ``python3 -`` over SSH (``runbook_home_ssh``: the inventory host, where the file system's
   root is on it, and an optional command that mounts it; docs/runbooks/README.md).
@@ -30,8 +30,6 @@ import shlex
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -67,44 +65,41 @@ class HomeAccess:
 
 
 class LocalFilesystemAccess(HomeAccess):
-    """The file system is a local directory (the local site); found through the endpoint's data plane."""
+    """The file system is a directory on this machine, where ``runbook_home_local.root`` says."""
 
     kind = "local_path"
 
-    def _endpoint(self) -> str:
-        endpoint = self.site.aws_environment.get("AWS_ENDPOINT_URL")
-        if not endpoint:
+    def __init__(self, site: Site) -> None:
+        super().__init__(site)
+        settings = site.var("runbook_home_local")
+        template = settings.get("root") if isinstance(settings, dict) else None
+        if not isinstance(template, str) or "{file_system_id}" not in template:
             raise Refused(
-                f"site {self.site.name}: runbook_home_access is local_path but the site has no "
-                "AWS_ENDPOINT_URL in site_aws_environment to ask where the file system's data is"
+                f"site {site.name}: runbook_home_access is local_path but runbook_home_local.root does not "
+                "say where a file system's root is on this machine (a path with {file_system_id}, such as "
+                "/mnt/efs/{file_system_id}; docs/runbooks/README.md)"
             )
-        return endpoint.rstrip("/")
+        self.root_template = template
 
     def root(self, file_system_id: str) -> Path:
-        url = f"{self._endpoint()}/_emulator/efs/{file_system_id}"
-        try:
-            with urllib.request.urlopen(url, timeout=10) as response:
-                path = Path(json.load(response)["path"])
-        except (urllib.error.URLError, KeyError, ValueError) as error:
-            raise Refused(
-                f"local filesystem access: cannot find the data of {file_system_id} ({error})"
-            ) from error
+        path = Path(self.root_template.format(file_system_id=file_system_id))
         if not path.is_dir():
             raise Refused(
-                f"local filesystem access: {path} (file system {file_system_id}) is not a directory"
+                f"local filesystem access: {path} (file system {file_system_id}) is not a directory "
+                "(runbook_home_local.root)"
             )
         return path
 
     def check(self, file_system_id: str | None = None) -> str:
         if file_system_id:
             return f"local filesystem access: {self.root(file_system_id)} is a directory"
-        url = f"{self._endpoint()}/_emulator/efs"
-        try:
-            with urllib.request.urlopen(url, timeout=10) as response:
-                json.load(response)
-        except (urllib.error.URLError, ValueError) as error:
-            raise Refused(f"local filesystem access: {url} does not answer ({error})") from error
-        return f"local filesystem access: {url} answers"
+        parent = Path(self.root_template.split("{file_system_id}")[0])
+        if not parent.is_dir():
+            raise Refused(
+                f"local filesystem access: {parent}, where runbook_home_local.root puts file systems, "
+                "is not a directory"
+            )
+        return f"local filesystem access: {parent} is a directory"
 
     def where(self, file_system_id: str) -> str:
         return str(self.root(file_system_id))
@@ -620,9 +615,9 @@ def home_access(site: Site) -> HomeAccess:
 
 
 def local_root(site: Site, file_system_id: str) -> Path:
-    """The file system's root as a directory on this machine: an emulated site's data plane. The
-    drills read it to measure what a fault lost and a recovery brought back, whichever way the
-    procedures themselves reach the homes (``runbook_home_access``)."""
+    """The file system's root as a directory on this machine (``runbook_home_local``): an emulated
+    site's data. The drills read it to measure what a fault lost and a recovery brought back, whichever
+    way the procedures themselves reach the homes (``runbook_home_access``)."""
     if not site.var("site_emulated"):
         raise Refused(
             f"site {site.name}: this needs the file system as a directory on this machine, which only an "

@@ -320,6 +320,10 @@ def test_home_access_settings_that_cannot_work_refuse_naming_the_variable() -> N
             "runbook_home_access is ssh_host but runbook_home_ssh does not",
         ),
         (
+            {"runbook_home_access": "local_path", "runbook_home_local": {"root": "/mnt/efs"}},
+            "runbook_home_access is local_path but runbook_home_local.root does not say",
+        ),
+        (
             {"runbook_home_access": "nfs_magic"},
             "runbook_home_access must be one of local_path, ssh_host, kub",
         ),

@@ -46,9 +46,12 @@ def test_a_file_system_created_after_a_reset_is_seen_through_the_old_bind(state_
         os.close(bind)
 
 
-def test_a_reset_before_any_file_system_leaves_the_bind_source_to_be_created(state_dir: Path) -> None:
-    """A fresh state directory: nothing to empty, and the first file system creates efs/ for the bind."""
+def test_the_bind_source_exists_before_any_file_system_and_a_reset_keeps_it(state_dir: Path) -> None:
+    """A fresh state directory has efs/ (the machine can bind it, a runbook's preflight finds it); a
+    reset with nothing to empty keeps it; the first file system is made inside it."""
+    assert (state_dir / "efs").is_dir() and os.listdir(state_dir / "efs") == []
+    inode = os.stat(state_dir / "efs").st_ino
     efs_data.clear()
-    assert not (state_dir / "efs").exists()
+    assert os.stat(state_dir / "efs").st_ino == inode
     assert efs_data.create_file_system("fs-first") == (state_dir / "efs" / "fs-first").resolve()
     assert (state_dir / "efs" / "fs-first").is_dir()
