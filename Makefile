@@ -26,6 +26,9 @@ export SCIPLAT_CACHE := $(CACHE_DIR)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # The mitogen strategy halves Ansible's per-task cost. runbooks/strategy holds it without mitogen's CPU
 # pinning, which puts a run and all it starts on one core (runbooks/strategy/mitogen_linear.py).
+# The converge and hub benchmarks drive the site as the tests do, with the tests' helpers (tests/ansible_run.py,
+# tests/hub_browser.py).
+BENCH = PYTHONPATH=$(CURDIR)/tests $(VENV)/bin/python
 ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(CURDIR)/runbooks/strategy ANSIBLE_STRATEGY=mitogen_linear
 
 STAMP := $(VENV)/.installed
@@ -206,9 +209,9 @@ drill: setup lab-extension emulator $(if $(filter $(EKS_SITES),$(SITE)),eks-char
 	done; echo "Drill reports (Markdown; JSON beside them):"; printf '%s' "$$reports"
 
 bench: demo ## converge timings, environment builds, hub spawn and login times, home usage measurement, Kubernetes start times; writes bench/*.json
-	$(VENV)/bin/python bench/converge.py --output bench/results.json
-	$(VENV)/bin/python bench/environments.py --output bench/environments.json
-	$(VENV)/bin/python bench/hub.py --output bench/hub_results.json
+	$(BENCH) bench/converge.py --output bench/results.json
+	$(VENV)/bin/python bench/environment_builds.py --output bench/environments.json
+	$(BENCH) bench/hub.py --output bench/hub_results.json
 	CACHE_DIR=$(CACHE_DIR) $(VENV)/bin/python bench/home_usage.py --output bench/home_usage.json
 	$(VENV)/bin/python bench/kube.py --output bench/kube.json
 
@@ -226,7 +229,7 @@ bench-kube: setup kube ## the real Kubernetes behind EKS: recorded cold build, c
 	$(VENV)/bin/python bench/kube.py --output bench/kube.json
 
 bench-hub: setup ## after make demo (and/or SITE=local-eks): spawn and login-to-JupyterLab times on each local hub that is up
-	$(VENV)/bin/python bench/hub.py --output bench/hub_results.json
+	$(BENCH) bench/hub.py --output bench/hub_results.json
 
 # Not in the test flow: parliament and checkov go into a venv of their own on demand (checkov pins
 # boto3 and others apart from requirements.lock), outside the clone.

@@ -22,12 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ansible_run import WITHOUT_HUB, PlaybookRun, run_playbook
+
+from emulator.launcher import Emulator, running_emulator
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from ansible_run import WITHOUT_HUB, PlaybookRun, run_playbook  # noqa: E402
-
-from emulator.launcher import Emulator, running_emulator  # noqa: E402
 
 # Which provisioning waits must finish before another can start (AWS's own ordering: node groups
 # need an ACTIVE cluster and egress through NAT; add-ons need the cluster; CoreDNS needs nodes).

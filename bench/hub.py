@@ -15,14 +15,12 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+from hub_browser import LocalHub, browser_available, chromium, log_in_to_lab
 
-from hub_browser import LocalHub, browser_available, chromium, log_in_to_lab  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SITES = {"local": lambda user: LocalHub.find(), "local-eks": LocalHub.find_eks}
 

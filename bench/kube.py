@@ -15,7 +15,6 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -23,12 +22,11 @@ from pathlib import Path
 
 import boto3
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from emulator.kube import build
+from emulator.kube.control_plane import ControlPlane
+from emulator.launcher import CLIENT_ENV, running_emulator
 
-from emulator.kube import build  # noqa: E402
-from emulator.kube.control_plane import ControlPlane  # noqa: E402
-from emulator.launcher import CLIENT_ENV, running_emulator  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/eks"
 

@@ -25,10 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from environments import core
 
-from environments import core  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def timed(args: list[str], env: dict[str, str]) -> float:
@@ -85,7 +84,7 @@ def main() -> int:
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}",
-        "command": "python bench/environments.py",
+        "command": "python bench/environment_builds.py",
         "results": results,
     }
     args.output.write_text(json.dumps(report, indent=2) + "\n")
