@@ -86,17 +86,29 @@ class OperatorCopy:
 OPERATOR_SECRETS = {"vault_hub_oauth_client_secret": "9c1e7a3f5b2d4e6081a3c5e7f9b1d3a5c7e9f1b3"}
 
 
-def operator_copy(site: str, root: Path) -> OperatorCopy:
-    """root/inventories/<site>, a copy of the site's inventory beside a link to the environments (the
-    inventory names their locks relative to itself), with its vault file filled in and encrypted."""
-    inventory = root / "inventories" / site
+def operator_copy(
+    site: str,
+    root: Path,
+    *,
+    name: str | None = None,
+    secrets: dict[str, Any] | None = None,
+    password: str = "operator-vault-password",
+) -> OperatorCopy:
+    """root/inventories/<name or site>, a copy of the site's inventory beside a link to the environments
+    (the inventory names their locks relative to itself), with its vault file filled in (``secrets``
+    over what it holds; OPERATOR_SECRETS by default) and encrypted with ``password``."""
+    inventory = root / "inventories" / (name or site)
     shutil.copytree(ROOT / "inventories" / site, inventory)
-    (root / "environments").symlink_to(ROOT / "environments")
+    environments = root / "environments"
+    if not environments.exists():
+        environments.symlink_to(ROOT / "environments")
     vault_file = inventory / "group_vars" / "all" / "vault.yml"
-    secrets = {**(yaml.safe_load(vault_file.read_text()) or {}), **OPERATOR_SECRETS}
-    vault_file.write_text(yaml.safe_dump(secrets))
+    shipped = yaml.safe_load(vault_file.read_text()) if vault_file.exists() else None
+    vault_file.write_text(
+        yaml.safe_dump({**(shipped or {}), **(OPERATOR_SECRETS if secrets is None else secrets)})
+    )
     password_file = root / "vault-password"
-    password_file.write_text("operator-vault-password\n")
+    password_file.write_text(password + "\n")
     password_file.chmod(0o600)
     subprocess.run(
         [

@@ -18,6 +18,7 @@ from pathlib import Path
 import pexpect
 import pytest
 import yaml
+from ansible_run import operator_copy
 
 from emulator.launcher import running_emulator
 from runbooks import vault
@@ -55,16 +56,17 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     """The encrypted site, its password file, a wrong one, the site's output directory with the
     hub's secrets file (encrypted too, as rotate-secrets finds it on a real site) and an emulator."""
     root = tmp_path_factory.mktemp("vault")
-    site = root / "inventories" / "vaulted"
-    shutil.copytree(PROJECT_ROOT / "inventories" / "local", site)
+    copy = operator_copy(
+        "local",
+        root,
+        name=NAME,
+        secrets={"site_name": NAME, "vault_hub_oauth_client_secret": SECRET},
+        password=PASSWORD,
+    )
+    site, password = copy.inventory, copy.password_file
     secrets_file = site / "group_vars" / "all" / "vault.yml"
-    secrets_file.write_text(yaml.safe_dump({"site_name": NAME, "vault_hub_oauth_client_secret": SECRET}))
-    password = root / "vault-password"
-    password.write_text(PASSWORD + "\n")
-    password.chmod(0o600)
     wrong = root / "wrong-password"
     wrong.write_text("not-the-password\n")
-    ansible_vault("encrypt", "--vault-password-file", str(password), str(secrets_file))
     out = root / "site-output"
     out.mkdir()
     hub_secrets = out / "hub-secrets.yml"
