@@ -76,7 +76,11 @@ def cmd_dockerfile(args: argparse.Namespace) -> int:
         committed = env.path / "Dockerfile"
         if not committed.exists() or committed.read_text() != text:
             raise core.EnvError(f"{committed} is not what the spec renders; run freeze or dockerfile -o")
-        print(f"{committed}: up to date")
+        unpinned = image.unpinned_from_lines(text)
+        if unpinned:
+            raise core.EnvError(f"{committed}: FROM without a sha256 digest: {'; '.join(unpinned)}")
+        placeholder = image.PLACEHOLDER_DIGEST in text
+        print(f"{committed}: up to date" + (" (base image digest: the placeholder)" if placeholder else ""))
         return 0
     if args.output:
         Path(args.output).write_text(text)

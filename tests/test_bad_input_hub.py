@@ -206,7 +206,7 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "images-by-tag-on-a-real-site",
-        {**REAL_SITE_LOGIN, "jupyterhub_eks_image_digests": False},
+        {**REAL_SITE_LOGIN, "jupyterhub_eks_apply": True, "jupyterhub_eks_image_digests": False},
         ["jupyterhub_eks_image_digests is false", "accepts true", "@sha256 digest"],
     ),
 ]
