@@ -74,9 +74,13 @@ def cmd_dockerfile(args: argparse.Namespace) -> int:
     text = image.render_dockerfile(env)
     if args.check:
         committed = env.path / "Dockerfile"
+        unpinned = image.unpinned_from_lines(committed.read_text()) if committed.exists() else []
+        if unpinned:
+            raise core.EnvError(f"{committed}: FROM without a sha256 digest: {'; '.join(unpinned)}")
         if not committed.exists() or committed.read_text() != text:
             raise core.EnvError(f"{committed} is not what the spec renders; run freeze or dockerfile -o")
-        print(f"{committed}: up to date")
+        placeholder = image.PLACEHOLDER_DIGEST in text
+        print(f"{committed}: up to date" + (" (base image digest: the placeholder)" if placeholder else ""))
         return 0
     if args.output:
         Path(args.output).write_text(text)

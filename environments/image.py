@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from environments.core import EnvError, EnvVersion, check_version
 
-# The z2jh-compatible base image (Jupyter Docker Stacks), per Python version of a spec. Pinned by the
-# stack's commit tag; the digest could not be read from the documentation available offline, so it is
-# not pinned (a gap: docs/environments.md). Tag 615b8cc01b33 ships Python 3.11.9, UID:GID 1000:100.
+# The z2jh-compatible base image (Jupyter Docker Stacks), per Python version of a spec: the stack's
+# commit tag (615b8cc01b33 ships Python 3.11.9, UID:GID 1000:100) and the digest the FROM line pins.
 BASE_IMAGES: dict[str, str] = {"3.11": "quay.io/jupyter/base-notebook:615b8cc01b33"}
-BASE_IMAGE_DIGESTS: dict[str, str] = {}
+# A gap (docs/environments.md, "Base images"): no registry was reachable where the pin was written and no
+# document at hand gives 615b8cc01b33's digest, so it is this placeholder, which no registry serves. A
+# real site's images stage refuses it (image_pipeline_enforce_security): put here the digest
+# `docker buildx imagetools inspect quay.io/jupyter/base-notebook:615b8cc01b33` prints, then render
+# each version's Dockerfile again (`python -m environments dockerfile NAME VERSION -o .../Dockerfile`).
+PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
+BASE_IMAGE_DIGESTS: dict[str, str] = {"3.11": PLACEHOLDER_DIGEST}
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 CHANNELS = ("dev", "stable")
 DEFAULT_REPOSITORY_PREFIX = "sciplat-envs/"
 
@@ -22,8 +29,22 @@ def base_image(python: str) -> str:
         raise EnvError(
             f"no base image for Python {python}; known: {', '.join(sorted(BASE_IMAGES))} (environments.image)"
         ) from None
-    digest = BASE_IMAGE_DIGESTS.get(python)
-    return f"{image}@{digest}" if digest else image
+    digest = BASE_IMAGE_DIGESTS.get(python, "")
+    if not DIGEST.fullmatch(digest):
+        raise EnvError(
+            f"the base image for Python {python} ({image}) has no digest, or not sha256:<64 hex digits>, in "
+            "BASE_IMAGE_DIGESTS (environments.image): images are built only from a base pinned by digest"
+        )
+    return f"{image}@{digest}"
+
+
+def unpinned_from_lines(dockerfile: str) -> list[str]:
+    """The FROM lines of a Dockerfile whose image is not pinned by a sha256 digest."""
+    return [
+        line
+        for line in dockerfile.splitlines()
+        if re.match(r"\s*FROM\s", line, re.IGNORECASE) and not re.search(rf"@{DIGEST.pattern}(\s|$)", line)
+    ]
 
 
 def kernel_name(env: EnvVersion) -> str:
@@ -35,9 +56,15 @@ def render_dockerfile(env: EnvVersion) -> str:
     spec = env.spec()
     lock = env.lock()
     prefix = f"/opt/conda/envs/{kernel_name(env)}"
+    base = base_image(spec.python)
+    placeholder = (
+        "# The base image's digest is a placeholder no registry serves (docs/environments.md, Base images).\n"
+        if base.endswith(PLACEHOLDER_DIGEST)
+        else ""
+    )
     return f"""# Rendered by `python -m environments dockerfile {env.name} {env.version}` from
 # environments/{env.name}/{env.version}/spec.yml; do not edit. Build context: that directory.
-FROM {base_image(spec.python)}
+{placeholder}FROM {base}
 
 LABEL org.opencontainers.image.title="sciplat-{env.name}" \\
       org.opencontainers.image.version="{env.version}" \\

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from environments.image import PLACEHOLDER_DIGEST
 from runbooks.ansible import strategy_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +86,9 @@ class OperatorCopy:
 
 # What the operator writes over the example's placeholders (a provider's secret is not hex-checked).
 OPERATOR_SECRETS = {"vault_hub_oauth_client_secret": "9c1e7a3f5b2d4e6081a3c5e7f9b1d3a5c7e9f1b3"}
+# Stands in for the base image's real digest, which the operator looks up and pins in the site's fork
+# (docs/environments.md, "Base images"); the kit ships a placeholder a real site refuses.
+OPERATOR_BASE_IMAGE_DIGEST = "sha256:" + hashlib.sha256(b"the operator's base image").hexdigest()
 
 
 def operator_copy(
@@ -94,14 +99,18 @@ def operator_copy(
     secrets: dict[str, Any] | None = None,
     password: str = "operator-vault-password",
 ) -> OperatorCopy:
-    """root/inventories/<name or site>, a copy of the site's inventory beside a link to the environments
-    (the inventory names their locks relative to itself), with its vault file filled in (``secrets``
-    over what it holds; OPERATOR_SECRETS by default) and encrypted with ``password``."""
+    """root/inventories/<name or site>, a copy of the site's inventory beside a copy of the environments
+    (the inventory names them relative to itself) whose Dockerfiles pin the base image's digest, with its
+    vault file filled in (``secrets`` over what it holds; OPERATOR_SECRETS by default) and encrypted with
+    ``password``."""
     inventory = root / "inventories" / (name or site)
     shutil.copytree(ROOT / "inventories" / site, inventory)
     environments = root / "environments"
     if not environments.exists():
-        environments.symlink_to(ROOT / "environments")
+        shutil.copytree(ROOT / "environments", environments, ignore=shutil.ignore_patterns("__pycache__"))
+        for dockerfile in environments.glob("*/*/Dockerfile"):
+            pinned = dockerfile.read_text().replace(PLACEHOLDER_DIGEST, OPERATOR_BASE_IMAGE_DIGEST)
+            dockerfile.write_text("".join(s for s in pinned.splitlines(True) if "is a placeholder" not in s))
     vault_file = inventory / "group_vars" / "all" / "vault.yml"
     shipped = yaml.safe_load(vault_file.read_text()) if vault_file.exists() else None
     vault_file.write_text(

@@ -154,6 +154,17 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["eks_cluster_ebs_encryption_by_default"],
     ),
     ("eks-prune-not-a-boolean", {"eks_cluster_prune": "maybe"}, ["eks_cluster_prune", "bool"]),
+    # The images stage: the kit's base image digest is still a placeholder (docs/environments.md).
+    (
+        "base-image-digest-placeholder-on-a-real-site",
+        {"image_pipeline_enforce_security": True},
+        [
+            "hst/2026.11/Dockerfile",
+            "placeholder digest",
+            "image_pipeline_enforce_security",
+            "BASE_IMAGE_DIGESTS",
+        ],
+    ),
     # Home directories and their backups.
     (
         "efs-throughput-mode-unknown",

@@ -204,6 +204,11 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         {**REAL_SITE_LOGIN, "jupyterhub_oauth_client_secret": "CHANGE-ME-with-ansible-vault"},
         ["jupyterhub_oauth_client_secret still holds a placeholder", "ansible-vault"],
     ),
+    (
+        "images-by-tag-on-a-real-site",
+        {**REAL_SITE_LOGIN, "jupyterhub_eks_apply": True, "jupyterhub_eks_image_digests": False},
+        ["jupyterhub_eks_image_digests is false", "accepts true", "@sha256 digest"],
+    ),
 ]
 
 

@@ -24,6 +24,7 @@ from nbformat.v4 import new_code_cell
 
 from emulator.launcher import Emulator
 from environments import core
+from environments.image import render_dockerfile, unpinned_from_lines
 
 REPO = Path(__file__).resolve().parent.parent
 TREE = REPO / "environments"
@@ -98,9 +99,28 @@ def test_committed_dockerfile_is_the_rendered_one_and_passes_hadolint(name: str,
     linted = subprocess.run([str(HADOLINT), str(dockerfile)], capture_output=True, text=True, check=False)
     assert linted.returncode == 0, linted.stdout
     text = dockerfile.read_text()
-    assert re.search(r"^FROM quay\.io/jupyter/base-notebook:[0-9a-f]{12}(@sha256:[0-9a-f]{64})?$", text, re.M)
+    assert re.search(r"^FROM quay\.io/jupyter/base-notebook:[0-9a-f]{12}@sha256:[0-9a-f]{64}$", text, re.M)
+    assert unpinned_from_lines(text) == []
     assert "--require-hashes" in text
     assert re.findall(r"^USER (\S+)$", text, re.M)[-1] == "1000"
+
+
+def test_a_from_line_without_a_digest_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Base images are pinned by digest (issue 17): a FROM by tag alone is found, the lint gate
+    (`dockerfile --check`) refuses a committed one naming it, and a spec whose base image has no digest
+    in environments.image renders no Dockerfile."""
+    digest = "sha256:" + "ab" * 32
+    dockerfile = f"FROM a/b:1@{digest}\nFROM c/d:2 AS build\nfrom e/f@sha256:abc\nFROM g/h:3@{digest} AS x\n"
+    assert unpinned_from_lines(dockerfile) == ["FROM c/d:2 AS build", "from e/f@sha256:abc"]
+    shutil.copytree(TREE / "hst" / "2026.11", tmp_path / "hst" / "2026.11")
+    committed = tmp_path / "hst" / "2026.11" / "Dockerfile"
+    committed.write_text(re.sub(r"@sha256:[0-9a-f]{64}", "", committed.read_text()))
+    checked = tool("dockerfile", "hst", "2026.11", "--check", tree=tmp_path)
+    assert checked.returncode != 0
+    assert "FROM without a sha256 digest: FROM quay.io/jupyter/base-notebook:615b8cc01b33" in checked.stderr
+    monkeypatch.setattr("environments.image.BASE_IMAGE_DIGESTS", {})
+    with pytest.raises(core.EnvError, match=r"base image for Python 3\.11 .* has no digest"):
+        render_dockerfile(core.get("hst", "2026.11"))
 
 
 def test_the_demo_image_installs_the_demo_environment_and_the_roles_copy_is_equal() -> None:

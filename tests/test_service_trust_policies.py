@@ -125,3 +125,18 @@ def test_the_check_sees_the_service_documents(documents: dict[str, Any]) -> None
         "eks_cluster.eks_cluster_cluster_trust_policy",
         "eks_cluster.eks_cluster_log_key_policy",
     } <= with_services
+
+
+def test_the_smoke_notebooks_role_cannot_reach_the_registry(documents: dict[str, Any]) -> None:
+    """The image under test runs as the smoke role (tests/test_image_build_smoke.py): the smoke bucket only,
+    assumed by the build role only; the build role keeps the push and no longer reads the bucket itself."""
+    [trust] = documents["image_pipeline.smoke-trust-policy"]["Statement"]
+    assert trust["Principal"] == {"AWS": "arn:aws:iam::111122223333:role/hst-prod-image-build"}
+    [smoke] = documents["image_pipeline.smoke-policy"]["Statement"]
+    assert smoke["Action"] == ["s3:ListBucket", "s3:GetObject", "s3:PutObject"]
+    bucket = "hst-prod-image-builds-111122223333"
+    assert smoke["Resource"] == [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+    build = {s["Sid"]: s for s in documents["image_pipeline.build-policy"]["Statement"]}
+    smoke_role = "arn:aws:iam::111122223333:role/hst-prod-image-smoke"
+    assert build["RunSmokeTestsAsTheSmokeRole"]["Resource"] == smoke_role
+    assert not [s["Sid"] for s in build.values() if "s3:" in str(s["Action"])]

@@ -33,6 +33,8 @@ def main() -> int:
     iam = boto3.client("iam", region_name=region)
     role_policies = iam.list_role_policies(RoleName="molecule-image-build")["PolicyNames"]
     trust = iam.get_role(RoleName="molecule-image-build")["Role"]["AssumeRolePolicyDocument"]
+    smoke_role = iam.get_role(RoleName="molecule-image-smoke")["Role"]
+    smoke_policy = iam.get_role_policy(RoleName="molecule-image-smoke", PolicyName="image-smoke")
     s3 = boto3.client("s3", region_name=region)
     buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     bucket = next(name for name in buckets if name.startswith("molecule-image-smoke-"))
@@ -44,6 +46,8 @@ def main() -> int:
                 "projects": projects,
                 "role_policies": role_policies,
                 "trust": trust,
+                "smoke_role": {"arn": smoke_role["Arn"], "trust": smoke_role["AssumeRolePolicyDocument"]},
+                "smoke_policy": smoke_policy["PolicyDocument"],
                 "bucket_public_access_blocked": all(block.values()),
             },
             default=str,
