@@ -23,6 +23,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_freeze(args: argparse.Namespace) -> int:
     env, report = core.freeze(args.name, args.version, args.from_version, args.add, args.remove)
+    (env.path / "Dockerfile").write_text(image.render_dockerfile(env))  # the image follows the lock
     print(f"froze {env.label()} into {env.path}")
     print(report)
     return 0

@@ -372,9 +372,6 @@ def freeze(
         target.path.mkdir(parents=True, exist_ok=True)
         target.spec_path.write_text(spec.dump())
         shutil.copyfile(lock_path, target.lock_path)
-    from environments.image import render_dockerfile  # the image follows the lock
-
-    (target.path / "Dockerfile").write_text(render_dockerfile(target))
     if from_version is not None:
         notebooks = source.path / "notebooks"
         if notebooks.is_dir():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from environments.core import EnvError, EnvVersion, check_version
+from environments.core import EnvError, EnvVersion, check_version, get
 
 # The z2jh-compatible base image (Jupyter Docker Stacks), per Python version of a spec: the stack's
 # commit tag (615b8cc01b33 ships Python 3.11.9, UID:GID 1000:100) and the digest the FROM line pins.
@@ -117,8 +117,6 @@ def promote(
     """
     import boto3
     from botocore.exceptions import ClientError
-
-    from environments.core import get
 
     check_version(version)
     if channel not in CHANNELS:
