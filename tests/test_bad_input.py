@@ -154,6 +154,16 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         ["eks_cluster_ebs_encryption_by_default"],
     ),
     ("eks-prune-not-a-boolean", {"eks_cluster_prune": "maybe"}, ["eks_cluster_prune", "bool"]),
+    (
+        "autoscaler-pull-policy-unknown",
+        {"eks_cluster_autoscaler_image_pull_policy": "Sometimes"},
+        ["eks_cluster_autoscaler_image_pull_policy", "IfNotPresent, Always, Never"],
+    ),
+    (
+        "autoscaler-override-service-unknown",
+        {"eks_cluster_autoscaler_service_overrides": [{"service": "s3", "url": "https://s3.example"}]},
+        ["eks_cluster_autoscaler_service_overrides", "autoscaling, ec2, eks", "s3"],
+    ),
     # The images stage: the kit's base image digest is still a placeholder (docs/environments.md).
     (
         "base-image-digest-placeholder-on-a-real-site",

@@ -108,6 +108,7 @@ def test_check_mode_plans_a_new_site_and_changes_nothing(site_emulator: Emulator
     assert any("role_arn: (known after apply)" in line for line in diff_lines)  # the cluster
     assert any("url: (known after apply)" in line for line in diff_lines)  # the OIDC provider
     assert "would create, once the cluster exists" in run.output  # the hub's release
+    assert "would install, once the cluster exists: cluster-autoscaler" in run.output
 
     # And nothing was created.
     assert account_resources(site_emulator, region) == before
