@@ -84,14 +84,35 @@ class OperatorCopy:
 
 # What the operator writes over the example's placeholders (a provider's secret is not hex-checked).
 OPERATOR_SECRETS = {"vault_hub_oauth_client_secret": "9c1e7a3f5b2d4e6081a3c5e7f9b1d3a5c7e9f1b3"}
+# And over the other placeholders of a site's inventory: file -> variable -> value.
+OPERATOR_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
+    "example-single-node": {
+        "group_vars/all/host.yml": {
+            "ec2_hub_host_key_name": "hst-small-operators",
+            "ec2_hub_host_ssh_cidrs": ["198.51.100.7/32"],
+        }
+    }
+}
+
+
+def set_variables(path: Path, values: dict[str, Any]) -> None:
+    """Rewrite each variable's line in an inventory file (the comments stay), as an operator edits it."""
+    text = path.read_text()
+    for name, value in values.items():
+        text, found = re.subn(rf"^{name}:.*$", f"{name}: {json.dumps(value)}", text, flags=re.MULTILINE)
+        assert found == 1, f"{path} has no line for {name}"
+    path.write_text(text)
 
 
 def operator_copy(site: str, root: Path) -> OperatorCopy:
     """root/inventories/<site>, a copy of the site's inventory beside a link to the environments (the
-    inventory names their locks relative to itself), with its vault file filled in and encrypted."""
+    inventory names their locks relative to itself), with its placeholders (OPERATOR_SETTINGS) and its
+    vault file filled in, the vault file encrypted."""
     inventory = root / "inventories" / site
     shutil.copytree(ROOT / "inventories" / site, inventory)
     (root / "environments").symlink_to(ROOT / "environments")
+    for name, values in OPERATOR_SETTINGS.get(site, {}).items():
+        set_variables(inventory / name, values)
     vault_file = inventory / "group_vars" / "all" / "vault.yml"
     secrets = {**(yaml.safe_load(vault_file.read_text()) or {}), **OPERATOR_SECRETS}
     vault_file.write_text(yaml.safe_dump(secrets))

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pytest
 import yaml
 
 from runbooks.site import load_site
@@ -24,11 +25,21 @@ def test_the_example_has_one_hub_hostname():
         assert urlparse(site.resolve(variable, None)).hostname == hostname, variable
 
 
-def test_sites_doc_describes_every_file_of_the_example():
-    files = {p.relative_to(EXAMPLE).as_posix() for p in EXAMPLE.rglob("*.yml")}
-    described = set(re.findall(r"^\| `([^`]+\.yml)` \|", SITES_DOC, re.MULTILINE))
+def _section(heading: str) -> str:
+    """The part of docs/sites.md under a `## ` heading, up to the next one."""
+    return SITES_DOC.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("inventory", "heading"),
+    [("example", "1. Copy the example"), ("example-single-node", "A single-node site")],
+)
+def test_sites_doc_describes_every_file_of_the_example(inventory: str, heading: str) -> None:
+    root = ROOT / "inventories" / inventory
+    files = {p.relative_to(root).as_posix() for p in root.rglob("*.yml")}
+    described = set(re.findall(r"^\| `([^`]+\.yml)` \|", _section(heading), re.MULTILINE))
     assert files == described, (
-        f"not in docs/sites.md: {files - described}; not in the example: {described - files}"
+        f"not in docs/sites.md: {files - described}; not in the {inventory} inventory: {described - files}"
     )
 
 

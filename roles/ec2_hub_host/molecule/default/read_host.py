@@ -68,6 +68,11 @@ def read(name: str, region: str) -> dict[str, Any]:
                     for r in p.get("IpRanges", [])
                 ),
                 "ingress_from_groups": [p for p in g["IpPermissions"] if p.get("UserIdGroupPairs")],
+                "egress": sorted(
+                    [p["IpProtocol"], r["CidrIp"]]
+                    for p in g["IpPermissionsEgress"]
+                    for r in p.get("IpRanges", [])
+                ),
             }
             for g in groups
         ],
