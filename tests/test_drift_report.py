@@ -52,7 +52,16 @@ def test_stages_come_from_the_plays_tags() -> None:
     assert stages["Finish the site's EKS cluster, its node groups and add-ons."] == "cluster"
     assert stages["Build the site's home filesystem."] == "storage"  # followed into storage.yml
     assert stages["Validate every stage's inputs."] == "Validate every stage's inputs."  # tag always
-    assert drift.stages() == ["backup", "cluster", "hub", "images", "monitoring", "network", "storage"]
+    assert drift.stages() == [
+        "backup",
+        "cluster",
+        "host",
+        "hub",
+        "images",
+        "monitoring",
+        "network",
+        "storage",
+    ]
 
 
 def test_every_change_is_one_line_naming_the_resource_and_what_differs() -> None:
