@@ -42,6 +42,7 @@ def read(name: str, region: str) -> dict[str, Any]:
             {
                 "id": i["InstanceId"],
                 "type": i["InstanceType"],
+                "ebs_optimized": i.get("EbsOptimized"),
                 "key_name": i.get("KeyName"),
                 "subnet_id": i["SubnetId"],
                 "private_ip": i.get("PrivateIpAddress"),
