@@ -94,6 +94,12 @@ OPERATOR_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     }
 }
 
+# The emulator has Ubuntu's images, not Debian's, which the hub host's image lookup asks for by default.
+EMULATED_HUB_HOST_IMAGE = {
+    "ec2_hub_host_image_owners": ["099720109477"],
+    "ec2_hub_host_image_filters": {"name": "ubuntu/images/hvm-ssd/ubuntu-*"},
+}
+
 
 def set_variables(path: Path, values: dict[str, Any]) -> None:
     """Rewrite each variable's line in an inventory file (the comments stay), as an operator edits it."""

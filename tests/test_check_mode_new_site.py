@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
-from ansible_run import operator_copy, run_playbook
+from ansible_run import EMULATED_HUB_HOST_IMAGE, operator_copy, run_playbook
 
 from emulator.launcher import Emulator
 
@@ -162,12 +162,7 @@ def test_check_mode_plans_a_new_single_node_site_with_its_host(
         "site.yml",
         site=site.inventory,
         state_dir=site_emulator.state_dir,
-        # The emulator has Ubuntu images, not Debian's (the role's default lookup).
-        extra_vars={
-            "site_aws_environment": site_emulator.client_env(),
-            "ec2_hub_host_image_owners": ["099720109477"],
-            "ec2_hub_host_image_filters": {"name": "ubuntu/images/hvm-ssd/ubuntu-*"},
-        },
+        extra_vars={"site_aws_environment": site_emulator.client_env(), **EMULATED_HUB_HOST_IMAGE},
         args=("--check", "--diff"),
         env=site.env,
     )

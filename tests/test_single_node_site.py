@@ -17,7 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
-from ansible_run import TEST_TIME_SCALE, WITHOUT_HUB, operator_copy, run_playbook
+from ansible_run import EMULATED_HUB_HOST_IMAGE, TEST_TIME_SCALE, WITHOUT_HUB, operator_copy, run_playbook
 
 from emulator.launcher import Emulator, running_emulator
 
@@ -27,11 +27,7 @@ SITE = "hst-small"
 REGION = "us-east-1"
 HOST = f"{SITE}-hub"
 ROLE = f"{HOST}-hub-host"
-EMULATED = {
-    "ec2_hub_host_image_owners": ["099720109477"],
-    "ec2_hub_host_image_filters": {"name": "ubuntu/images/hvm-ssd/ubuntu-*"},
-    "ec2_hub_host_known_hosts_file": "",
-}
+EMULATED = {**EMULATED_HUB_HOST_IMAGE, "ec2_hub_host_known_hosts_file": ""}
 
 
 @pytest.fixture(scope="module")
