@@ -59,6 +59,13 @@ CONTEXT: dict[str, Any] = {
     "image_pipeline__account": ACCOUNT,
     "image_pipeline__partition": "aws",
     "image_pipeline__bucket": f"hst-prod-image-builds-{ACCOUNT}",
+    # The single-node site's hub host (inventories/example-single-node).
+    "ec2_hub_host_name": "hst-small-hub",
+    "ec2_hub_host_region": "us-east-1",
+    "ec2_hub_host_efs_file_system_arn": (
+        f"arn:aws:elasticfilesystem:us-east-1:{ACCOUNT}:file-system/fs-0123456789abcdef0"
+    ),
+    "ec2_hub_host_ssm_parameters": ["/sciplat/hst-small/cost-cap"],
 }
 
 
@@ -100,6 +107,7 @@ def render(documents: dict[str, Any], out: Path) -> list[Path]:
             "vars_files": [
                 str(ROOT / "roles/eks_cluster/vars/main.yml"),
                 str(ROOT / "roles/cloudwatch_alarms/vars/main.yml"),
+                str(ROOT / "roles/ec2_hub_host/vars/main.yml"),
                 str(work / "context.json"),
                 str(work / "documents.json"),
             ],

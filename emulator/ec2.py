@@ -3,7 +3,8 @@ AMIs can be deprecated (EnableImageDeprecation, DisableImageDeprecation, Depreca
 a new launch template stay out of its data; EBS encryption by default encrypts new volumes, and its default
 KMS key can be read and reset (GetEbsDefaultKmsKeyId, ResetEbsDefaultKmsKeyId); an AMI can require IMDSv2
 (ModifyImageAttribute ImdsSupport, shown by DescribeImages and DescribeImageAttribute); GetConsoleOutput of an
-instance that a local machine stands for prints that machine's SSH host keys, as cloud-init does on EC2."""
+instance that a local machine stands for prints that machine's SSH host keys, as cloud-init does on EC2;
+UpdateSecurityGroupRuleDescriptionsIngress/Egress answer Return, as AWS does."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
 from moto.ec2.responses.amis import AmisResponse
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.ec2.responses.general import General
+from moto.ec2.responses.security_groups import SecurityGroups
 from moto.ec2.utils import Base64EncodedString
 from moto.kms.models import kms_backends
 
@@ -310,6 +312,17 @@ def reset_ebs_default_kms_key_id(self: Any) -> ActionResult:
     return ActionResult({"KmsKeyId": self.ec2_backend._create_default_encryption_key()})
 
 
+def answers_return(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto answers an empty body; AWS answers Return (amazon.aws.ec2_security_group reads it):
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_UpdateSecurityGroupRuleDescriptionsEgress.html"""
+
+    def update(self: Any) -> ActionResult:
+        original(self)
+        return ActionResult({"Return": True})
+
+    return update
+
+
 def install() -> None:
     NatGateway.state = TimedStatus()  # type: ignore[assignment]
     Ami.state = TimedStatus()  # type: ignore[assignment]
@@ -327,5 +340,8 @@ def install() -> None:
     AmisResponse.modify_image_attribute = modify_image_attribute(AmisResponse.modify_image_attribute)  # type: ignore[method-assign]
     AmisResponse.describe_image_attribute = describe_image_attribute(AmisResponse.describe_image_attribute)  # type: ignore[method-assign]
     General.get_console_output = get_console_output(General.get_console_output)  # type: ignore[method-assign]
+    for way in ("ingress", "egress"):
+        name = f"update_security_group_rule_descriptions_{way}"
+        setattr(SecurityGroups, name, answers_return(getattr(SecurityGroups, name)))
     AmisResponse.enable_image_deprecation = enable_image_deprecation  # type: ignore[attr-defined]
     AmisResponse.disable_image_deprecation = disable_image_deprecation  # type: ignore[attr-defined]

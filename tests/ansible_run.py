@@ -90,6 +90,31 @@ OPERATOR_SECRETS = {"vault_hub_oauth_client_secret": "9c1e7a3f5b2d4e6081a3c5e7f9
 # (docs/environments.md, "Base images"); the kit ships a placeholder a real site refuses.
 OPERATOR_BASE_IMAGE_DIGEST = "sha256:" + hashlib.sha256(b"the operator's base image").hexdigest()
 
+# And over the other placeholders of a site's inventory: file -> variable -> value.
+OPERATOR_SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
+    "example-single-node": {
+        "group_vars/all/host.yml": {
+            "ec2_hub_host_key_name": "hst-small-operators",
+            "ec2_hub_host_ssh_cidrs": ["198.51.100.7/32"],
+        }
+    }
+}
+
+# The emulator has Ubuntu's images, not Debian's, which the hub host's image lookup asks for by default.
+EMULATED_HUB_HOST_IMAGE = {
+    "ec2_hub_host_image_owners": ["099720109477"],
+    "ec2_hub_host_image_filters": {"name": "ubuntu/images/hvm-ssd/ubuntu-*"},
+}
+
+
+def set_variables(path: Path, values: dict[str, Any]) -> None:
+    """Rewrite each variable's line in an inventory file (the comments stay), as an operator edits it."""
+    text = path.read_text()
+    for name, value in values.items():
+        text, found = re.subn(rf"^{name}:.*$", f"{name}: {json.dumps(value)}", text, flags=re.MULTILINE)
+        assert found == 1, f"{path} has no line for {name}"
+    path.write_text(text)
+
 
 def operator_copy(
     site: str,
@@ -101,8 +126,8 @@ def operator_copy(
 ) -> OperatorCopy:
     """root/inventories/<name or site>, a copy of the site's inventory beside a copy of the environments
     (the inventory names them relative to itself) whose Dockerfiles pin the base image's digest, with its
-    vault file filled in (``secrets`` over what it holds; OPERATOR_SECRETS by default) and encrypted with
-    ``password``."""
+    placeholders filled in (OPERATOR_SETTINGS), its vault file filled in (``secrets`` over what it holds;
+    OPERATOR_SECRETS by default) and encrypted with ``password``."""
     inventory = root / "inventories" / (name or site)
     shutil.copytree(ROOT / "inventories" / site, inventory)
     environments = root / "environments"
@@ -111,6 +136,8 @@ def operator_copy(
         for dockerfile in environments.glob("*/*/Dockerfile"):
             pinned = dockerfile.read_text().replace(PLACEHOLDER_DIGEST, OPERATOR_BASE_IMAGE_DIGEST)
             dockerfile.write_text("".join(s for s in pinned.splitlines(True) if "is a placeholder" not in s))
+    for file, values in OPERATOR_SETTINGS.get(site, {}).items():
+        set_variables(inventory / file, values)
     vault_file = inventory / "group_vars" / "all" / "vault.yml"
     shipped = yaml.safe_load(vault_file.read_text()) if vault_file.exists() else None
     vault_file.write_text(

@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
-from ansible_run import assert_fails_before_any_change, operator_copy, run_playbook
+from ansible_run import ROOT, assert_fails_before_any_change, operator_copy, run_playbook
 
 from emulator.launcher import Emulator
 from runbooks.site import load_site
@@ -282,6 +282,51 @@ def test_example_inventory_is_refused_until_its_secrets_are_filled_in_and_encryp
     assert "CHANGE-ME-with-ansible-vault" not in run.output
 
     ready = operator_copy("example", tmp_path / "ready")
+    run = run_playbook(
+        "validate.yml", site=ready.inventory, state_dir=site_emulator.state_dir, extra_vars=aws, env=ready.env
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.recap["localhost"]["failed"] == 0
+
+
+@pytest.mark.emulator
+def test_single_node_example_is_refused_until_its_placeholders_are_filled_in(
+    site_emulator: Emulator, tmp_path: Path
+) -> None:
+    """The real single-node site to copy: refused as shipped (plain vault file); with its secret filled
+    in and encrypted but the host's placeholders left (no key pair, no SSH addresses), the host stage's
+    validation names them; SSH open to the internet is refused; filled in as an operator does, it passes."""
+    site_emulator.reset()
+    aws = {"site_aws_environment": site_emulator.client_env()}
+    site = "example-single-node"
+    shipped = run_playbook("validate.yml", site=site, state_dir=site_emulator.state_dir, extra_vars=aws)
+    assert shipped.returncode != 0
+    plain = f"inventories/{site}/group_vars/all/vault.yml is not encrypted"
+    assert plain in shipped.output, shipped.output[-3000:]
+
+    ready = operator_copy(site, tmp_path / "ready")
+    host_file = ready.inventory / "group_vars" / "all" / "host.yml"
+    filled = host_file.read_text()
+    shipped_host = (ROOT / "inventories" / site / "group_vars" / "all" / "host.yml").read_text()
+    host_file.write_text(shipped_host)
+    run = run_playbook(
+        "validate.yml", site=ready.inventory, state_dir=site_emulator.state_dir, extra_vars=aws, env=ready.env
+    )
+    assert run.returncode != 0
+    assert 'ec2_hub_host_key_name is "CHANGE-ME-your-key-pair"' in run.output, run.output[-3000:]
+    assert "ec2_hub_host_ssh_cidrs is []: it accepts one or more IPv4 CIDRs" in run.output, run.output[-3000:]
+
+    host_file.write_text(filled)
+    run = run_playbook(
+        "validate.yml",
+        site=ready.inventory,
+        state_dir=site_emulator.state_dir,
+        extra_vars={**aws, "ec2_hub_host_ssh_cidrs": ["198.51.100.7/32", "0.0.0.0/0"]},
+        env=ready.env,
+    )
+    assert run.returncode != 0
+    assert "never a /0 (SSH open to the internet), and not 0.0.0.0/0" in run.output, run.output[-3000:]
+
     run = run_playbook(
         "validate.yml", site=ready.inventory, state_dir=site_emulator.state_dir, extra_vars=aws, env=ready.env
     )

@@ -1,8 +1,9 @@
 """The README's first step for a real site: `site.yml --check --diff` on an empty account.
 
-The example inventory is planned against an empty emulated account: every stage runs through, says
+The example inventories are planned against an empty emulated account: every stage runs through, says
 what it would create, shows "(known after apply)" where an ID, ARN or endpoint exists only once
-created (as Terraform's plan does), and the account is still empty afterwards.
+created (as Terraform's plan does), and the account is still empty afterwards. The real single-node
+site's plan includes its hub's EC2 host (the host stage) and no cluster.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
-from ansible_run import operator_copy, run_playbook
+from ansible_run import EMULATED_HUB_HOST_IMAGE, operator_copy, run_playbook
 
 from emulator.launcher import Emulator
 
@@ -47,6 +48,15 @@ def account_resources(emulator: Emulator, region: str) -> dict[str, list[str]]:
             if g["GroupName"] != "default"
         ],
         "addresses": [a["AllocationId"] for a in ec2.describe_addresses()["Addresses"]],
+        "instances": [
+            i["InstanceId"]
+            for r in ec2.describe_instances()["Reservations"]
+            for i in r["Instances"]
+            if i["State"]["Name"] != "terminated"
+        ],
+        "instance_profiles": [
+            p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"]
+        ],
         "clusters": client("eks").list_clusters()["clusters"],
         "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if not r["Path"].startswith("/aws-")],
         "oidc": [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]],
@@ -136,3 +146,44 @@ def test_the_network_stage_alone_is_planned_without_the_others(
     others = set(run.changed_tasks_by_role) - {STAGE_ROLES[stage]}
     assert not others, others
     assert run.changed_tasks_by_role.get(STAGE_ROLES[stage]), run.output[-4000:]
+
+
+@pytest.mark.emulator
+def test_check_mode_plans_a_new_single_node_site_with_its_host(
+    site_emulator: Emulator, tmp_path: Path
+) -> None:
+    """inventories/example-single-node as an operator makes it ready: network, host, storage, backup,
+    monitoring say what they would create; the host's instance is planned once its security group
+    and role exist; the hub stage says what it would configure on that host; no cluster, no images."""
+    site_emulator.reset()
+    site = operator_copy("example-single-node", tmp_path)
+    region = "us-east-1"
+    before = account_resources(site_emulator, region)
+    run = run_playbook(
+        "site.yml",
+        site=site.inventory,
+        state_dir=site_emulator.state_dir,
+        extra_vars={"site_aws_environment": site_emulator.client_env(), **EMULATED_HUB_HOST_IMAGE},
+        args=("--check", "--diff"),
+        env=site.env,
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.recap["localhost"]["failed"] == 0
+
+    changed = run.changed_tasks_by_role
+    stages = {"aws_network", "ec2_hub_host", "efs_storage", "backup", "cloudwatch_alarms"}
+    assert stages <= set(changed), f"stages with nothing they would create: {stages - set(changed)}"
+    assert not {"eks_cluster", "image_pipeline"} & set(changed), changed
+    host_tasks = changed["ec2_hub_host"]
+    assert "Create or update the security group (HTTPS and SSH from the listed addresses only)." in host_tasks
+    assert "Create or update the host's IAM role (EC2 may assume it)." in host_tasks
+    # The messages as read, whatever the callback's line wrapping and quoting.
+    said = " ".join(run.output.replace("''", "'").split())
+    assert "would create, once the network and the host's security group, role and instance profile" in said
+    assert "IMDSv2 required with hop limit 1, an encrypted 100 GiB gp3 root volume" in said
+    assert "would configure, once the host exists: the single-node hub" in said
+
+    diff_lines = [line for line in run.output.splitlines() if line.startswith("+")]
+    assert any("vpc_id: (known after apply)" in line for line in diff_lines)  # the host's and the NFS groups
+
+    assert account_resources(site_emulator, region) == before

@@ -52,7 +52,16 @@ def test_stages_come_from_the_plays_tags() -> None:
     assert stages["Finish the site's EKS cluster, its node groups and add-ons."] == "cluster"
     assert stages["Build the site's home filesystem."] == "storage"  # followed into storage.yml
     assert stages["Validate every stage's inputs."] == "Validate every stage's inputs."  # tag always
-    assert drift.stages() == ["backup", "cluster", "hub", "images", "monitoring", "network", "storage"]
+    assert drift.stages() == [
+        "backup",
+        "cluster",
+        "host",
+        "hub",
+        "images",
+        "monitoring",
+        "network",
+        "storage",
+    ]
 
 
 def test_every_change_is_one_line_naming_the_resource_and_what_differs() -> None:
@@ -175,7 +184,8 @@ def test_a_site_without_credentials_is_one_unreachable_line(
     assert result.output.splitlines() == [
         "example: UNREACHABLE: cannot reach AWS: ProfileNotFound: "
         "The config profile (hst-prod-admin) could not be found",
-        "nowhere: UNREACHABLE: unknown site 'nowhere': known sites are example, local, local-eks",
+        "nowhere: UNREACHABLE: unknown site 'nowhere': known sites are "
+        "example, example-single-node, local, local-eks",
     ]
     report = json.loads((tmp_path / "drift.json").read_text())
     assert report["exit_code"] == 2
@@ -211,9 +221,8 @@ def test_all_leaves_out_a_site_marked_so_and_refuses_a_bad_mark(tmp_path: Path) 
 def test_bad_options_are_refused_before_any_site_runs() -> None:
     result = cli("drift", "--stage", "everything")
     assert result.exit_code == 2
-    assert (
-        "--stage must be one of backup, cluster, hub, images, monitoring, network, storage" in result.output
-    )
+    stages = "backup, cluster, host, hub, images, monitoring, network, storage"
+    assert f"--stage must be one of {stages}" in result.output
     result = cli("drift", "--all", "--site", "local")
     assert result.exit_code == 2 and "--site SITE (repeatable) or --all, not both" in result.output
 

@@ -24,6 +24,7 @@ import security_scan  # noqa: E402
 LEFT = {
     # EC2 assumes a node's role for its instance profile; it is not documented to pass a source account.
     "eks_cluster.eks_cluster_node_trust_policy",
+    "ec2_hub_host.ec2_hub_host__trust_policy",
 }
 # CloudWatch Logs uses a key for a log group under the encryption context kms:EncryptionContext:aws:logs:arn,
 # the group's ARN (its account included): the condition its guide gives for a key policy.

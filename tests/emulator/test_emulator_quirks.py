@@ -1,4 +1,5 @@
-"""Where plain moto answers unlike AWS: AMIs, AWS Backup, IAM OIDC providers, EFS mount targets."""
+"""Where plain moto answers unlike AWS: AMIs, AWS Backup, IAM OIDC providers, EFS mount targets, security
+group rule descriptions."""
 
 from __future__ import annotations
 
@@ -24,6 +25,23 @@ def error_code(raised: pytest.ExceptionInfo[ClientError]) -> str:
 def instance(aws: Client) -> str:
     reservation = aws("ec2").run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)
     return str(reservation["Instances"][0]["InstanceId"])
+
+
+def test_rule_description_updates_answer_return(aws: Client, unique: Names) -> None:
+    """amazon.aws.ec2_security_group reads Return when it describes an existing rule (a group's default
+    egress rule, given a description)."""
+    ec2 = aws("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName=unique("sg"), Description="d", VpcId=vpc)["GroupId"]
+    everything = {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "out"}]}
+    described = ec2.update_security_group_rule_descriptions_egress(GroupId=group, IpPermissions=[everything])
+    assert described["Return"]
+    [egress] = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissionsEgress"]
+    assert egress["IpRanges"] == [{"CidrIp": "0.0.0.0/0", "Description": "out"}]
+    https = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "192.0.2.0/24"}]}
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[https])
+    https["IpRanges"] = [{"CidrIp": "192.0.2.0/24", "Description": "users"}]
+    assert ec2.update_security_group_rule_descriptions_ingress(GroupId=group, IpPermissions=[https])["Return"]
 
 
 def test_ami_names_are_unique_per_account_and_region(aws: Client, instance: str, unique: Names) -> None:
