@@ -5,29 +5,26 @@ The home_usage role measures every home on a schedule and writes, on the home fi
 UTC day). This report reads both through the site's home access (runbooks/home_access.py: a local
 directory, or over SSH on the host that mounts the file system), applies
 the site's quota settings (the ``jupyterhub_quota_*`` inventory variables) with the hub's own rules
-module (roles/jupyterhub/files/sciplat_quota.py, loaded by file path so the report and the hub can
-never disagree on a quota), and renders a table for a screen or JSON for a machine.
+module (``runbooks.hub_quota``, a link to roles/jupyterhub/files/sciplat_quota.py, so the report and
+the hub can never disagree on a quota), and renders a table for a screen or JSON for a machine.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from runbooks import aws
+from runbooks import hub_quota as rules
 from runbooks.engine import Refused, StepFailed
 from runbooks.home_access import home_access, home_root, local_root
-from runbooks.site import PROJECT_ROOT, Site
+from runbooks.site import Site
 
-QUOTA_MODULE = PROJECT_ROOT / "roles" / "jupyterhub" / "files" / "sciplat_quota.py"
 USAGE_DIR = ".sciplat-usage"
 USAGE_FILE = "usage.json"
 HISTORY_FILE = "history.jsonl"
@@ -37,18 +34,6 @@ STALE_MINUTES = 60
 TOP_GROWTH = 5
 NAMES_SHOWN = 3  # over/near names in the header (the table shows the rest)
 STATE_WORDS = {"over": "OVER", "warn": "near", "ok": "ok", "unknown": "-"}
-
-
-def quota_module() -> ModuleType:
-    """The hub's quota rules (sciplat_quota), imported from the role's files by path, once."""
-    name = "sciplat_quota"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, QUOTA_MODULE)
-        assert spec is not None and spec.loader is not None, QUOTA_MODULE
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up while the class is built
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 # -- where the files are -------------------------------------------------------------------------
@@ -87,7 +72,7 @@ def read_usage(
     if not path.is_file():
         raise Refused(f"no usage file yet ({where}): {measure_hint(site)}")
     try:
-        usage = quota_module().load_usage(path)
+        usage = rules.load_usage(path)
     except (OSError, ValueError) as error:
         detail = str(error).replace(str(path), where)
         raise Refused(f"the usage file {where} cannot be read ({detail}): {measure_hint(site)}") from error
@@ -133,7 +118,7 @@ def read_usage_through_access(site: Site) -> tuple[dict[str, Any], list[dict[str
 @dataclass(frozen=True)
 class QuotaSettings:
     enabled: bool
-    quotas: Any  # sciplat_quota.Quotas, or None when quotas are off
+    quotas: Any  # rules.Quotas, or None when quotas are off
     groups_of: dict[str, list[str]]  # user -> the jupyterhub_groups they are in
 
 
@@ -151,7 +136,6 @@ def quota_settings(site: Site) -> QuotaSettings:
         enabled = str(enabled).strip().lower() in ("true", "yes", "1", "on")
     if not enabled:
         return QuotaSettings(False, None, groups_of)
-    module = quota_module()
     values = {
         name: site.setting(f"jupyterhub_quota_{name}")
         for name in ("default", "users", "groups", "warn_percent")
@@ -160,17 +144,17 @@ def quota_settings(site: Site) -> QuotaSettings:
         if values[name] is not None and not isinstance(values[name], dict):
             raise Refused(f"site {site.name}: jupyterhub_quota_{name} must map a name to a size")
     try:
-        module.parse_size(values["default"])
+        rules.parse_size(values["default"])
     except ValueError as error:
         raise Refused(f"site {site.name}: jupyterhub_quota_default: {error}") from error
     for name in ("users", "groups"):
         for key, size in (values[name] or {}).items():
             try:
-                module.parse_size(size)
+                rules.parse_size(size)
             except ValueError as error:
                 raise Refused(f"site {site.name}: jupyterhub_quota_{name}[{key}]: {error}") from error
     try:
-        quotas = module.Quotas(values["default"], values["users"], values["groups"], values["warn_percent"])
+        quotas = rules.Quotas(values["default"], values["users"], values["groups"], values["warn_percent"])
     except (TypeError, ValueError) as error:
         raise Refused(f"site {site.name}: jupyterhub_quota_warn_percent: {error}") from error
     return QuotaSettings(True, quotas, groups_of)
@@ -306,7 +290,7 @@ def build(
 
 
 def size(value: int | None) -> str:
-    return "-" if value is None else quota_module().format_size(value)
+    return "-" if value is None else rules.format_size(value)
 
 
 def signed(value: int | None) -> str:

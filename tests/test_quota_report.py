@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typer.testing import CliRunner
 
 from runbooks import cli
 from runbooks import quota_report as quota
-from runbooks.site import load_site
+from runbooks.site import PROJECT_ROOT, load_site
 
 LOCAL = load_site("local")
 GiB = 1024**3
@@ -336,9 +335,9 @@ def test_a_kubernetes_job_without_a_cluster_to_reach_refuses(
 
 
 def test_the_rules_are_the_hubs_module_not_a_copy() -> None:
-    module = quota.quota_module()
-    assert Path(module.__file__).resolve() == quota.QUOTA_MODULE.resolve()
-    assert os.path.basename(module.__file__) == "sciplat_quota.py"
+    hub_file = PROJECT_ROOT / "roles" / "jupyterhub" / "files" / "sciplat_quota.py"
+    assert Path(quota.rules.__file__).resolve() == hub_file.resolve()
+    assert not hub_file.is_symlink()
 
 
 def test_a_setting_the_inventory_leaves_out_is_the_roles_documented_default() -> None:

@@ -1,0 +1,1 @@
+../roles/jupyterhub/files/sciplat_quota.py
