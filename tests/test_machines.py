@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from local_machines import machines, needs_machines
 
 from machines.machine import Bind, Machine
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("systemd-nspawn") is None or shutil.which("debootstrap") is None,
-    reason="needs systemd-container and debootstrap (`make host-deps`)",
-)
-
-
-def machines_cli(state_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "machines", *argv, "--state-dir", str(state_dir)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+pytestmark = needs_machines
 
 
 def test_bind_specs_are_checked() -> None:
@@ -38,11 +24,11 @@ def test_bind_specs_are_checked() -> None:
 def test_machine_boots_answers_ssh_and_powers_off(tmp_path: Path) -> None:
     state_dir = tmp_path / "machines"
     shared = tmp_path / "shared"
-    started = machines_cli(state_dir, "start", "t1", "--port", "web", "--bind", f"{shared}:/srv/shared")
+    started = machines(state_dir, "start", "t1", "--port", "web", "--bind", f"{shared}:/srv/shared")
     machine = Machine("t1", state_dir)
     try:
         assert started.returncode == 0, started.stderr
-        status = json.loads(machines_cli(state_dir, "status", "t1").stdout)
+        status = json.loads(machines(state_dir, "status", "t1").stdout)
         assert status["state"] == "running"
         assert set(status["ports"]) == {"ssh", "web"}
         assert status["ports"]["ssh"] != status["ports"]["web"]
@@ -62,12 +48,12 @@ def test_machine_boots_answers_ssh_and_powers_off(tmp_path: Path) -> None:
         # A degraded boot names its failed units (on stderr).
         assert inside.stdout.split() == ["running", "t1", "written", "on", "the", "host", "limits-ok"], inside
         # A second start is a no-op on a running machine.
-        assert machines_cli(state_dir, "start", "t1").returncode == 0
+        assert machines(state_dir, "start", "t1").returncode == 0
     finally:
-        stopped = machines_cli(state_dir, "stop", "t1")
+        stopped = machines(state_dir, "stop", "t1")
     assert stopped.returncode == 0, stopped.stderr
     assert "stopped" in stopped.stderr
     assert not machine.running()
-    assert machines_cli(state_dir, "status", "t1").returncode == 1
-    assert machines_cli(state_dir, "destroy", "t1").returncode == 0
+    assert machines(state_dir, "status", "t1").returncode == 1
+    assert machines(state_dir, "destroy", "t1").returncode == 0
     assert not (state_dir / "t1").exists()

@@ -7,13 +7,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from local_machines import machines, needs_machines
 from runbooks_site import files
 from test_runbooks_preflight import make_small_site, runner
 
@@ -23,20 +22,8 @@ from runbooks import quota_report as quota
 from runbooks.home_access import SshHostAccess, home_access
 from runbooks.site import Site, load_site
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("systemd-nspawn") is None or shutil.which("debootstrap") is None,
-    reason="needs systemd-container and debootstrap (`make host-deps`)",
-)
+pytestmark = needs_machines
 SSH_SETTINGS = {"host": "hub-local", "root": "/srv/efs/{file_system_id}"}
-
-
-def machines(state_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "machines", *argv, "--state-dir", str(state_dir)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 @pytest.fixture(scope="module")
