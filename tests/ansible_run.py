@@ -27,6 +27,10 @@ TEST_TIME_SCALE = float(os.environ.get("EMULATOR_TIME_SCALE", "120"))
 # The local site's hub runs on a booted machine (make host); its Molecule scenario and the browser
 # test converge and check it. Site runs against a bare emulator leave that stage out.
 WITHOUT_HUB = ("--skip-tags", "hub")
+# A converge against an emulator without Kubernetes behind EKS (running_emulator(kubernetes=False)) makes
+# no call to the cluster's API: the storage stage renders its manifests but applies none, and
+# cluster-autoscaler is not installed.
+WITHOUT_KUBERNETES = {"efs_storage_kubernetes_apply": False, "eks_cluster_autoscaler_enabled": False}
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 TASK_HEADER = re.compile(r"^TASK \[(.*)\] \*+")
 

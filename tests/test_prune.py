@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
-from ansible_run import TEST_TIME_SCALE, PlaybookRun, run_playbook
+from ansible_run import TEST_TIME_SCALE, WITHOUT_KUBERNETES, PlaybookRun, run_playbook
 
 from emulator.launcher import Emulator, running_emulator
 from runbooks.site import load_site
@@ -46,7 +46,7 @@ def converge(emulator: Emulator, *args: str, **extra_vars: Any) -> PlaybookRun:
     return run_playbook(
         "network.yml",
         state_dir=emulator.state_dir,
-        extra_vars=extra_vars,
+        extra_vars={**WITHOUT_KUBERNETES, **extra_vars},
         args=("playbooks/cluster.yml", *args),
     )
 

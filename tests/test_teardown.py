@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 import pytest
-from ansible_run import TEST_TIME_SCALE, WITHOUT_HUB, PlaybookRun, run_playbook
+from ansible_run import TEST_TIME_SCALE, WITHOUT_HUB, WITHOUT_KUBERNETES, PlaybookRun, run_playbook
 
 from emulator.launcher import Emulator, running_emulator
 from runbooks.site import load_site
@@ -32,8 +32,6 @@ LOCAL = load_site("local")
 SITE = LOCAL.var("site_name")
 REGION = LOCAL.var("site_region")
 COPY_REGION = LOCAL.var("backup_copy_region")
-# Converged without Kubernetes behind EKS: the storage stage renders its manifests but applies nothing.
-NO_KUBERNETES = {"efs_storage_kubernetes_apply": False}
 CONFIRM = {"teardown_confirm": SITE}
 # Kept by a teardown without the delete variables.
 KEPT = {"file_systems", "vaults", "vault_keys"}
@@ -75,7 +73,7 @@ def teardown(emulator: Emulator, *args: str, **extra_vars: Any) -> PlaybookRun:
     return run_playbook(
         "teardown.yml",
         state_dir=emulator.state_dir,
-        extra_vars={**NO_KUBERNETES, **extra_vars},
+        extra_vars={**WITHOUT_KUBERNETES, **extra_vars},
         args=args,
     )
 
@@ -213,7 +211,9 @@ def recovery_points(emulator: Emulator) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def converged(emulator: Emulator) -> dict[str, list[str]]:
-    run = run_playbook("site.yml", state_dir=emulator.state_dir, extra_vars=NO_KUBERNETES, args=WITHOUT_HUB)
+    run = run_playbook(
+        "site.yml", state_dir=emulator.state_dir, extra_vars=WITHOUT_KUBERNETES, args=WITHOUT_HUB
+    )
     assert run.returncode == 0, run.output[-6000:]
     built = site_resources(emulator)
     empty = sorted(kind for kind, found in built.items() if not found)
