@@ -55,7 +55,7 @@ def test_a_builder_presenting_another_host_key_is_refused(
 
     assert run.returncode != 0, run.output[-3000:]
     assert "failed at 'Wait for the builder's SSH.'" in run.output, run.output[-3000:]
-    assert "Host key verification failed" in run.output, run.output[-3000:]
+    assert "SSH reported an unrecognized or mismatching host key" in run.output, run.output[-3000:]
     assert "TASK [ami_demo : Configure the builder as a demo host.]" not in run.output
     nothing = {"instances": [], "key_pairs": [], "security_groups": [], "images": []}
     assert ami_resources(site_emulator) == nothing
