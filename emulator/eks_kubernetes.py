@@ -85,6 +85,9 @@ class NodeRecord:
     lost: str | None = None  # which process ended after it had joined
     join_deadline: float = 0.0  # time.monotonic()
     generation: int = 0  # the group's node_generation when the node was made (version updates count)
+    # The group by its ARN, not its name: a group deleted and made again under the same name is another
+    # group, whose nodes are new (the old ones may still be draining when it is made).
+    group_arn: str = ""
 
 
 @dataclass
@@ -96,7 +99,7 @@ class ClusterState:
     failure: str | None = None
     nodes: dict[str, NodeRecord] = field(default_factory=dict)
     next_index: int = 0
-    active_groups: set[str] = field(default_factory=set)  # node groups that have been ACTIVE
+    active_groups: set[str] = field(default_factory=set)  # ARNs of the node groups that have been ACTIVE
     api: Any = None
 
     @property
@@ -194,14 +197,14 @@ def nodegroup_status(account: str, region: str, nodegroup: Any, timed: str | Non
     if state is None or state.failure:
         return timed
     desired = int(nodegroup.scaling_config.get("desiredSize", 0))
-    members = [n for n in state.nodes.values() if n.group == nodegroup.nodegroup_name]
+    members = _members(state, nodegroup)
     if any(n.failure for n in members):
         # EKS: instances that never join make a new group fail (for good: delete it and create it
         # again); a group that was ACTIVE stays so, with the health issue.
-        return "ACTIVE" if nodegroup.nodegroup_name in state.active_groups else "CREATE_FAILED"
+        return "ACTIVE" if nodegroup.arn in state.active_groups else "CREATE_FAILED"
     ready = [n for n in members if n.ready]
     if state.ready and len(ready) >= desired:
-        state.active_groups.add(nodegroup.nodegroup_name)
+        state.active_groups.add(nodegroup.arn)
         return "ACTIVE"
     return "CREATING"
 
@@ -285,12 +288,13 @@ def _reconcile(state: ClusterState) -> None:
             return
         _bootstrap(state)
         state.ready = True
+    # The nodes of deleted groups go first: a group made again under the same name then counts only its own.
+    groups = {group.arn for group in cluster.nodegroups.values() if group.status not in (None, "DELETING")}
+    state.active_groups &= groups
+    for record in [n for n in state.nodes.values() if n.group_arn not in groups]:
+        _remove_node(state, record)
     for nodegroup in list(cluster.nodegroups.values()):
         _reconcile_group(state, cluster, nodegroup)
-    groups = {name for name, group in cluster.nodegroups.items() if group.status not in (None, "DELETING")}
-    state.active_groups &= groups
-    for record in [n for n in state.nodes.values() if n.group not in groups]:
-        _remove_node(state, record)
 
 
 def _client(state: ClusterState) -> Any:
@@ -360,6 +364,11 @@ def _target_release(nodegroup: Any) -> str:
     return str(getattr(nodegroup, "target_release", None) or nodegroup.release_version)
 
 
+def _members(state: ClusterState, nodegroup: Any) -> list[NodeRecord]:
+    """The group's nodes (of this group: not of an earlier one of the same name)."""
+    return [n for n in state.nodes.values() if n.group_arn == nodegroup.arn]
+
+
 def _generation(nodegroup: Any) -> int:
     return int(getattr(nodegroup, "node_generation", 0))
 
@@ -369,7 +378,7 @@ def nodes_rolled(account: str, region: str, nodegroup: Any) -> bool:
     state = _clusters.get((account, region, nodegroup.cluster_name))
     if not enabled() or state is None or state.failure:
         return True
-    members = [n for n in state.nodes.values() if n.group == nodegroup.nodegroup_name]
+    members = _members(state, nodegroup)
     desired = int(nodegroup.scaling_config.get("desiredSize", 0))
     return len(members) == desired and all(
         n.ready and n.generation == _generation(nodegroup) for n in members
@@ -391,9 +400,7 @@ def _reconcile_group(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
     if status in (None, "DELETING"):
         return
     desired = int(nodegroup.scaling_config.get("desiredSize", 0))
-    current = sorted(
-        (n for n in state.nodes.values() if n.group == nodegroup.nodegroup_name), key=lambda n: n.name
-    )
+    current = sorted(_members(state, nodegroup), key=lambda n: n.name)
     fresh = [n for n in current if n.generation == _generation(nodegroup)]
     if desired and len(fresh) < len(current):
         # A version update: one node at a time (EKS's default maxUnavailable 1), new before old.
@@ -410,7 +417,7 @@ def _reconcile_group(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
         for _ in range(desired - len(current)):
             _add_node(state, cluster, nodegroup)
     for record in list(state.nodes.values()):
-        if record.failure or record.group != nodegroup.nodegroup_name:
+        if record.failure or record.group_arn != nodegroup.arn:
             continue
         if record.real:
             _check_real_node(state, nodegroup, record)
@@ -429,7 +436,10 @@ def _add_node(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
     labels = node_labels(nodegroup, zone, region, simulated=not real)
     taints = node_taints(nodegroup, simulated=not real)
     pod_cidr = pod_cidrs.claim(f"{state.control_plane.cluster_dir}:{name}")
-    record = NodeRecord(name, nodegroup.nodegroup_name, real, pod_cidr, generation=_generation(nodegroup))
+    generation = _generation(nodegroup)
+    record = NodeRecord(
+        name, nodegroup.nodegroup_name, real, pod_cidr, generation=generation, group_arn=nodegroup.arn
+    )
     state.nodes[name] = record
     if real:
         record.join_deadline = time.monotonic() + join_timeout()
@@ -496,14 +506,14 @@ def _fail_node(state: ClusterState, nodegroup: Any, record: NodeRecord, reason: 
         node_module.stop_node(state.control_plane.cluster_dir, record.name, keep_logs=True)
     except Exception as error:  # whatever happens, the failure is reported
         reason += f" (stopping the node: {error})"
-    failed = [n for n in state.nodes.values() if n.group == record.group and n.failure] + [record]
+    failed = [n for n in state.nodes.values() if n.group_arn == record.group_arn and n.failure] + [record]
     message = (
         f"{JOIN_FAILURE}: cluster {state.name}, node group {nodegroup.nodegroup_name}: "
         + "; ".join(n.failure or reason for n in failed)
         + ". The failed nodes' processes are stopped. Delete the node group and create it again"
         + (
             "."
-            if record.group in state.active_groups
+            if record.group_arn in state.active_groups
             else " (a node group that failed to create does not recover)."
         )
     )
