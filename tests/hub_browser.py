@@ -29,6 +29,7 @@ from selenium.common.exceptions import (
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -190,6 +191,17 @@ class LocalHub:
 def waiter(driver: WebDriver, timeout: float) -> WebDriverWait:
     """A wait that reads again when the page changed under it (a redirect between a find and a read)."""
     return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+
+
+def click_when_settled(driver: WebDriver, element: WebElement, timeout: float = 10) -> None:
+    """Click as a person does, once the element stops moving: a notification slides in, and a click
+    while it moves lands on the notification's frame instead of its button."""
+
+    def clicked(_: WebDriver) -> bool:
+        element.click()
+        return True
+
+    WebDriverWait(driver, timeout, ignored_exceptions=(ElementClickInterceptedException,)).until(clicked)
 
 
 def browser_available() -> bool:

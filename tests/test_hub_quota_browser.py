@@ -29,6 +29,7 @@ from hub_browser import (
     LocalHub,
     browser_available,
     chromium,
+    click_when_settled,
     log_in,
     submit_spawn_form,
     waiter,
@@ -231,7 +232,8 @@ def test_refusal_storage_page_and_lab_notice_as_a_scientist_sees_them() -> None:
             assert "over your 50 MiB quota: delete 10" in toast and "Open storage page" in toast, toast
             driver.save_screenshot(str(IMG / "hub-quota-notice-over.png"))
             # This notice's own button: the earlier warning's may still be on the page, closing.
-            over.find_element(By.XPATH, ".//button[normalize-space()='Open storage page']").click()
+            open_page = over.find_element(By.XPATH, ".//button[normalize-space()='Open storage page']")
+            click_when_settled(driver, open_page)
             wait.until(lambda d: len(d.window_handles) == 2)
             driver.switch_to.window(driver.window_handles[1])
             wait.until(lambda d: "Your storage" in body_text(d))
