@@ -13,7 +13,8 @@ from typing import Any
 
 import boto3
 import pytest
-from ansible_run import EMULATED_HUB_HOST_IMAGE, operator_copy, run_playbook
+import yaml
+from ansible_run import EMULATED_HUB_HOST_IMAGE, ROOT, operator_copy, run_playbook
 
 from emulator.launcher import Emulator
 
@@ -75,6 +76,12 @@ def account_resources(emulator: Emulator, region: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.emulator
+def validation_tasks(role: str) -> list[str]:
+    """The names of the tasks in a role's tasks/validate.yml."""
+    tasks = yaml.safe_load((ROOT / "roles" / role / "tasks" / "validate.yml").read_text())
+    return [task["name"] for task in tasks]
+
+
 def test_check_mode_plans_a_new_site_and_changes_nothing(site_emulator: Emulator, tmp_path: Path) -> None:
     """The example as an operator makes it ready (secrets filled in, vault file encrypted)."""
     site_emulator.reset()
@@ -119,6 +126,11 @@ def test_check_mode_plans_a_new_site_and_changes_nothing(site_emulator: Emulator
     assert any("url: (known after apply)" in line for line in diff_lines)  # the OIDC provider
     assert "would create, once the cluster exists" in run.output  # the hub's release
     assert "would install, once the cluster exists: cluster-autoscaler" in run.output
+
+    # Each stage's inputs are checked once, by the validation play before any stage, not again by its role.
+    for role in ("backup", "image_pipeline", "jupyterhub", "cloudwatch_alarms"):
+        for check in validation_tasks(role):
+            assert run.output.count(f"TASK [{role} : {check}]") == 1, (role, check)
 
     # And nothing was created.
     assert account_resources(site_emulator, region) == before
