@@ -147,6 +147,7 @@ def test_lb_5xx_alarm_watches_the_load_balancer_of_the_hubs_service(
     )
 
 
+@pytest.mark.emulator
 def test_run_alone_it_watches_the_home_file_system_it_finds(site_emulator: Emulator) -> None:
     site_emulator.reset()
     efs, cloudwatch = aws(site_emulator, "efs"), aws(site_emulator, "cloudwatch")
