@@ -12,17 +12,16 @@ within one run, not absolute seconds across runs.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ansible_run import WITHOUT_HUB, PlaybookRun, run_playbook
+from report import BenchRun
 
 from emulator.launcher import Emulator, running_emulator
 
@@ -196,21 +195,14 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    bench_run = BenchRun()
     results = [measure(strategy, args.time_scale) for strategy in args.strategies]
-    report = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.node()} {platform.machine()} python {platform.python_version()}",
-        "command": "make bench",
-        "time_scale": args.time_scale,
-        "results": results,
-    }
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(table(results))
     for result in results:
         print(f"critical path ({result['strategy']}): " + " -> ".join(result["critical_path"]))
         top = ", ".join(f"{name} {count}" for name, count in result["noop_api_calls_top"].items())
         print(f"most called in the no-op converge ({result['strategy']}): {top}")
-    print(f"written: {args.output}")
+    bench_run.write(args.output, time_scale=args.time_scale, results=results)
 
 
 if __name__ == "__main__":

@@ -15,15 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from report import BenchRun
 
 from environments import core
 
@@ -74,6 +74,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "environments.json")
     args = parser.parse_args()
+    bench_run = BenchRun()
     results = []
     for name in core.names():
         for version in core.versions(name):
@@ -81,14 +82,7 @@ def main() -> int:
                 figures = bench(name, version, Path(scratch))
             print(json.dumps(figures))
             results.append(figures)
-    report = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}",
-        "command": "python bench/environment_builds.py",
-        "results": results,
-    }
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {args.output}")
+    bench_run.write(args.output, results=results)
     return 0
 
 

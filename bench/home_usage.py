@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+
+from report import BenchRun
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "roles" / "home_usage" / "files" / "home_usage.py"
@@ -96,6 +96,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "home_usage.json")
     args = parser.parse_args()
+    bench_run = BenchRun()
 
     tree = CACHE / f"home-usage-{LAYOUT}"
     print(f"tree: {tree}", file=sys.stderr)
@@ -142,23 +143,20 @@ def main() -> int:
     if built is not None:
         print(f"(tree built in {built} s; reused from now on: {tree})")
 
-    result = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()},
-        "tree": {
+    bench_run.write(
+        args.output,
+        tree={
             "homes": HOMES,
             "files_per_home": PROJECTS * RUNS * FILES_PER_DIR,
             "dirs_per_home": PROJECTS * RUNS + PROJECTS + 1,
             "built_seconds": built,
         },
-        "full": {k: v for k, v in full.items() if k != "homes"},
-        "incremental_unchanged": {k: v for k, v in unchanged.items() if k != "homes"},
-        "incremental_10_changed": {k: v for k, v in changed.items() if k != "homes"},
-        "du_seconds": du_seconds,
-        "figures_equal_du": True,
-    }
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written: {args.output}")
+        full={k: v for k, v in full.items() if k != "homes"},
+        incremental_unchanged={k: v for k, v in unchanged.items() if k != "homes"},
+        incremental_10_changed={k: v for k, v in changed.items() if k != "homes"},
+        du_seconds=du_seconds,
+        figures_equal_du=True,
+    )
     return 0
 
 

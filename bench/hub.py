@@ -12,13 +12,11 @@ within one run.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
-from datetime import UTC, datetime
 from pathlib import Path
 
 from hub_browser import LocalHub, browser_available, chromium, log_in_to_lab
+from report import BenchRun
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,6 +75,7 @@ def main() -> None:
         "spawn": "spawn: REST start request -> server ready",
         "login": "login form submitted -> JupyterLab shown (browser)",
     }
+    bench_run = BenchRun()
     figures = {name: measure(hub, args.user, args.spawns, args.logins) for name, hub in found.items()}
     results = [
         {"site": name, "what": labels[kind], **figure}
@@ -94,13 +93,6 @@ def main() -> None:
                         "ratio": round(eks["median_s"] / single["median_s"], 2),
                     }
                 )
-    report = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.node()} {platform.machine()} python {platform.python_version()}",
-        "command": "make bench-hub",
-        "results": results,
-    }
-    args.output.write_text(json.dumps(report, indent=2) + "\n")
     for result in results:
         figure = (
             f"ratio {result['ratio']}"
@@ -108,7 +100,7 @@ def main() -> None:
             else f"median {result.get('median_s', '-')} s over {result.get('runs', [])}"
         )
         print(f"{result['site']}: {result['what']}: {figure}")
-    print(f"written: {args.output}")
+    bench_run.write(args.output, results=results)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
+from report import BenchRun
 
 from emulator.kube import build
 from emulator.kube.control_plane import ControlPlane
@@ -81,15 +80,14 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "kube.json")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    bench_run = BenchRun()
     build.ensure()
     recorded = json.loads(build.record_file().read_text()) if build.record_file().exists() else None
     with tempfile.TemporaryDirectory(prefix="sciplat-bench-kube-") as scratch:
         work = Path(scratch)
         planes = [control_plane_start(work) for _ in range(args.runs)]
         clusters = [cluster_to_ready_node(work, run) for run in range(args.runs)]
-    result = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.node()} ({platform.machine()}), {__import__('os').cpu_count()} cores",
+    figures = {
         "kubernetes": build.KUBERNETES_VERSION,
         "cold_build_recorded": recorded,
         "control_plane_start_seconds": {
@@ -104,8 +102,8 @@ def main() -> None:
             for key in ("cluster_active", "node_ready", "total")
         },
     }
-    args.output.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
+    print(json.dumps(figures, indent=1))
+    bench_run.write(args.output, **figures)
 
 
 if __name__ == "__main__":

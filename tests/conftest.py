@@ -22,6 +22,16 @@ def site_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator
         yield emulator
 
 
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """An emulator of the test module's own, without Kubernetes behind EKS, for site runs that make no
+    cluster objects (ansible_run.WITHOUT_KUBERNETES). A module whose runs need them defines its own."""
+    with running_emulator(
+        tmp_path_factory.mktemp("emulator"), time_scale=TEST_TIME_SCALE, kubernetes=False
+    ) as emulator:
+        yield emulator
+
+
 @pytest.fixture
 def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """moto in a thread as an HTTP endpoint (AWS_ENDPOINT_URL): for code that calls AWS without boto3."""

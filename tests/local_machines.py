@@ -1,4 +1,5 @@
-"""Local machines (docs/hosts.md) in tests: their command line, and the mark of tests that boot one."""
+"""Local machines (docs/hosts.md) in tests: their command line, the mark of tests that boot one, and a machine
+directory with only a host key (what the emulator reads for an instance a machine stands for)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,15 @@ def machines(state_dir: Path, *argv: str) -> subprocess.CompletedProcess[str]:
         check=False,
         timeout=600,
     )
+
+
+def machine_with_host_key(machine_dir: Path) -> Path:
+    """MACHINE_DIR/rootfs/etc/ssh with a new ed25519 host key (comment root@NAME), and no machine: the
+    console output of an instance tagged `emulator:machine` with MACHINE_DIR prints it. Returns the public
+    key's file."""
+    ssh = machine_dir / "rootfs" / "etc" / "ssh"
+    ssh.mkdir(parents=True)
+    key = ssh / "ssh_host_ed25519_key"
+    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{machine_dir.name}"]
+    subprocess.run([*keygen, "-f", str(key)], check=True)
+    return key.with_suffix(".pub")

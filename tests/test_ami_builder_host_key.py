@@ -5,13 +5,12 @@ The SSH server is a real local machine's (docs/hosts.md); the console prints a k
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from ansible_run import run_playbook
-from local_machines import machines, needs_machines
+from local_machines import machine_with_host_key, machines, needs_machines
 from test_bad_input_ami import ami_resources
 
 from emulator.launcher import Emulator
@@ -37,10 +36,7 @@ def test_a_builder_presenting_another_host_key_is_refused(
 ) -> None:
     site_emulator.reset()
     console = tmp_path / "console"
-    keys = console / "rootfs" / "etc" / "ssh"
-    keys.mkdir(parents=True)
-    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", ""]
-    subprocess.run([*keygen, "-f", str(keys / "ssh_host_ed25519_key")], check=True)
+    machine_with_host_key(console)
     run = run_playbook(
         "ami.yml",
         state_dir=site_emulator.state_dir,

@@ -4,11 +4,11 @@ security group (block/rescue/always), and registers no image."""
 from __future__ import annotations
 
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
 from ansible_run import run_playbook
+from local_machines import machine_with_host_key
 from test_bad_input_ami import ami_resources
 
 from emulator.launcher import Emulator
@@ -26,10 +26,7 @@ def test_failed_bake_removes_the_builder_key_and_group(site_emulator: Emulator, 
     site_emulator.reset()
     # A builder whose console prints a host key (the emulator reads it from this machine directory) but whose
     # SSH never answers.
-    ssh = tmp_path / "builder" / "rootfs" / "etc" / "ssh"
-    ssh.mkdir(parents=True)
-    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", ""]
-    subprocess.run([*keygen, "-f", str(ssh / "ssh_host_ed25519_key")], check=True)
+    machine_with_host_key(tmp_path / "builder")
     run = run_playbook(
         "ami.yml",
         state_dir=site_emulator.state_dir,

@@ -10,7 +10,6 @@ says "(known after apply)".
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 from hub_eks import Rendered, render
 from oci_manifest import manifest
 
-from emulator.launcher import CLIENT_ENV, Emulator, running_emulator
+from emulator.launcher import CLIENT_ENV, Emulator
 
 pytestmark = pytest.mark.emulator
 
@@ -51,12 +50,6 @@ PROFILES = [
     profile("hst-dev", f"{IMAGE}:dev"),
     profile("scipy", "quay.io/jupyter/scipy-notebook:2024-12-09"),
 ]
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with running_emulator(tmp_path_factory.mktemp("emulator"), kubernetes=False) as running:
-        yield running
 
 
 @pytest.fixture

@@ -147,6 +147,48 @@ def test_lb_5xx_alarm_watches_the_load_balancer_of_the_hubs_service(
     )
 
 
+@pytest.mark.emulator
+def test_run_alone_it_watches_the_home_file_system_it_finds(site_emulator: Emulator) -> None:
+    site_emulator.reset()
+    efs, cloudwatch = aws(site_emulator, "efs"), aws(site_emulator, "cloudwatch")
+    no_hub = {"jupyterhub_backend": "single_node"}
+
+    def watched() -> dict[str, list[str]]:
+        """The EFS alarms and the file systems they watch (the storage-growth one through its metric math)."""
+        found = cloudwatch.describe_alarms(AlarmNamePrefix=f"{SITE}-efs-")["MetricAlarms"]
+        return {
+            alarm["AlarmName"]: [
+                dimension["Value"]
+                for metric in [
+                    alarm,
+                    *(m["MetricStat"]["Metric"] for m in alarm.get("Metrics", []) if "MetricStat" in m),
+                ]
+                for dimension in metric.get("Dimensions", [])
+                if dimension["Name"] == "FileSystemId"
+            ]
+            for alarm in found
+        }
+
+    # No home file system yet: no EFS alarm.
+    monitoring(site_emulator, **no_hub)
+    assert watched() == {}
+
+    # The site's (found by its Name tag, efs_storage_name; encrypted, as the storage stage makes it), beside
+    # another one of the account.
+    def file_system(name: str) -> str:
+        made = efs.create_file_system(
+            CreationToken=name, Encrypted=True, Tags=[{"Key": "Name", "Value": name}]
+        )
+        return str(made["FileSystemId"])
+
+    file_system("someone-elses-homes")
+    homes = file_system(f"{SITE}-homes")
+    run = monitoring(site_emulator, **no_hub)
+    assert watched() == {
+        f"{SITE}-efs-{alarm}": [homes] for alarm in ("io-limit", "burst-credits", "storage-growth")
+    }, run.output[-4000:]
+
+
 # Four runs of the stage (about 100 s): with the teardown tests.
 @pytest.mark.e2e
 def test_teardown_deletes_the_hubs_log_group_only_when_the_role_made_it(site_emulator: Emulator) -> None:

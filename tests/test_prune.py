@@ -11,14 +11,13 @@ way, and nothing here needs nodes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from ansible_run import TEST_TIME_SCALE, WITHOUT_KUBERNETES, PlaybookRun, run_playbook
+from ansible_run import WITHOUT_KUBERNETES, PlaybookRun, run_playbook
 
-from emulator.launcher import Emulator, running_emulator
+from emulator.launcher import Emulator
 from runbooks.site import load_site
 
 pytestmark = pytest.mark.e2e
@@ -31,14 +30,6 @@ CLUSTER = f"{SITE}-hub"
 CORE_ONLY = [g for g in LOCAL.var("eks_cluster_node_groups") if g["name"] == "core"]
 SMALLER = {"aws_network_nat_gateway_mode": "single", "eks_cluster_node_groups": CORE_ONLY}
 PRUNE = {"aws_network_prune": True, "eks_cluster_prune": "yes"}  # a string, as -e gives it
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with running_emulator(
-        tmp_path_factory.mktemp("prune"), time_scale=TEST_TIME_SCALE, kubernetes=False
-    ) as emu:
-        yield emu
 
 
 def converge(emulator: Emulator, *args: str, **extra_vars: Any) -> PlaybookRun:

@@ -11,15 +11,14 @@ the instance, so no host keys are read (ec2_hub_host_known_hosts_file "").
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from ansible_run import EMULATED_HUB_HOST_IMAGE, TEST_TIME_SCALE, WITHOUT_HUB, operator_copy, run_playbook
+from ansible_run import EMULATED_HUB_HOST_IMAGE, WITHOUT_HUB, operator_copy, run_playbook
 
-from emulator.launcher import Emulator, running_emulator
+from emulator.launcher import Emulator
 
 pytestmark = pytest.mark.e2e
 
@@ -28,14 +27,6 @@ REGION = "us-east-1"
 HOST = f"{SITE}-hub"
 ROLE = f"{HOST}-hub-host"
 EMULATED = {**EMULATED_HUB_HOST_IMAGE, "ec2_hub_host_known_hosts_file": ""}
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with running_emulator(
-        tmp_path_factory.mktemp("single-node"), time_scale=TEST_TIME_SCALE, kubernetes=False
-    ) as emu:
-        yield emu
 
 
 def read_account(emulator: Emulator) -> dict[str, Any]:

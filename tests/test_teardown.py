@@ -15,15 +15,14 @@ needs the real cluster, and the storage stage is converged without applying its 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from ansible_run import TEST_TIME_SCALE, WITHOUT_HUB, WITHOUT_KUBERNETES, PlaybookRun, run_playbook
+from ansible_run import WITHOUT_HUB, WITHOUT_KUBERNETES, PlaybookRun, run_playbook
 
-from emulator.launcher import Emulator, running_emulator
+from emulator.launcher import Emulator
 from runbooks.site import load_site
 
 pytestmark = pytest.mark.e2e
@@ -59,14 +58,6 @@ DELETES_KEPT = {
     },
     "storage": {"Delete the access points.", "Delete the file system and its mount targets."},
 }
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with running_emulator(
-        tmp_path_factory.mktemp("teardown"), time_scale=TEST_TIME_SCALE, kubernetes=False
-    ) as emu:
-        yield emu
 
 
 def teardown(emulator: Emulator, *args: str, **extra_vars: Any) -> PlaybookRun:

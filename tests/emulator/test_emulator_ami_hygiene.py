@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 from fidelity_support import Client
+from local_machines import machine_with_host_key
 
 pytestmark = pytest.mark.emulator
 
@@ -52,24 +52,7 @@ def test_imds_support_is_set_once_and_round_trips(aws: Client, unique: Names) ->
 
 def test_console_output_prints_the_machines_host_keys(aws: Client, tmp_path: Path) -> None:
     machine = tmp_path / "builder"
-    ssh = machine / "rootfs" / "etc" / "ssh"
-    ssh.mkdir(parents=True)
-    subprocess.run(
-        [
-            "ssh-keygen",
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-C",
-            "root@builder",
-            "-f",
-            str(ssh / "ssh_host_ed25519_key"),
-        ],
-        check=True,
-    )
-    public = (ssh / "ssh_host_ed25519_key.pub").read_text().split()
+    public = machine_with_host_key(machine).read_text().split()
     fingerprint = base64.b64encode(hashlib.sha256(base64.b64decode(public[1])).digest()).decode().rstrip("=")
 
     tagged = _instance(aws, {"emulator:machine": str(machine)})
