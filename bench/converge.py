@@ -12,6 +12,7 @@ within one run, not absolute seconds across runs.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
@@ -101,9 +102,41 @@ def managed_resources(emulator: Emulator, site_tag: dict[str, str]) -> int:
     return count
 
 
+# Ansible's own task timer: each task header gets the time since the run began, read by seconds_by_play.
+PROFILE_TASKS = {"ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks"}
+PROFILE_LINE = re.compile(r"\(\d+:\d\d:[\d.]+\)\s+(\d+):(\d\d):([\d.]+)")
+
+
+def seconds_by_play(output: str, total_s: float) -> dict[str, float]:
+    """Where a run's seconds went, play by play (a stage's plays), from profile_tasks' timestamps: a play
+    lasts from its first task to the next play's first task; Ansible's start before the first task and
+    the end after the last (the recap, the connection's shutdown) are listed apart."""
+    starts: list[tuple[str, float | None]] = []
+    last = 0.0
+    for line in output.splitlines():
+        if line.startswith("PLAY [") and not line.startswith("PLAY RECAP"):
+            starts.append((line[len("PLAY [") : line.index("]")], None))
+        elif found := PROFILE_LINE.search(line):
+            hours, minutes, seconds = found.groups()
+            last = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+            if starts and starts[-1][1] is None:
+                starts[-1] = (starts[-1][0], last)
+    timed = [(name, start) for name, start in starts if start is not None]
+    if not timed:
+        return {}
+    spent: Counter[str] = Counter(
+        {"(before the first task)": timed[0][1], "(after the last task)": total_s - last}
+    )
+    for (name, start), end in zip(timed, [start for _, start in timed[1:]] + [last], strict=True):
+        spent[name] += end - start
+    return {name: round(seconds, 2) for name, seconds in spent.most_common()}
+
+
 def converge(state_dir: Path, fast: bool, args: tuple[str, ...] = ()) -> tuple[float, PlaybookRun]:
     started = time.monotonic()
-    run = run_playbook("site.yml", state_dir=state_dir, fast=fast, args=(*WITHOUT_HUB, *args))
+    run = run_playbook(
+        "site.yml", state_dir=state_dir, fast=fast, args=(*WITHOUT_HUB, *args), env=PROFILE_TASKS
+    )
     elapsed = time.monotonic() - started
     if run.returncode != 0:
         sys.exit(f"converge failed:\n{run.output[-4000:]}")
@@ -151,6 +184,9 @@ def measure(strategy: str, time_scale: float) -> dict[str, Any]:
         "noop_api_calls_per_resource": round(noop_total / resources, 2) if resources else None,
         # The operations a no-op converge calls most: where reading the site once would save.
         "noop_api_calls_top": dict(noop_calls.most_common(12)),
+        # Where the seconds go, play by play (the stages and their phases), most first.
+        "cold_s_by_play": seconds_by_play(cold.output, cold_s),
+        "noop_s_by_play": seconds_by_play(noop.output, noop_s),
         "check_s": round(check_s, 2),
         "check_changed": check.changed,
         "check_api_calls": sum(check_calls.values()),

@@ -66,3 +66,31 @@ def test_a_changed_file_marks_the_commit_dirty_and_a_report_does_not(tmp_path: P
     assert commit() == head
     (tmp_path / "Makefile").write_text("bench:\n\t@true\n")
     assert commit() == head + "+dirty"
+
+
+def test_converge_seconds_are_told_play_by_play() -> None:
+    from converge import seconds_by_play
+
+    # The shape of ansible.posix.profile_tasks' output: each task header, then the time since the run began.
+    output = """
+PLAY [Validate every stage's inputs.] ******
+TASK [Check the inputs.] ******
+Sunday 06 December 2026  19:37:45 +0000 (0:00:00.062)       0:00:01.500 *******
+ok: [localhost]
+TASK [Check more.] ******
+Sunday 06 December 2026  19:37:47 +0000 (0:00:02.000)       0:00:03.500 *******
+PLAY [Build the network.] ******
+TASK [Create the VPC.] ******
+Sunday 06 December 2026  19:37:50 +0000 (0:00:03.000)       0:00:06.500 *******
+changed: [localhost]
+PLAY RECAP *****
+Sunday 06 December 2026  19:38:00 +0000 (0:00:10.000)       0:01:16.500 *******
+"""
+    spent = seconds_by_play(output, total_s=80.0)
+    assert spent == {
+        "Build the network.": 70.0,
+        "Validate every stage's inputs.": 5.0,
+        "(after the last task)": 3.5,
+        "(before the first task)": 1.5,
+    }
+    assert sum(spent.values()) == 80.0
