@@ -16,6 +16,7 @@ tool's network interface, which is refused by name until the interface is gone.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -37,11 +38,10 @@ SMALLER = {"aws_network_nat_gateway_mode": "single", "eks_cluster_node_groups": 
 PRUNE = {"aws_network_prune": True, "eks_cluster_prune": "yes"}  # a string, as -e gives it
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with running_emulator(
-        tmp_path_factory.mktemp("prune"), time_scale=TEST_TIME_SCALE, kubernetes=False
-    ) as emu:
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[Emulator]:
+    """Each test's own account."""
+    with running_emulator(tmp_path, time_scale=TEST_TIME_SCALE, kubernetes=False) as emu:
         yield emu
 
 
@@ -193,14 +193,6 @@ def test_extra_nat_gateways_and_node_group_are_reported_then_pruned_only_when_as
     assert shape(emulator) == gone
 
 
-@pytest.fixture(scope="module")
-def network_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with running_emulator(
-        tmp_path_factory.mktemp("prune-zone"), time_scale=TEST_TIME_SCALE, kubernetes=False
-    ) as emu:
-        yield emu
-
-
 def converge_network(emulator: Emulator, *args: str, **extra_vars: Any) -> PlaybookRun:
     return run_playbook("network.yml", state_dir=emulator.state_dir, extra_vars=extra_vars, args=args)
 
@@ -215,9 +207,8 @@ def zone_resources(emulator: Emulator) -> dict[str, str]:
 
 
 def test_a_dropped_zones_subnets_and_route_tables_are_reported_then_pruned_only_when_asked(
-    network_emulator: Emulator,
+    emulator: Emulator,
 ) -> None:
-    emulator = network_emulator
     first = converge_network(emulator)
     assert first.returncode == 0, first.output[-3000:]
     before = zone_resources(emulator)
