@@ -21,6 +21,7 @@ from moto.ec2.models.amis import Ami, AmiBackend
 from moto.ec2.models.elastic_block_store import EBSBackend
 from moto.ec2.models.launch_templates import LaunchTemplateBackend
 from moto.ec2.models.nat_gateways import NatGateway, NatGatewayBackend
+from moto.ec2.models.subnets import SubnetBackend
 from moto.ec2.responses.amis import AmisResponse
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.ec2.responses.general import General
@@ -41,12 +42,28 @@ def _create_nat_gateway(original: Callable[..., Any], backend: Any, *args: Any, 
 
 def _delete_nat_gateway(original: Callable[..., Any], backend: Any, nat_gateway_id: str) -> Any:
     """deleting, then deleted (still listed, as on AWS); NatGatewayNotFound for an unknown id:
-    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteNatGateway.html"""
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteNatGateway.html
+    Its Elastic IP is disassociated and its network interface deleted (moto kept both, so the subnet
+    still held the interface of a deleted gateway); here at once, on AWS while it is deleting."""
     if nat_gateway_id not in backend.nat_gateways:
         raise EC2ClientError("NatGatewayNotFound", f"The Nat Gateway {nat_gateway_id} was not found")
     gateway = original(backend, nat_gateway_id)
     deprovision(gateway, "ec2::nat-gateway.delete", "deleting", "deleted")
+    for address in backend.addresses:
+        if address.eni is gateway._eni:
+            backend.disassociate_address(address=address.public_ip)
+    backend.enis.pop(gateway._eni.id, None)
     return gateway
+
+
+def _delete_subnet(original: Callable[..., Any], backend: Any, subnet_id: str) -> Any:
+    """The subnet's route table associations go with it (moto kept them, so the table still listed a
+    subnet that no longer exists): https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSubnet.html"""
+    subnet = original(backend, subnet_id)
+    for table in backend.route_tables.values():
+        for association in [a for a, target in table._associations.items() if target == subnet_id]:
+            del table._associations[association]
+    return subnet
 
 
 def _refuse_duplicate_name(backend: Any, name: str | None) -> None:
@@ -328,6 +345,7 @@ def install() -> None:
     Ami.state = TimedStatus()  # type: ignore[assignment]
     wrap(NatGatewayBackend, "create_nat_gateway")(_create_nat_gateway)
     wrap(NatGatewayBackend, "delete_nat_gateway")(_delete_nat_gateway)
+    wrap(SubnetBackend, "delete_subnet")(_delete_subnet)
     wrap(AmiBackend, "create_image")(_create_image)
     wrap(AmiBackend, "register_image")(_register_image)
     wrap(AmiBackend, "copy_image")(_copy_image)
