@@ -154,7 +154,10 @@ def test_extra_nat_gateways_and_node_group_are_reported_then_pruned_only_when_as
             before["nat_gateways"][name] in line and "set aws_network_prune: true" in line.lower()
             for line in lines
         )
-    assert any("Extra node group user" in line and "eks_cluster_prune: true" in line for line in lines)
+    assert any(
+        "Extra node group user" in line and "as the site's but" in line and "eks_cluster_prune: true" in line
+        for line in lines
+    )
 
     again = converge(emulator, **SMALLER)
     assert again.returncode == 0 and again.changed == 0, again.changed_tasks_by_role
