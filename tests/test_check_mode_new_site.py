@@ -75,13 +75,13 @@ def account_resources(emulator: Emulator, region: str) -> dict[str, list[str]]:
     }
 
 
-@pytest.mark.emulator
 def validation_tasks(role: str) -> list[str]:
     """The names of the tasks in a role's tasks/validate.yml."""
     tasks = yaml.safe_load((ROOT / "roles" / role / "tasks" / "validate.yml").read_text())
     return [task["name"] for task in tasks]
 
 
+@pytest.mark.emulator
 def test_check_mode_plans_a_new_site_and_changes_nothing(site_emulator: Emulator, tmp_path: Path) -> None:
     """The example as an operator makes it ready (secrets filled in, vault file encrypted)."""
     site_emulator.reset()
