@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from environments.core import EnvError, EnvVersion, check_version, get
 
@@ -19,6 +21,11 @@ PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 BASE_IMAGE_DIGESTS: dict[str, str] = {"3.11": PLACEHOLDER_DIGEST}
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 CHANNELS = ("dev", "stable")
+# The storage notice's JupyterLab extension (lab_extension/), as `make lab-extension` leaves it.
+STORAGE_NOTICE_DIR = Path(__file__).resolve().parent.parent / "build" / "lab-extension"
+STORAGE_NOTICE_GLOB = "sciplat_storage_notice-*-py3-none-any.whl"
+# Where the Dockerfile puts it for the install (removed in the same step).
+STORAGE_NOTICE_STAGE = "/tmp/sciplat-storage-notice"
 DEFAULT_REPOSITORY_PREFIX = "sciplat-envs/"
 
 
@@ -47,6 +54,50 @@ def unpinned_from_lines(dockerfile: str) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class Wheel:
+    path: Path
+    sha256: str
+
+    def lock_line(self, directory: str) -> str:
+        """A requirements line for ``pip install --require-hashes``: this file, this hash only."""
+        return f"{directory}/{self.path.name} --hash=sha256:{self.sha256}"
+
+
+def storage_notice_wheel(directory: Path | None = None, sha256: str | None = None) -> Wheel:
+    """The storage notice's wheel the kit built (``make lab-extension``); with ``sha256``, only that one."""
+    directory = directory or STORAGE_NOTICE_DIR
+    wheels = sorted(directory.glob(STORAGE_NOTICE_GLOB))
+    if len(wheels) != 1:
+        found = f"{len(wheels)} ({', '.join(w.name for w in wheels)})" if wheels else "none"
+        raise EnvError(
+            f"the science images install the storage notice's wheel {STORAGE_NOTICE_GLOB} from {directory}, "
+            f"which holds {found}: build it with `make lab-extension`"
+        )
+    wheel = Wheel(wheels[0], hashlib.sha256(wheels[0].read_bytes()).hexdigest())
+    if sha256 is not None and wheel.sha256 != sha256:
+        raise EnvError(
+            f"{wheel.path} has sha256 {wheel.sha256}, the Dockerfile pins {sha256}: build the wheel the "
+            "Dockerfile names with `make lab-extension` (the same lab_extension/ sources give the same "
+            "wheel), or, if the extension changed, render the Dockerfiles again "
+            "(`python -m environments dockerfile NAME VERSION -o .../Dockerfile`)"
+        )
+    return wheel
+
+
+def pinned_storage_notice(dockerfile: str) -> str:
+    """The sha256 of the storage notice's wheel a rendered Dockerfile installs."""
+    match = re.search(
+        rf"{STORAGE_NOTICE_STAGE}/sciplat_storage_notice-\S+ --hash=sha256:([0-9a-f]{{64}})", dockerfile
+    )
+    if match is None:
+        raise EnvError(
+            "the Dockerfile installs no storage notice wheel: render it again "
+            "(`python -m environments dockerfile NAME VERSION -o .../Dockerfile`)"
+        )
+    return match.group(1)
+
+
 def kernel_name(env: EnvVersion) -> str:
     return f"{env.name}-{env.version}"
 
@@ -56,6 +107,7 @@ def render_dockerfile(env: EnvVersion) -> str:
     spec = env.spec()
     lock = env.lock()
     prefix = f"/opt/conda/envs/{kernel_name(env)}"
+    notice = storage_notice_wheel()
     base = base_image(spec.python)
     placeholder = (
         "# The base image's digest is a placeholder no registry serves (docs/environments.md, Base images).\n"
@@ -83,6 +135,15 @@ RUN python -m venv {prefix} \\
        --only-binary :all: -r {prefix}.lock \\
     && {prefix}/bin/python -m ipykernel install --prefix /opt/conda \\
        --name {kernel_name(env)} --display-name "{env.name.upper()} {env.version}"
+
+# The storage notice (lab_extension/) in the servers' environment, not the kernel's: exactly the wheel the
+# kit built (`make lab-extension`), which the build stages into this context; offline, and no
+# dependencies resolved (jupyter_server and tornado are the base image's).
+COPY --chown=${{NB_UID}}:${{NB_GID}} {notice.path.name} {STORAGE_NOTICE_STAGE}/
+RUN echo "{notice.lock_line(STORAGE_NOTICE_STAGE)}" > {STORAGE_NOTICE_STAGE}/lock \\
+    && /opt/conda/bin/python -m pip install --no-cache-dir --no-deps --no-index --require-hashes \\
+       -r {STORAGE_NOTICE_STAGE}/lock \\
+    && rm -r {STORAGE_NOTICE_STAGE}
 
 ENV SCIPLAT_ENVIRONMENT={env.name} \\
     SCIPLAT_ENVIRONMENT_VERSION={env.version} \\

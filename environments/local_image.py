@@ -8,9 +8,11 @@ Debian 12 tree (Python 3.11.2, as the spec asks) in three layers:
    GID 100) and ``/opt/conda``, a venv with JupyterHub's single-user server and JupyterLab;
 3. the environment: its hashed lock installed ``--require-hashes`` into
    ``/opt/conda/envs/<name>-<version>``, its kernel in ``/opt/conda/share/jupyter/kernels`` and its
-   smoke notebooks in ``/opt/sciplat/smoke``, as the Dockerfile lays them out.
+   smoke notebooks in ``/opt/sciplat/smoke``, as the Dockerfile lays them out;
+4. the storage notice: the wheel of ``build/lab-extension/`` whose sha256 the environment's Dockerfile
+   pins, installed into ``/opt/conda`` (the servers' environment), offline and without dependencies.
 
-Layers 2 and 3 are made by running the tree's own Python in a chroot over an overlay mount (in a private
+Layers 2 to 4 are made by running the tree's own Python in a chroot over an overlay mount (in a private
 mount namespace, so an interrupted build leaves no mount behind); the overlay's upper directory is the
 layer. Each is cached under ``$SCIPLAT_CACHE_DIR/environments/image-layers`` by what it is made from.
 The image is named as the image pipeline pushes it: ``<registry>/<prefix><name>:<version>`` and
@@ -33,7 +35,13 @@ from typing import Any
 
 from emulator.kube import images
 from environments.core import CACHE_DIR, EnvError, EnvVersion, uv_binary
-from environments.image import DEFAULT_REPOSITORY_PREFIX, kernel_name
+from environments.image import (
+    DEFAULT_REPOSITORY_PREFIX,
+    Wheel,
+    kernel_name,
+    pinned_storage_notice,
+    storage_notice_wheel,
+)
 
 LAYER_CACHE = CACHE_DIR / "environments" / "image-layers"
 # The base-notebook stand-in's servers: the versions the single-node hub installs (roles/jupyterhub).
@@ -156,10 +164,40 @@ chown -R {NB_UID}:{NB_GID} /opt/conda/envs /opt/conda/share/jupyter/kernels/{ker
     return build_layer(name, [base, tree], script, log, context=env.path)
 
 
+def storage_notice_layer(
+    wheel: Wheel, tree: Path, lowers: list[Path], log: Callable[[str], None] = print
+) -> Path:
+    """The storage notice's wheel in the servers' environment, as the Dockerfile's last step installs it."""
+    script = f"""
+touch /tmp/started
+echo {shlex.quote(wheel.lock_line("/opt/context"))} > /tmp/notice.lock
+/opt/uv/uv pip install --quiet --python /opt/conda/bin/python --no-deps --no-index --require-hashes \
+    --only-binary :all: -r /tmp/notice.lock
+# What the install made or changed (by ctime: a wheel's files keep their own mtimes), not the base's files.
+find /opt/conda -cnewer /tmp/started -exec chown -h {NB_UID}:{NB_GID} {{}} +
+"""
+    name = f"notice-{layer_key(lowers[0].name, wheel.sha256, script)}"
+    return build_layer(name, [*lowers, tree], script, log, context=wheel.path.parent)
+
+
 def image_names(env: EnvVersion, registry: str, prefix: str = DEFAULT_REPOSITORY_PREFIX) -> tuple[str, str]:
     """The two tags the build pushes: VERSION and VERSION-LOCKDIGEST (what promotion retags)."""
     repository = f"{registry}/{prefix}{env.name}"
     return f"{repository}:{env.version}", f"{repository}:{env.version}-{env.lock().short_digest}"
+
+
+def layers(env: EnvVersion, log: Callable[[str], None] = print) -> tuple[Path, Path, Path, Path]:
+    """The image's tree and its three layers, bottom first (each built once, then cached)."""
+    from machines import rootfs
+
+    if not env.lock_path.exists():
+        raise EnvError(f"{env.label()} has no lock; run `python -m environments freeze` first")
+    # The wheel the Dockerfile pins, before anything is built.
+    wheel = storage_notice_wheel(sha256=pinned_storage_notice((env.path / "Dockerfile").read_text()))
+    tree = rootfs.build(log=log)
+    base = notebook_layer(tree, log)
+    top = environment_layer(env, tree, base, log)
+    return tree, base, top, storage_notice_layer(wheel, tree, [top, base], log)
 
 
 def image(
@@ -169,13 +207,7 @@ def image(
     log: Callable[[str], None] = print,
 ) -> Path:
     """Build (or reuse) the environment's image; its OCI archive."""
-    from machines import rootfs
-
-    if not env.lock_path.exists():
-        raise EnvError(f"{env.label()} has no lock; run `python -m environments freeze` first")
-    tree = rootfs.build(log=log)
-    base = notebook_layer(tree, log)
-    top = environment_layer(env, tree, base, log)
+    tree, base, top, notice = layers(env, log)
     kernel = kernel_name(env)
     name, lock_tag = image_names(env, registry, prefix)
     config = {
@@ -204,7 +236,7 @@ def image(
         config,
         (*images.PYTHON_EXCLUDES, COMPLETE),
         identity=tree.name,
-        layers=(base, top),
+        layers=(base, top, notice),
         aliases=(lock_tag,),
     )
     return images.archive(spec, log)

@@ -14,12 +14,12 @@ inventory points jupyterhub_lab_extension_wheel. Prints the wheel's path.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import tomllib
 from pathlib import Path
 
@@ -77,6 +77,17 @@ def build(cache: Path) -> Path:
     wheels = sorted(target.glob("*.whl"))
     if (target / ".complete").exists() and wheels:
         return wheels[0]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # One build per key at a time (clones share the cache): the loser finds the winner's wheel.
+    with open(target.with_name(target.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (target / ".complete").exists():
+            return sorted(target.glob("*.whl"))[0]
+        _build(cache, target)
+    return sorted(target.glob("*.whl"))[0]
+
+
+def _build(cache: Path, target: Path) -> None:
     check_node()
     venv = build_venv(cache)
     env = {
@@ -90,21 +101,25 @@ def build(cache: Path) -> Path:
         # directory (jupyter_builder would otherwise download @jupyterlab/core-meta).
         "SCIPLAT_LAB_CORE_PATH": str(next((venv / "lib").glob("python3*/site-packages/jupyterlab/staging"))),
     }
-    with tempfile.TemporaryDirectory(prefix="sciplat-lab-extension-") as tmp:
-        source = Path(tmp) / "src"
-        for name in INPUTS:
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(HERE / name, source / name)
-        run(["npm", "ci", "--no-progress"], cwd=source, env=env)
-        out = Path(tmp) / "dist"
-        pip = venv / "bin" / "pip"
-        run([pip, "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", out, source], env=env)
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
-        for wheel in out.glob("*.whl"):
-            shutil.copy2(wheel, target / wheel.name)
+    # Beside the build venv, named by the key, not a random temporary directory: webpack names the
+    # modules by their path relative to that core, so the same inputs give the same wheel, byte for
+    # byte (the science images pin its sha256), wherever the cache is.
+    work = target.with_name(target.name + ".src")
+    shutil.rmtree(work, ignore_errors=True)
+    source = work / "src"
+    for name in INPUTS:
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(HERE / name, source / name)
+    run(["npm", "ci", "--no-progress"], cwd=source, env=env)
+    out = work / "dist"
+    pip = venv / "bin" / "pip"
+    run([pip, "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", out, source], env=env)
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    for wheel in out.glob("*.whl"):
+        shutil.copy2(wheel, target / wheel.name)
+    shutil.rmtree(work)
     (target / ".complete").touch()
-    return sorted(target.glob("*.whl"))[0]
 
 
 def main(argv=None) -> int:

@@ -8,12 +8,14 @@ package index (PyPI), as the operator's command does.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +25,13 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from emulator.launcher import Emulator
-from environments import core
-from environments.image import render_dockerfile, unpinned_from_lines
+from environments import core, local_image
+from environments.image import (
+    pinned_storage_notice,
+    render_dockerfile,
+    storage_notice_wheel,
+    unpinned_from_lines,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 TREE = REPO / "environments"
@@ -121,6 +128,51 @@ def test_a_from_line_without_a_digest_is_refused(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr("environments.image.BASE_IMAGE_DIGESTS", {})
     with pytest.raises(core.EnvError, match=r"base image for Python 3\.11 .* has no digest"):
         render_dockerfile(core.get("hst", "2026.11"))
+
+
+def test_the_dockerfile_installs_the_storage_notice_the_kit_built_into_the_servers_environment() -> None:
+    """Issue 21: the JupyterLab notice in every image, in /opt/conda (where jupyter-server runs), exactly
+    the wheel `make lab-extension` built (its sha256), offline and without resolving dependencies."""
+    wheel = REPO / "build" / "lab-extension" / "sciplat_storage_notice-0.1.0-py3-none-any.whl"
+    sha256 = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    text = render_dockerfile(core.get("hst", "2026.11"))
+    stage = "/tmp/sciplat-storage-notice"
+    assert f"\nCOPY --chown=${{NB_UID}}:${{NB_GID}} {wheel.name} {stage}/\n" in text
+    assert f'RUN echo "{stage}/{wheel.name} --hash=sha256:{sha256}" > {stage}/lock' in text
+    install = "/opt/conda/bin/python -m pip install --no-cache-dir --no-deps --no-index --require-hashes"
+    assert re.search(rf"&& {re.escape(install)} \\\n\s+-r {stage}/lock \\\n\s+&& rm -r {stage}\n", text)
+    assert pinned_storage_notice(text) == sha256
+    # Its dependencies are the servers' own (jupyter_server and tornado in the base image): none to resolve.
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read("sciplat_storage_notice-0.1.0.dist-info/METADATA").decode()
+    assert re.findall(r"^Requires-Dist: (.*)$", metadata, re.M) == ["jupyter-server>=2", "tornado>=6"]
+
+
+def test_a_missing_or_other_storage_notice_wheel_is_refused_naming_make_lab_extension(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env = core.get("hst", "2026.11")
+    monkeypatch.setattr("environments.image.STORAGE_NOTICE_DIR", tmp_path)
+    missing = (
+        rf"storage notice.s wheel .* from {tmp_path}, which holds none: build it with `make lab-extension`"
+    )
+    with pytest.raises(core.EnvError, match=missing):
+        render_dockerfile(env)
+    with pytest.raises(core.EnvError, match=missing):
+        local_image.layers(env)
+    other = tmp_path / "sciplat_storage_notice-0.1.0-py3-none-any.whl"
+    other.write_bytes(b"not the wheel the Dockerfile pins")
+    with pytest.raises(core.EnvError) as refused:
+        local_image.layers(env)
+    pinned = pinned_storage_notice((env.path / "Dockerfile").read_text())
+    assert f"{other} has sha256 {hashlib.sha256(other.read_bytes()).hexdigest()}" in str(refused.value)
+    assert (
+        f"the Dockerfile pins {pinned}: build the wheel the Dockerfile names with `make lab-extension`"
+        in str(refused.value)
+    )
+    (tmp_path / "sciplat_storage_notice-0.2.0-py3-none-any.whl").touch()
+    with pytest.raises(core.EnvError, match=r"which holds 2 \(sciplat_storage_notice-0\.1\.0-py3.*0\.2\.0"):
+        storage_notice_wheel()
 
 
 def test_the_demo_image_installs_the_demo_environment_and_the_roles_copy_is_equal() -> None:

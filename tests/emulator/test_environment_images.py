@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,13 +89,15 @@ def test_the_image_has_the_dockerfiles_layout_and_the_pipelines_names() -> None:
     import json
     import tarfile
 
+    def members_of(tar: tarfile.TarFile, layer: dict[str, Any]) -> dict[str, tarfile.TarInfo]:
+        with tarfile.open(fileobj=tar.extractfile(f"blobs/sha256/{layer['digest'][7:]}")) as blob:
+            return {m.name: m for m in blob.getmembers()}
+
     with tarfile.open(archive) as tar:
         blob = json.loads(manifest)
         config = json.load(tar.extractfile(f"blobs/sha256/{blob['config']['digest'][7:]}"))  # type: ignore[arg-type]
-        top = tar.extractfile(f"blobs/sha256/{blob['layers'][-1]['digest'][7:]}")
-        with tarfile.open(fileobj=top) as layer:
-            members = {m.name: m for m in layer.getmembers()}
-    assert len(blob["layers"]) == 3, "Debian tree, notebook base, environment"
+        members, notice = (members_of(tar, layer) for layer in blob["layers"][-2:])
+    assert len(blob["layers"]) == 4, "Debian tree, notebook base, environment, storage notice"
     assert config["config"]["User"] == "1000"
     assert config["config"]["Labels"]["org.sciplat.environment.lock-sha256"] == ENV.lock().digest
     kernel = "opt/conda/envs/tess-2026.11"
@@ -105,6 +108,33 @@ def test_the_image_has_the_dockerfiles_layout_and_the_pipelines_names() -> None:
     # The environment's layer holds only what it added: the notebook base stays in its own layer.
     assert not any(name.startswith("opt/conda/lib/") for name in members)
     assert not any(name.startswith(("tmp/", "root/", "opt/uv")) for name in members)
+    # The storage notice in the servers' environment (/opt/conda), in a layer of its own, jovyan's.
+    lab = "opt/conda/share/jupyter/labextensions/sciplat-storage-notice/package.json"
+    server = "opt/conda/etc/jupyter/jupyter_server_config.d/sciplat_storage_notice.json"
+    assert lab in notice and server in notice
+    assert notice[lab].uid == notice[server].uid == 1000
+    assert not any(name.startswith(("opt/conda/envs/", "opt/context", "tmp/")) for name in notice)
+
+
+def test_the_storage_notice_is_enabled_in_the_images_server_environment(tmp_path: Path) -> None:
+    """What jupyter-server and JupyterLab in the image list: the extension, enabled and valid."""
+    tree, *layers = local_image.layers(ENV)
+    script = (
+        "/opt/conda/bin/jupyter server extension list >/opt/out/server 2>&1; "
+        "/opt/conda/bin/jupyter labextension list >/opt/out/lab 2>&1"
+    )
+    local_image._chroot_run([*reversed(layers), tree], tmp_path / "upper", script, {"/opt/out": tmp_path})
+    server, lab = (re.sub(r"\x1b\[[0-9;]*m", "", (tmp_path / out).read_text()) for out in ("server", "lab"))
+    assert re.search(
+        r"sciplat_storage_notice enabled\s+- Validating.*\s+sciplat_storage_notice 0\.1\.0 OK", server
+    ), server
+    # Listed under the servers' environment's own directory, not a kernel's or the user's.
+    assert re.search(
+        r"^/opt/conda/share/jupyter/labextensions\n(\s+\S.*\n)*?"
+        r"\s+sciplat-storage-notice v0\.1\.0 enabled OK$",
+        lab,
+        re.M,
+    ), lab
 
 
 def test_pushed_images_run_on_running_and_new_nodes_and_promotion_retags_them(
