@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -45,6 +46,8 @@ if args[:2] == ["sts", "assume-role"] and build_role:
     print("ASIASMOKE\\tsmoke-secret\\tsmoke-token")
 elif args[:2] == ["ecr", "get-login-password"] and build_role:
     print("push-token")
+elif args[:2] == ["s3", "cp"] and build_role and args[-2] == f"s3://{os.environ['SMOKE_BUCKET']}/{NOTICE_KEY}":
+    open(args[-1], "w").write("the wheel")
 else:
     sys.exit("AccessDenied: " + " ".join(args[:2]) + " as " + str(os.environ.get("AWS_ACCESS_KEY_ID")))
 """
@@ -56,7 +59,9 @@ args = sys.argv[1:]
 config = Path(os.environ["HOME"]) / ".docker" / "config.json"
 entry = {"tool": "docker", "args": args, "logged_in": config.exists()}
 code = 0
-if args[0] == "login":
+if args[0] == "build":
+    entry["context"] = sorted(os.listdir(args[-1]))
+elif args[0] == "login":
     config.parent.mkdir(exist_ok=True)
     config.write_text(json.dumps({"auths": {args[-1]: sys.stdin.read().strip()}}))
 elif args[0] == "run":
@@ -82,14 +87,22 @@ sys.exit(code)
 """
 
 
+NOTICE_WHEEL = "sciplat_storage_notice-0.1.0-py3-none-any.whl"
+NOTICE_SHA256 = "ab" * 32
+
+
 def render_buildspec(lock_tag: str) -> dict[str, Any]:
-    template = jinja2.Template(
-        (ROLE / "templates" / "buildspec.yml.j2").read_text(), undefined=jinja2.StrictUndefined
-    )
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    environment.filters["basename"] = os.path.basename  # Ansible's filter
+    template = environment.from_string((ROLE / "templates" / "buildspec.yml.j2").read_text())
     text = template.render(
         image_pipeline__env={"name": "hst", "version": "2026.11"},
         image_pipeline_repository_prefix="sciplat-envs/",
         image_pipeline__lock_tag=lock_tag,
+        image_pipeline__notice={
+            "path": f"/kit/build/lab-extension/{NOTICE_WHEEL}",
+            "checksum": NOTICE_SHA256,
+        },
     )
     return yaml.safe_load(text)  # type: ignore[no-any-return]
 
@@ -116,7 +129,9 @@ def run_build(tmp_path: Path, smoke_exit: int = 0, stale_lock: bool = False) -> 
     stubs.mkdir()
     for name, body in (("aws", AWS_STUB), ("docker", DOCKER_STUB)):
         path = stubs / name
-        path.write_text(f"#!{sys.executable}\n{body}")
+        path.write_text(
+            f"#!{sys.executable}\nNOTICE_KEY = 'storage-notice/{NOTICE_SHA256}/{NOTICE_WHEEL}'\n{body}"
+        )
         path.chmod(path.stat().st_mode | stat.S_IXUSR)
     (tmp_path / "home").mkdir()
     log = tmp_path / "calls.jsonl"
@@ -173,6 +188,18 @@ def test_the_build_logs_in_and_pushes_only_after_the_smoke_step(tmp_path: Path) 
     registry = PROJECT_VARIABLES["REGISTRY"]
     assert pushed[0] == f"{registry}/sciplat-envs/hst:2026.11"
     assert pushed[1].startswith(f"{registry}/sciplat-envs/hst:2026.11-")
+
+
+def test_the_build_stages_the_storage_notice_wheel_into_its_context_first(tmp_path: Path) -> None:
+    """Issue 21: the Dockerfile copies the wheel from the context; the build fetches the one the stage
+    uploaded (tasks/main.yml), with the build role's credentials, before docker build."""
+    calls = run_build(tmp_path)
+    [fetch] = [call for call in calls if call["args"][:2] == ["s3", "cp"]]
+    assert fetch["key"] is None, "the build role's credentials, not the smoke session's"
+    [build] = [call for call in calls if call["tool"] == "docker" and call["args"][0] == "build"]
+    assert calls.index(fetch) < calls.index(build)
+    assert build["args"][-1] == "environments/hst/2026.11"
+    assert build["context"] == ["requirements.lock", NOTICE_WHEEL]
 
 
 def test_a_failed_smoke_notebook_means_no_login_and_no_push(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 
@@ -39,6 +40,11 @@ def main() -> int:
     buckets = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     bucket = next(name for name in buckets if name.startswith("molecule-image-smoke-"))
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    # The storage notice's wheels the builds copy into their context: key -> sha256 of the content.
+    notice = {
+        item["Key"]: hashlib.sha256(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()).hexdigest()
+        for item in s3.list_objects_v2(Bucket=bucket, Prefix="storage-notice/").get("Contents", [])
+    }
     print(
         json.dumps(
             {
@@ -49,6 +55,7 @@ def main() -> int:
                 "smoke_role": {"arn": smoke_role["Arn"], "trust": smoke_role["AssumeRolePolicyDocument"]},
                 "smoke_policy": smoke_policy["PolicyDocument"],
                 "bucket_public_access_blocked": all(block.values()),
+                "storage_notice_objects": notice,
             },
             default=str,
         )
