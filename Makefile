@@ -118,7 +118,7 @@ eks-chart: setup emulator ## SITE=local-eks: the stand-in zero-to-jupyterhub cha
 
 # The public data (small FITS files in s3://stpubdata, written with the hst environment's astropy), so that
 # a user's notebook on the local EKS site reads what it would read on AWS.
-eks-images: setup emulator ## SITE=local-eks: build the profiles' science environment images and push them to the emulated ECR; seed the public data
+eks-images: setup emulator lab-extension ## SITE=local-eks: build the profiles' science environment images and push them to the emulated ECR; seed the public data
 	@for env in $(EKS_ENVIRONMENTS); do $(VENV)/bin/python -m environments image $${env%/*} $${env#*/} --push; done
 	$(VENV)/bin/python -m environments seed hst 2026.11
 
@@ -169,7 +169,7 @@ test: setup kube ## lint, unit tests, Molecule scenarios, the end-to-end site te
 	else tail -n 200 $(TEST_LOG_DIR)/$(TEST_BESIDE_E2E).log; failed "$(TEST_BESIDE_E2E) (beside e2e)" $$took; fi; \
 	echo "== stage times:$$times $(TEST_BESIDE_E2E) (beside e2e) $$took s, total $$((SECONDS - total)) s"
 
-lint: setup ## yamllint, ansible-lint (production profile), ruff
+lint: setup lab-extension ## yamllint, ansible-lint (production profile), ruff; each Dockerfile is its render (which pins the storage notice's wheel)
 	yamllint --strict .
 	ansible-lint --profile production --offline
 	ruff check .

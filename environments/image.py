@@ -103,7 +103,8 @@ def kernel_name(env: EnvVersion) -> str:
 
 
 def render_dockerfile(env: EnvVersion) -> str:
-    """The image for the EKS hub: the base notebook image plus this lock in its own venv and kernel."""
+    """The image for the EKS hub: the base notebook image plus this lock in its own venv and kernel, and the
+    storage notice (the wheel `make lab-extension` built, by its sha256) in the servers' environment."""
     spec = env.spec()
     lock = env.lock()
     prefix = f"/opt/conda/envs/{kernel_name(env)}"

@@ -101,9 +101,8 @@ def _build(cache: Path, target: Path) -> None:
         # directory (jupyter_builder would otherwise download @jupyterlab/core-meta).
         "SCIPLAT_LAB_CORE_PATH": str(next((venv / "lib").glob("python3*/site-packages/jupyterlab/staging"))),
     }
-    # Beside the build venv, named by the key, not a random temporary directory: webpack names the
-    # modules by their path relative to that core, so the same inputs give the same wheel, byte for
-    # byte (the science images pin its sha256), wherever the cache is.
+    # Named by the key, not a random temporary directory: webpack's module ids follow the paths, and the
+    # science images pin the wheel's sha256, so a rebuild here must give the same wheel (README, Gaps).
     work = target.with_name(target.name + ".src")
     shutil.rmtree(work, ignore_errors=True)
     source = work / "src"

@@ -129,7 +129,8 @@ def operator_copy(
     password: str = "operator-vault-password",
 ) -> OperatorCopy:
     """root/inventories/<name or site>, a copy of the site's inventory beside a copy of the environments
-    (the inventory names them relative to itself) whose Dockerfiles pin the base image's digest, with its
+    (the inventory names them relative to itself) whose Dockerfiles pin the base image's digest, and of the
+    storage notice's wheel they pin (build/lab-extension, as `make lab-extension` leaves it), with its
     placeholders filled in (OPERATOR_SETTINGS), its vault file filled in (``secrets`` over what it holds;
     OPERATOR_SECRETS by default) and encrypted with ``password``."""
     inventory = root / "inventories" / (name or site)
@@ -140,6 +141,8 @@ def operator_copy(
         for dockerfile in environments.glob("*/*/Dockerfile"):
             pinned = dockerfile.read_text().replace(PLACEHOLDER_DIGEST, OPERATOR_BASE_IMAGE_DIGEST)
             dockerfile.write_text("".join(s for s in pinned.splitlines(True) if "is a placeholder" not in s))
+        # The storage notice's wheel the Dockerfiles pin, where `make lab-extension` leaves it beside them.
+        shutil.copytree(ROOT / "build" / "lab-extension", root / "build" / "lab-extension")
     for file, values in OPERATOR_SETTINGS.get(site, {}).items():
         set_variables(inventory / file, values)
     vault_file = inventory / "group_vars" / "all" / "vault.yml"

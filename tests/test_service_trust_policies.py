@@ -130,7 +130,8 @@ def test_the_check_sees_the_service_documents(documents: dict[str, Any]) -> None
 
 def test_the_smoke_notebooks_role_cannot_reach_the_registry(documents: dict[str, Any]) -> None:
     """The image under test runs as the smoke role (tests/test_image_build_smoke.py): the smoke bucket only,
-    assumed by the build role only; the build role keeps the push and no longer reads the bucket itself."""
+    assumed by the build role only; the build role keeps the push and reads of the bucket only the storage
+    notice's wheel it copies into its context (issue 21), never the smoke data."""
     [trust] = documents["image_pipeline.smoke-trust-policy"]["Statement"]
     assert trust["Principal"] == {"AWS": "arn:aws:iam::111122223333:role/hst-prod-image-build"}
     [smoke] = documents["image_pipeline.smoke-policy"]["Statement"]
@@ -140,4 +141,12 @@ def test_the_smoke_notebooks_role_cannot_reach_the_registry(documents: dict[str,
     build = {s["Sid"]: s for s in documents["image_pipeline.build-policy"]["Statement"]}
     smoke_role = "arn:aws:iam::111122223333:role/hst-prod-image-smoke"
     assert build["RunSmokeTestsAsTheSmokeRole"]["Resource"] == smoke_role
-    assert not [s["Sid"] for s in build.values() if "s3:" in str(s["Action"])]
+    s3 = [s for s in build.values() if "s3:" in str(s["Action"])]
+    assert s3 == [
+        {
+            "Sid": "StorageNoticeWheel",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/storage-notice/*",
+        }
+    ]
