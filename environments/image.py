@@ -64,9 +64,9 @@ class Wheel:
         return f"{directory}/{self.path.name} --hash=sha256:{self.sha256}"
 
 
-def storage_notice_wheel(directory: Path | None = None, sha256: str | None = None) -> Wheel:
+def storage_notice_wheel(sha256: str | None = None) -> Wheel:
     """The storage notice's wheel the kit built (``make lab-extension``); with ``sha256``, only that one."""
-    directory = directory or STORAGE_NOTICE_DIR
+    directory = STORAGE_NOTICE_DIR
     wheels = sorted(directory.glob(STORAGE_NOTICE_GLOB))
     if len(wheels) != 1:
         found = f"{len(wheels)} ({', '.join(w.name for w in wheels)})" if wheels else "none"
@@ -79,7 +79,8 @@ def storage_notice_wheel(directory: Path | None = None, sha256: str | None = Non
         raise EnvError(
             f"{wheel.path} has sha256 {wheel.sha256}, the Dockerfile pins {sha256}: build the wheel the "
             "Dockerfile names with `make lab-extension` (the same lab_extension/ sources give the same "
-            "wheel), or, if the extension changed, render the Dockerfiles again "
+            "wheel in the same cache), or, if the extension changed or was built elsewhere, render the "
+            "Dockerfiles again "
             "(`python -m environments dockerfile NAME VERSION -o .../Dockerfile`)"
         )
     return wheel
