@@ -79,7 +79,7 @@ def storage_notice_wheel(sha256: str | None = None) -> Wheel:
         raise EnvError(
             f"{wheel.path} has sha256 {wheel.sha256}, the Dockerfile pins {sha256}: build the wheel the "
             "Dockerfile names with `make lab-extension` (the same lab_extension/ sources give the same "
-            "wheel in the same cache), or, if the extension changed or was built elsewhere, render the "
+            "wheel), or, if the extension changed or this machine builds it differently, render the "
             "Dockerfiles again "
             "(`python -m environments dockerfile NAME VERSION -o .../Dockerfile`)"
         )

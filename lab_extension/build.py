@@ -25,6 +25,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+# Where every build runs, whatever the clone or the cache: webpack's module ids (the container entry's)
+# follow the sources' absolute path, and the science images pin the wheel's sha256, so the same sources
+# must give the same wheel on any machine. One build at a time holds WORK's lock.
+WORK = Path("/tmp/sciplat-lab-extension-build")
 INPUTS = [
     "build.py",
     "pyproject.toml",
@@ -77,13 +81,11 @@ def build(cache: Path) -> Path:
     wheels = sorted(target.glob("*.whl"))
     if (target / ".complete").exists() and wheels:
         return wheels[0]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # One build per key at a time (clones share the cache): the loser finds the winner's wheel.
-    with open(target.with_name(target.name + ".lock"), "w") as lock:
+    with open(WORK.with_name(WORK.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if (target / ".complete").exists():
-            return sorted(target.glob("*.whl"))[0]
-        _build(cache, target)
+        # Another clone sharing the cache may have built this key while we waited.
+        if not (target / ".complete").exists():
+            _build(cache, target)
     return sorted(target.glob("*.whl"))[0]
 
 
@@ -101,23 +103,20 @@ def _build(cache: Path, target: Path) -> None:
         # directory (jupyter_builder would otherwise download @jupyterlab/core-meta).
         "SCIPLAT_LAB_CORE_PATH": str(next((venv / "lib").glob("python3*/site-packages/jupyterlab/staging"))),
     }
-    # Named by the key, not a random temporary directory: webpack's module ids follow the paths, and the
-    # science images pin the wheel's sha256, so a rebuild here must give the same wheel (README, Gaps).
-    work = target.with_name(target.name + ".src")
-    shutil.rmtree(work, ignore_errors=True)
-    source = work / "src"
+    shutil.rmtree(WORK, ignore_errors=True)
+    source = WORK / "src"
     for name in INPUTS:
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(HERE / name, source / name)
     run(["npm", "ci", "--no-progress"], cwd=source, env=env)
-    out = work / "dist"
+    out = WORK / "dist"
     pip = venv / "bin" / "pip"
     run([pip, "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", out, source], env=env)
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     for wheel in out.glob("*.whl"):
         shutil.copy2(wheel, target / wheel.name)
-    shutil.rmtree(work)
+    shutil.rmtree(WORK)
     (target / ".complete").touch()
 
 

@@ -148,6 +148,30 @@ def test_the_dockerfile_installs_the_storage_notice_the_kit_built_into_the_serve
     assert re.findall(r"^Requires-Dist: (.*)$", metadata, re.M) == ["jupyter-server>=2", "tornado>=6"]
 
 
+def test_the_storage_notice_wheel_is_the_same_when_built_under_another_cache(tmp_path: Path) -> None:
+    """The Dockerfiles pin the wheel's sha256, so the same sources must give the same wheel wherever the
+    cache (and with it the build venv) is: a second, complete build in another cache directory (only the
+    pip and npm download caches shared, to stay offline) gives the wheel `make lab-extension` built."""
+    built = REPO / "build" / "lab-extension" / "sciplat_storage_notice-0.1.0-py3-none-any.whl"
+    # The Makefile exports its CACHE_DIR, where `make lab-extension` downloaded, as SCIPLAT_CACHE.
+    cache = Path(os.environ.get("SCIPLAT_CACHE", Path.home() / ".cache/sciplat-kit"))
+    other = tmp_path / "cache"
+    other.mkdir()
+    for downloads in ("pip", "npm"):
+        (other / downloads).symlink_to(cache / downloads)
+    result = subprocess.run(
+        [sys.executable, REPO / "lab_extension" / "build.py", "--cache", other, "--out", tmp_path / "out"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rebuilt = tmp_path / "out" / built.name
+    assert result.stdout.strip().endswith(str(rebuilt))
+    assert list((other / "lab-extension").glob("venv-*/.complete")), "the build made its own venv"
+    assert hashlib.sha256(rebuilt.read_bytes()).hexdigest() == hashlib.sha256(built.read_bytes()).hexdigest()
+
+
 def test_a_missing_or_other_storage_notice_wheel_is_refused_naming_make_lab_extension(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
