@@ -21,6 +21,7 @@ The image is named as the image pipeline pushes it: ``<registry>/<prefix><name>:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import shlex
@@ -101,6 +102,18 @@ def build_layer(
     if (target / COMPLETE).exists():
         return target
     LAYER_CACHE.mkdir(parents=True, exist_ok=True)
+    # One build of a layer at a time (tests in parallel, clones sharing the cache): who waited finds it.
+    with open(LAYER_CACHE / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / COMPLETE).exists():
+            _build_layer(target, lowers, script, log, context)
+    return target
+
+
+def _build_layer(
+    target: Path, lowers: list[Path], script: str, log: Callable[[str], None], context: Path | None
+) -> None:
+    name = target.name
     partial = LAYER_CACHE / f"{name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     started = time.monotonic()
@@ -123,7 +136,6 @@ def build_layer(
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
     log(f"images: built layer {name} in {time.monotonic() - started:.0f} s")
-    return target
 
 
 def layer_key(*parts: object) -> str:

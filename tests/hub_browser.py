@@ -39,6 +39,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 # The local site's demo users and password (inventories/local/group_vars/all/hub.yml).
 PASSWORD = "sciplat-demo"
+# A JupyterLab notification (the storage notice): its toast, in JupyterLab 4's two toast libraries' classes.
+NOTICE = ".jp-Notification-Toast-Container, .Toastify__toast"
 
 
 @dataclass
@@ -186,6 +188,11 @@ class LocalHub:
                 raise TimeoutError(f"{user}'s server was not ready in {timeout:.0f} s")
             time.sleep(0.2)
         return time.monotonic() - started
+
+
+def body_text(driver: WebDriver) -> str:
+    """What a person reads on the page."""
+    return driver.find_element(By.TAG_NAME, "body").text
 
 
 def waiter(driver: WebDriver, timeout: float) -> WebDriverWait:

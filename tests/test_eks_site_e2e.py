@@ -13,7 +13,8 @@ In headless chromium (tests/hub_browser.py; skipped, with the reason, without ch
 chromedriver: `make host-deps`): the three refusal pages as a user sees them (saved as
 docs/img/hub-eks-refused-{namespace,storage,cost-cap}.png), and a user who chooses the HST profile,
 whose image is pushed then, gets JupyterLab in a pod from that image, where a notebook's cell reads a
-FITS file of the public data from the emulated S3 through the node's route (docs/img/hub-eks-lab.png).
+FITS file of the public data from the emulated S3 through the node's route (docs/img/hub-eks-lab.png),
+under the storage notice JupyterLab shows near the quota (docs/img/hub-eks-lab-notice.png).
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ import pytest
 import requests
 from ansible_run import TEST_TIME_SCALE, PlaybookRun, run_playbook
 from hub_browser import (
+    NOTICE,
     ROOT,
     LocalHub,
+    body_text,
     browser_available,
     chromium,
     log_in,
@@ -608,14 +611,24 @@ with fits.open(io.BytesIO(s3.get_object(Bucket="stpubdata", Key=key)["Body"].rea
 
 @pytest.mark.skipif(not browser_available(), reason=NO_BROWSER)
 def test_a_user_chooses_hst_and_a_notebook_in_its_pod_reads_the_public_data(site: EksSite) -> None:
-    """The hst image is pushed now (the refusal of a missing image is checked before). astro2 logs in,
-    chooses HST on KubeSpawner's list, and JupyterLab opens from a pod of the hst image on the user node;
+    """The hst image is pushed now (the refusal of a missing image is checked before). astro2, whose home
+    the home-usage job measured near its quota, logs in, chooses HST on KubeSpawner's list, and JupyterLab
+    opens from a pod of the hst image on the user node, with the storage notice (the image's
+    sciplat-storage-notice extension asking the hub) saying the whole warning
+    (docs/img/hub-eks-lab-notice.png);
     a notebook's cell on the environment's kernel lists s3://stpubdata/hst/public/ and reads a FITS file
     from the emulated S3, through the route of the node the pod runs on."""
     (key,) = [k for k in site.public_data if k.startswith("hst/public/")]
     push_image(site.emulator, HST)
     user = "astro2"
     (profile,) = [p for p in SITE.var("jupyterhub_profiles") if p["slug"] == HST[0]]
+    home = homes_dir(site) / user
+    home.mkdir(parents=True, exist_ok=True)
+    filler = home / "near-quota.bin"
+    filler.write_bytes(os.urandom(47 * 2**20))  # of a 50 MiB quota: near it, a server still starts
+    for path in (home, filler):
+        os.chown(path, 1000, 1000)
+    run_home_usage_now(site)
     hub = LocalHub.for_user(URL, user)
     try:
         with chromium() as driver:
@@ -628,6 +641,16 @@ def test_a_user_chooses_hst_and_a_notebook_in_its_pod_reads_the_public_data(site
             except TimeoutException:
                 raise AssertionError(f"no JupyterLab after 300 s\n{server_story(site, user)}") from None
             assert f"/user/{user}/lab" in driver.current_url, driver.current_url
+            waiter(driver, 60).until(lambda d: "of your 50 MiB storage quota" in body_text(d))
+            toast = min(
+                (t for t in driver.find_elements(By.CSS_SELECTOR, NOTICE) if "storage quota" in t.text),
+                key=lambda t: len(t.text),
+            ).text
+            assert "Your home uses 47" in toast, toast
+            assert "Over the quota, new servers will not start." in toast, toast
+            assert "Open storage page" in toast and "…" not in toast and "Ignore" not in toast, toast
+            IMG.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(IMG / "hub-eks-lab-notice.png"))
             core = site.core()
             pod = core.read_namespaced_pod(f"jupyter-{user}", NAMESPACE)
             assert [c.image for c in pod.spec.containers] == [profile["image"]]
@@ -640,11 +663,11 @@ def test_a_user_chooses_hst_and_a_notebook_in_its_pod_reads_the_public_data(site
             port = site.emulator.endpoint.rsplit(":", 1)[1]
             expected = f"{key} HST (64, 64) via http://{pod.status.host_ip}:{port}"
             assert output.strip() == expected, output
-            IMG.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(IMG / "hub-eks-lab.png"))
             hub.delete_file(user, name)
     finally:
         hub.stop_server(user, 120)  # the namespace's budget back
+        filler.unlink()
 
 
 def test_a_second_converge_changes_nothing(site: EksSite) -> None:

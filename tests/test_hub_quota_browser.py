@@ -24,9 +24,11 @@ import subprocess
 
 import pytest
 from hub_browser import (
+    NOTICE,
     ROOT,
     STATE_DIR,
     LocalHub,
+    body_text,
     browser_available,
     chromium,
     click_when_settled,
@@ -49,7 +51,6 @@ FILLER_DIR = f"/home/{USER}/observations"
 FILLER = f"{FILLER_DIR}/quota-filler.bin"
 HISTORY = "/home/.sciplat-usage/history.jsonl"
 IMG = ROOT / "docs" / "img"
-NOTICE = ".jp-Notification-Toast-Container, .Toastify__toast"
 
 
 def on_hub(*command: str, stdin: str | None = None) -> str:
@@ -103,10 +104,6 @@ def seed_history() -> str:
     text = "".join(json.dumps(line, sort_keys=True) + "\n" for line in lines)
     on_hub("sh", "-c", f"cat > {HISTORY}.tmp && mv {HISTORY}.tmp {HISTORY}", stdin=text)
     return before
-
-
-def body_text(driver) -> str:
-    return driver.find_element(By.TAG_NAME, "body").text
 
 
 def tab_to(driver, text: str, presses: int = 30) -> bool:
