@@ -61,7 +61,7 @@ $(STAMP): requirements.lock pyproject.toml
 # The storage notice's JupyterLab extension (lab_extension/): a wheel built with JupyterLab's tools from
 # PyPI and npm (node 20), once per set of inputs in CACHE_DIR/lab-extension/<key>, copied to build/lab-extension/.
 lab-extension: setup ## build the storage notice's JupyterLab extension wheel (cached by its inputs)
-	CACHE_DIR=$(CACHE_DIR) $(VENV)/bin/python lab_extension/build.py --cache $(CACHE_DIR)
+	$(VENV)/bin/python lab_extension/build.py --cache $(CACHE_DIR)
 
 kube: setup ## build the Kubernetes components behind the emulated EKS (Go module proxy; cached by version)
 	$(VENV)/bin/python -m emulator.kube.build

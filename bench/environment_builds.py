@@ -55,7 +55,7 @@ def bench(name: str, version: str, scratch: Path) -> dict[str, Any]:
     tree = scratch / "tree"
     shutil.copytree(core.ROOT / name / version, tree / name / version)
     cache = scratch / "cache"
-    env = {**os.environ, "SCIPLAT_ENVIRONMENTS_DIR": str(tree), "SCIPLAT_CACHE_DIR": str(cache)}
+    env = {**os.environ, "SCIPLAT_ENVIRONMENTS_DIR": str(tree), "SCIPLAT_CACHE": str(cache)}
     figures: dict[str, Any] = {"environment": f"{name} {version}"}
     figures["freeze_s"] = timed(["freeze", name, "--from", version, "--version", next_version(version)], env)
     shutil.rmtree(cache, ignore_errors=True)  # the freeze fetched metadata: the build starts cold

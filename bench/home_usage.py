@@ -25,7 +25,7 @@ from report import BenchRun
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "roles" / "home_usage" / "files" / "home_usage.py"
-CACHE = Path(os.environ.get("CACHE_DIR", Path.home() / ".cache" / "sciplat-kit")) / "bench"
+CACHE = Path(os.environ.get("SCIPLAT_CACHE", Path.home() / ".cache" / "sciplat-kit")) / "bench"
 HOMES = 1000
 PROJECTS = 4
 RUNS = 5

@@ -19,9 +19,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from emulator.kube.build import cache_root
+
 # The environments tree; SCIPLAT_ENVIRONMENTS_DIR points the tool at a copy (the tests do).
 ROOT = Path(os.environ.get("SCIPLAT_ENVIRONMENTS_DIR") or Path(__file__).resolve().parent)
-CACHE_DIR = Path(os.environ.get("SCIPLAT_CACHE_DIR", Path.home() / ".cache" / "sciplat-kit"))
+CACHE_DIR = cache_root()
 # Calendar versions: YEAR.MONTH, optionally .N for a re-freeze within the month (2026.11, 2026.11.1).
 VERSION_RE = re.compile(r"^(20\d\d)\.(1[0-2]|[1-9])(\.\d+)?$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}$")

@@ -14,7 +14,7 @@ Debian 12 tree (Python 3.11.2, as the spec asks) in three layers:
 
 Layers 2 to 4 are made by running the tree's own Python in a chroot over an overlay mount (in a private
 mount namespace, so an interrupted build leaves no mount behind); the overlay's upper directory is the
-layer. Each is cached under ``$SCIPLAT_CACHE_DIR/environments/image-layers`` by what it is made from.
+layer. Each is cached under ``$SCIPLAT_CACHE/environments/image-layers`` by what it is made from.
 The image is named as the image pipeline pushes it: ``<registry>/<prefix><name>:<version>`` and
 ``:<version>-<lock digest>``.
 """

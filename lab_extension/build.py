@@ -122,7 +122,7 @@ def _build(cache: Path, target: Path) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_cache = Path(os.environ.get("CACHE_DIR", Path.home() / ".cache/sciplat-kit"))
+    default_cache = Path(os.environ.get("SCIPLAT_CACHE", Path.home() / ".cache/sciplat-kit"))
     parser.add_argument("--cache", type=Path, default=default_cache)
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "lab-extension")
     args = parser.parse_args(argv)

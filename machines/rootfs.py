@@ -18,6 +18,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from emulator.kube.build import cache_root
+
 SUITE = "bookworm"
 VARIANT = "minbase"
 # What debootstrap itself installs: enough to boot systemd and log in over SSH.
@@ -45,7 +47,7 @@ EXTRA_PACKAGES = (
 # Bump when the recipe in build() changes in a way the inputs above do not show.
 RECIPE_VERSION = "1"
 
-CACHE_DIR = Path(os.environ.get("SCIPLAT_CACHE_DIR", Path.home() / ".cache" / "sciplat-kit"))
+CACHE_DIR = cache_root()
 
 
 def host_mirror() -> str:

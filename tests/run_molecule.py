@@ -28,10 +28,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from emulator.kube.build import cache_root
 from runbooks.ansible import strategy_env
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = Path(os.environ.get("SCIPLAT_CACHE_DIR", Path.home() / ".cache" / "sciplat-kit"))
+CACHE_DIR = cache_root()
 DURATIONS = CACHE_DIR / "molecule" / "durations.json"
 # Molecule's own progress lines: "INFO     [default > converge] Executing" without colours,
 # "INFO     default ➜ converge: Executing" with them.

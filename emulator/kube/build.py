@@ -36,6 +36,8 @@ STAGING_LINE = re.compile(r"^\s*(k8s\.io/[\w.-]+) => \./staging/src/", re.M)
 
 
 def cache_root() -> Path:
+    """Where every build and download of the kit's tools is kept, outside the clones: $SCIPLAT_CACHE (the
+    Makefile exports its CACHE_DIR as that), ~/.cache/sciplat-kit by default."""
     return Path(os.environ.get("SCIPLAT_CACHE", Path.home() / ".cache" / "sciplat-kit"))
 
 

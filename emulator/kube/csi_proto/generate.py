@@ -29,16 +29,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from emulator.kube.build import cache_root
+
 CSI_SPEC_VERSION = "v1.11.0"
 KUBELET_VERSION = "v0.33.13"
 GRPCIO_TOOLS_VERSION = "1.85.1"
 HERE = Path(__file__).resolve().parent
 PACKAGE = ("emulator", "kube", "csi_proto")
 GOGO = re.compile(r'^\s*(import "github\.com/gogo/.*";|option \(gogoproto\.[^;]*;)\s*$', re.M)
-
-
-def _cache() -> Path:
-    return Path(os.environ.get("SCIPLAT_CACHE", Path.home() / ".cache" / "sciplat-kit"))
 
 
 def _module_dir(module: str, version: str, scratch: Path) -> Path:
@@ -56,7 +54,7 @@ def _module_dir(module: str, version: str, scratch: Path) -> Path:
 
 
 def _protoc() -> Path:
-    venv = _cache() / f"grpcio-tools-{GRPCIO_TOOLS_VERSION}"
+    venv = cache_root() / f"grpcio-tools-{GRPCIO_TOOLS_VERSION}"
     python = venv / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
