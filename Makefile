@@ -50,11 +50,12 @@ host-deps: ## install the Debian packages the local machines need (skipped when 
 	fi
 
 # uv (pinned in the lock) installs the lock in seconds from its cache; pip took ~4 minutes on a fresh clone.
+# sync, not install: a package the lock drops leaves an existing venv too.
 UV_VERSION = $(shell sed -n 's/^uv==//p' requirements.lock)
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --cache-dir $(CACHE_DIR)/pip --no-deps uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python --cache-dir $(CACHE_DIR)/uv -r requirements.lock
+	$(VENV)/bin/uv pip sync --quiet --python $(VENV)/bin/python --cache-dir $(CACHE_DIR)/uv requirements.lock
 	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python --cache-dir $(CACHE_DIR)/uv --no-deps -e .
 	touch $@
 
