@@ -33,7 +33,7 @@ ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(CURDIR)/runbooks/strategy ANSIBLE_STRA
 
 STAMP := $(VENV)/.installed
 
-.PHONY: role-docs security-scan collection help host-deps lab-extension kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift drift-all cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
+.PHONY: kubernetes-validate role-docs security-scan collection help host-deps lab-extension kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift drift-all cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,11 +50,12 @@ host-deps: ## install the Debian packages the local machines need (skipped when 
 	fi
 
 # uv (pinned in the lock) installs the lock in seconds from its cache; pip took ~4 minutes on a fresh clone.
+# sync, not install: a package the lock drops leaves an existing venv too.
 UV_VERSION = $(shell sed -n 's/^uv==//p' requirements.lock)
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --cache-dir $(CACHE_DIR)/pip --no-deps uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python --cache-dir $(CACHE_DIR)/uv -r requirements.lock
+	$(VENV)/bin/uv pip sync --quiet --python $(VENV)/bin/python --cache-dir $(CACHE_DIR)/uv requirements.lock
 	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python --cache-dir $(CACHE_DIR)/uv --no-deps -e .
 	touch $@
 
@@ -62,6 +63,22 @@ $(STAMP): requirements.lock pyproject.toml
 # PyPI and npm (node 20), once per set of inputs in CACHE_DIR/lab-extension/<key>, copied to build/lab-extension/.
 lab-extension: setup ## build the storage notice's JupyterLab extension wheel (cached by its inputs)
 	$(VENV)/bin/python lab_extension/build.py --cache $(CACHE_DIR)
+
+# kubernetes-validate (the tests' Kubernetes schema check of rendered manifests) in a venv of its own,
+# apart from requirements.lock: kubernetes.dynamic imports it whenever it is importable, which cost every
+# kubernetes.core task on the controller over a second. One venv per set of pins (the tool and everything
+# it needs), outside the clone; build/kubernetes-validate links to it for tests/kube_validate.py.
+KUBERNETES_VALIDATE_PINS := kubernetes-validate==1.37.0 importlib_resources==7.1.0 jsonschema==4.26.0 \
+  jsonschema-specifications==2025.9.1 referencing==0.37.0 rpds-py==2026.9.1 attrs==26.1.0 PyYAML==6.0.4 \
+  packaging==26.4 typing_extensions==4.16.0
+KUBERNETES_VALIDATE_VENV = $(CACHE_DIR)/kubernetes-validate/$(shell echo '$(KUBERNETES_VALIDATE_PINS)' | sha256sum | cut -c1-16)
+kubernetes-validate: setup ## the tests' manifest checker (kubernetes-validate) in its own venv, once per set of pins
+	@test -e $(KUBERNETES_VALIDATE_VENV)/.complete || { rm -rf $(KUBERNETES_VALIDATE_VENV) && \
+	  $(PYTHON) -m venv --without-pip $(KUBERNETES_VALIDATE_VENV) && \
+	  $(VENV)/bin/uv pip install --quiet --python $(KUBERNETES_VALIDATE_VENV)/bin/python \
+	    --cache-dir $(CACHE_DIR)/uv $(KUBERNETES_VALIDATE_PINS) && \
+	  touch $(KUBERNETES_VALIDATE_VENV)/.complete; }
+	@mkdir -p build && ln -sfn $(KUBERNETES_VALIDATE_VENV) build/kubernetes-validate
 
 kube: setup ## build the Kubernetes components behind the emulated EKS (Go module proxy; cached by version)
 	$(VENV)/bin/python -m emulator.kube.build
@@ -185,12 +202,12 @@ lint: setup lab-extension ## yamllint, ansible-lint (production profile), ruff; 
 role-docs: setup ## regenerate the roles' README variable tables from their meta/argument_specs.yml
 	$(VENV)/bin/python tools/role_docs.py
 
-unit: setup kube lab-extension ## pytest: emulator, modules, filters, runbooks, bad input
+unit: setup kube lab-extension kubernetes-validate ## pytest: emulator, modules, filters, runbooks, bad input
 	pytest -m 'not e2e and not browser' -q -n 2 --dist loadfile
 
 # Scenarios run MOLECULE_JOBS at a time (tests/run_molecule.py: own state, own log, a line per scenario).
 MOLECULE_JOBS ?= 4
-molecule: setup kube demo-wheels lab-extension ## every role's Molecule scenarios (converge, idempotence, check, verify); state in .molecule/
+molecule: setup kube demo-wheels lab-extension kubernetes-validate ## every role's Molecule scenarios (converge, idempotence, check, verify); state in .molecule/
 	$(VENV)/bin/python tests/run_molecule.py --jobs $(MOLECULE_JOBS) $(SCENARIOS)
 
 e2e: setup kube lab-extension ## converge the whole local site twice and check it from outside; every runbook procedure and a drill

@@ -38,6 +38,7 @@ from hub_eks import (
     merged_values,
     render,
 )
+from kube_validate import kubernetes_validate
 from moto import mock_aws
 from tornado import web
 
@@ -142,21 +143,6 @@ def test_hub_config_check_can_fail(loaded: tuple[dict[str, Any], list[str], dict
     assert any("NoSuchAuthenticator" in p for p in problems), problems
 
 
-def _kubernetes_validate(paths: list[Path]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "kubernetes-validate"),
-            "--strict",
-            "-k",
-            KUBERNETES_VERSION,
-            *map(str, paths),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_manifests_and_user_pods_pass_kubernetes_validate(
     site: tuple[str, Rendered], loaded: tuple[dict[str, Any], list[str], dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -172,7 +158,7 @@ def test_manifests_and_user_pods_pass_kubernetes_validate(
         "resourcequota.yaml",
         "storageclass-hub-db.yaml",
     ]
-    result = _kubernetes_validate(manifests + pods)
+    result = kubernetes_validate("--strict", "-k", KUBERNETES_VERSION, *map(str, manifests + pods))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("passed") == len(manifests) + len(pods), result.stdout
 

@@ -7,7 +7,6 @@ kubernetes-validate --strict; the hub configuration loads without an unrecognise
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,6 +18,7 @@ TESTS = Path(__file__).resolve().parents[4] / "tests"
 sys.path.insert(0, str(TESTS))
 
 from hub_eks import Rendered, chart_schema, hub_config, load_hub, merged_values  # noqa: E402
+from kube_validate import kubernetes_validate  # noqa: E402
 
 
 def main(out: Path) -> int:
@@ -36,13 +36,8 @@ def main(out: Path) -> int:
         path = pod_dir / f"pod-{slug}.yaml"
         path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", **pod}))
         pod_files.append(str(path))
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "kubernetes-validate"), "--strict", "-k", "1.33.0", "--quiet"]
-        + [str(p) for p in rendered.manifests]
-        + pod_files,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = kubernetes_validate(
+        "--strict", "-k", "1.33.0", "--quiet", *map(str, rendered.manifests), *pod_files
     )
     if result.returncode != 0:
         findings.append(f"kubernetes-validate: {result.stdout}{result.stderr}")
