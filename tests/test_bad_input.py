@@ -125,6 +125,12 @@ CASES: list[tuple[str, dict[str, Any], list[str]]] = [
         },
         ["efs_storage_client_role_arns", "eks_cluster_out_efs_csi_role_arn", "eks_cluster_out_node_role_arn"],
     ),
+    # An output of a stage not run yet reads "": the policy would leave that role out (issue 22).
+    (
+        "efs-policy-empty-principal",
+        {"efs_storage_client_role_arns": ["", "arn:aws:iam::123456789012:role/local-hub-eks-node"]},
+        ["efs_storage_client_role_arns[0] is empty", "eks_cluster_out_efs_csi_role_arn"],
+    ),
     (
         "efs-policy-star-principal",
         {"efs_storage_extra_client_principal_arns": ["*"]},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,7 +48,9 @@ def aws(emulator: Emulator) -> dict[str, Any]:
     session = boto3.session.Session(
         region_name=LOCAL.region, aws_access_key_id="testing", aws_secret_access_key="testing"
     )
-    return {name: session.client(name, endpoint_url=emulator.endpoint) for name in ("ec2", "eks", "iam")}
+    return {
+        name: session.client(name, endpoint_url=emulator.endpoint) for name in ("ec2", "eks", "iam", "efs")
+    }
 
 
 def tags_of(resource: dict[str, Any]) -> dict[str, str]:
@@ -56,6 +59,41 @@ def tags_of(resource: dict[str, Any]) -> dict[str, str]:
 
 def test_first_converge_creates_the_site(first_converge: PlaybookRun) -> None:
     assert first_converge.changed > 0
+
+
+def test_the_home_file_system_is_made_in_the_clusters_shadow_and_its_policy_names_its_roles(
+    first_converge: PlaybookRun, aws: dict[str, Any]
+) -> None:
+    """The storage stage's start runs while the control plane is created, its policy after the cluster's
+    finish, naming the EFS CSI driver's role (made only then) and the nodes' role, never any principal."""
+
+    def changed_at(task: str) -> int:
+        """Where the converge's output reports ``task`` changed (a skipped play shows its tasks too)."""
+        found = re.search(
+            rf"^TASK \[efs_storage : {re.escape(task)}\] \*+\nchanged: ", first_converge.output, re.M
+        )
+        assert found, task
+        return found.start()
+
+    cluster_finish = first_converge.output.index("PLAY [Finish the site's EKS cluster")
+    assert changed_at("Create or update the encrypted file system.") < cluster_finish
+    assert (
+        changed_at("Start creating one mount target per subnet (and remove those in other subnets).")
+        < cluster_finish
+    )
+    assert cluster_finish < changed_at("Set the file-system policy.")
+
+    file_systems = aws["efs"].describe_file_systems()["FileSystems"]
+    (fs,) = [f for f in file_systems if f.get("Name") == LOCAL.var("efs_storage_name")]
+    policy = json.loads(aws["efs"].describe_file_system_policy(FileSystemId=fs["FileSystemId"])["Policy"])
+    (allow,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    principals = allow["Principal"]["AWS"]
+    cluster = LOCAL.var("eks_cluster_name")
+    roles = [
+        aws["iam"].get_role(RoleName=f"{cluster}-{suffix}")["Role"]["Arn"]
+        for suffix in ("efs-csi", "eks-node")
+    ]
+    assert sorted([principals] if isinstance(principals, str) else principals) == sorted(roles)
 
 
 def test_network_is_as_the_inventory_says(first_converge: PlaybookRun, aws: dict[str, Any]) -> None:
