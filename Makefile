@@ -229,7 +229,7 @@ bench: demo ## converge timings, environment builds, hub spawn and login times, 
 	$(BENCH) bench/converge.py --output bench/results.json
 	$(VENV)/bin/python bench/environment_builds.py --output bench/environments.json
 	$(BENCH) bench/hub.py --output bench/hub_results.json
-	CACHE_DIR=$(CACHE_DIR) $(VENV)/bin/python bench/home_usage.py --output bench/home_usage.json
+	$(VENV)/bin/python bench/home_usage.py --output bench/home_usage.json
 	$(VENV)/bin/python bench/kube.py --output bench/kube.json
 
 envs: setup ## list the science environments and build each from its lock (cached by the lock's hash)
@@ -240,7 +240,7 @@ env-test: setup emulator ## build every environment and run its smoke notebooks 
 	$(VENV)/bin/python -m environments test
 
 bench-usage: setup ## home usage measurement: 1,000 homes x 1,000 files, full and incremental (tree cached in CACHE_DIR/bench)
-	CACHE_DIR=$(CACHE_DIR) $(VENV)/bin/python bench/home_usage.py --output bench/home_usage.json
+	$(VENV)/bin/python bench/home_usage.py --output bench/home_usage.json
 
 bench-kube: setup kube ## the real Kubernetes behind EKS: recorded cold build, control plane start, CreateCluster to a Ready node
 	$(VENV)/bin/python bench/kube.py --output bench/kube.json
