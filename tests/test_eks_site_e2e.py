@@ -42,6 +42,7 @@ from hub_browser import (
     body_text,
     browser_available,
     chromium,
+    click_when_settled,
     log_in,
     refusal_text,
     run_notebook_cell,
@@ -203,6 +204,11 @@ def server_story(site: EksSite, user: str) -> str:
         lines.append(f"pod jupyter-{user}: {error.reason}")
     events = core.list_namespaced_event(NAMESPACE, field_selector=f"involvedObject.name=jupyter-{user}")
     lines += [f"event: {e.reason}: {e.message}" for e in events.items[-10:]]
+    try:
+        server_log = core.read_namespaced_pod_log(f"jupyter-{user}", NAMESPACE, tail_lines=40)
+        lines += ["server log:", server_log]
+    except ApiException as error:
+        lines.append(f"server log: {error.reason}")
     (hub,) = core.list_namespaced_pod(NAMESPACE, label_selector="component=hub").items
     log = core.read_namespaced_pod_log(hub.metadata.name, NAMESPACE, container="hub", tail_lines=40)
     return "\n".join([*lines, "hub log:", log])
@@ -615,7 +621,8 @@ def test_a_user_chooses_hst_and_a_notebook_in_its_pod_reads_the_public_data(site
     the home-usage job measured near its quota, logs in, chooses HST on KubeSpawner's list, and JupyterLab
     opens from a pod of the hst image on the user node, with the storage notice (the image's
     sciplat-storage-notice extension asking the hub) saying the whole warning
-    (docs/img/hub-eks-lab-notice.png);
+    (docs/img/hub-eks-lab-notice.png), whose button opens the hub's storage page
+    (docs/img/hub-eks-storage-page.png);
     a notebook's cell on the environment's kernel lists s3://stpubdata/hst/public/ and reads a FITS file
     from the emulated S3, through the route of the node the pod runs on."""
     (key,) = [k for k in site.public_data if k.startswith("hst/public/")]
@@ -625,7 +632,9 @@ def test_a_user_chooses_hst_and_a_notebook_in_its_pod_reads_the_public_data(site
     home = homes_dir(site) / user
     home.mkdir(parents=True, exist_ok=True)
     filler = home / "near-quota.bin"
-    filler.write_bytes(os.urandom(47 * 2**20))  # of a 50 MiB quota: near it, a server still starts
+    with filler.open("wb") as out:  # astro2 is staff, whose quota is 200 MiB: near it, a server still starts
+        for _ in range(19):
+            out.write(os.urandom(10 * 2**20))
     for path in (home, filler):
         os.chown(path, 1000, 1000)
     run_home_usage_now(site)
@@ -641,16 +650,51 @@ def test_a_user_chooses_hst_and_a_notebook_in_its_pod_reads_the_public_data(site
             except TimeoutException:
                 raise AssertionError(f"no JupyterLab after 300 s\n{server_story(site, user)}") from None
             assert f"/user/{user}/lab" in driver.current_url, driver.current_url
-            waiter(driver, 60).until(lambda d: "of your 50 MiB storage quota" in body_text(d))
-            toast = min(
+            try:
+                waiter(driver, 60).until(lambda d: "of your 200 MiB storage quota" in body_text(d))
+            except TimeoutException:
+                answer = driver.execute_script(
+                    "const x = document.cookie.match(/(?:^|;\\s*)_xsrf=([^;]*)/);"
+                    "const headers = x ? {'X-XSRFToken': decodeURIComponent(x[1])} : {};"
+                    "return fetch(arguments[0], {headers})"
+                    ".then(r => r.text().then(t => r.status + ' ' + t)).catch(e => String(e))",
+                    f"{URL}/user/{user}/sciplat/storage-notice",
+                )
+                raise AssertionError(
+                    f"no storage notice after 60 s; the server's notice endpoint: {answer}\n"
+                    f"{server_story(site, user)}"
+                ) from None
+            notice = min(
                 (t for t in driver.find_elements(By.CSS_SELECTOR, NOTICE) if "storage quota" in t.text),
                 key=lambda t: len(t.text),
-            ).text
-            assert "Your home uses 47" in toast, toast
+            )
+            toast = notice.text
+            assert "Your home uses 190" in toast, toast
             assert "Over the quota, new servers will not start." in toast, toast
             assert "Open storage page" in toast and "…" not in toast and "Ignore" not in toast, toast
+            # Whole on the screen once it has slid in; no news prompt or update check beside it.
+            waiter(driver, 10).until(
+                lambda d: d.execute_script(
+                    "const r = arguments[0].getBoundingClientRect();"
+                    "return r.left >= 0 && r.right <= window.innerWidth && r.bottom <= window.innerHeight",
+                    notice,
+                )
+            )
+            assert "Jupyter news" not in body_text(driver) and "update" not in body_text(driver).lower()
             IMG.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(IMG / "hub-eks-lab-notice.png"))
+            # The notice's button opens the hub's storage page, served by the hub pod from the same figures.
+            button = notice.find_element(By.XPATH, ".//button[normalize-space()='Open storage page']")
+            click_when_settled(driver, button)
+            waiter(driver, 30).until(lambda d: len(d.window_handles) == 2)
+            driver.switch_to.window(driver.window_handles[1])
+            waiter(driver, 60).until(lambda d: "Your storage" in body_text(d))
+            page = body_text(driver)
+            assert "Your home directory uses 190" in page and "of your 200 MiB quota (95" in page, page
+            assert "Measured 20" in page and " UTC." in page, page
+            driver.save_screenshot(str(IMG / "hub-eks-storage-page.png"))
+            driver.close()
+            driver.switch_to.window(driver.window_handles[0])
             core = site.core()
             pod = core.read_namespaced_pod(f"jupyter-{user}", NAMESPACE)
             assert [c.image for c in pod.spec.containers] == [profile["image"]]

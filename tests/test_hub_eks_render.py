@@ -603,8 +603,15 @@ def test_quotas_wire_the_rules_the_users_pages_and_the_usage_claim(
         {"name": "sciplat-homes", "persistentVolumeClaim": {"claimName": "homes", "readOnly": True}}
     ]
     assert hub["extraVolumeMounts"][0]["readOnly"] is True
-    # The JupyterLab notice is the sciplat-storage-notice extension in the users' image: no update check.
-    assert "sciplat-quota-notice" not in values.get("singleuser", {}).get("extraFiles", {})
+    # The JupyterLab notice is the sciplat-storage-notice extension in the users' image; their JupyterLab
+    # has its update check and news prompt off, as on one host.
+    quiet = {"fetchNews": "false", "checkForUpdates": False}
+    assert values["singleuser"]["extraFiles"] == {
+        "sciplat-lab-settings": {
+            "mountPath": "/opt/conda/share/jupyter/lab/settings/overrides.json",
+            "data": {"@jupyterlab/apputils-extension:notification": quiet},
+        }
+    }
 
     # The hub's extra config runs (the modules from the role's files, as the pod mounts them): the hook
     # is set, the pages and their handlers, a spawner class that explains "exceeded quota"; with no
