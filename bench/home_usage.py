@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -23,9 +22,11 @@ from pathlib import Path
 
 from report import BenchRun
 
+from emulator.kube.build import cache_root
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "roles" / "home_usage" / "files" / "home_usage.py"
-CACHE = Path(os.environ.get("SCIPLAT_CACHE", Path.home() / ".cache" / "sciplat-kit")) / "bench"
+CACHE = cache_root() / "bench"
 HOMES = 1000
 PROJECTS = 4
 RUNS = 5

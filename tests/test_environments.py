@@ -153,8 +153,7 @@ def test_the_storage_notice_wheel_is_the_same_when_built_under_another_cache(tmp
     cache (and with it the build venv) is: a second, complete build in another cache directory (only the
     pip and npm download caches shared, to stay offline) gives the wheel `make lab-extension` built."""
     built = REPO / "build" / "lab-extension" / "sciplat_storage_notice-0.1.0-py3-none-any.whl"
-    # The Makefile exports its CACHE_DIR, where `make lab-extension` downloaded, as SCIPLAT_CACHE.
-    cache = Path(os.environ.get("SCIPLAT_CACHE", Path.home() / ".cache/sciplat-kit"))
+    cache = core.CACHE_DIR  # where `make lab-extension` downloaded
     other = tmp_path / "cache"
     other.mkdir()
     for downloads in ("pip", "npm"):
