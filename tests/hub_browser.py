@@ -200,15 +200,35 @@ def waiter(driver: WebDriver, timeout: float) -> WebDriverWait:
     return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
 
 
-def click_when_settled(driver: WebDriver, element: WebElement, timeout: float = 10) -> None:
-    """Click as a person does, once the element stops moving: a notification slides in, and a click
-    while it moves lands on the notification's frame instead of its button."""
+def notice(driver: WebDriver, containing: str, timeout: float = 10) -> tuple[WebElement, str]:
+    """The innermost JupyterLab notification whose text holds `containing`, and that text.
 
-    def clicked(_: WebDriver) -> bool:
-        element.click()
+    A container around every toast matches NOTICE too, and an earlier toast may be closing (leaving
+    the page) while it is read: element and text are taken in one script, again if the page changed.
+    """
+    script = (
+        "const found = [...document.querySelectorAll(arguments[0])]"
+        ".filter(e => e.innerText.includes(arguments[1]))"
+        ".sort((a, b) => a.innerText.length - b.innerText.length);"
+        "return found.length ? [found[0], found[0].innerText] : null;"
+    )
+    element, text = waiter(driver, timeout).until(lambda d: d.execute_script(script, NOTICE, containing))
+    return element, text
+
+
+def click_notice_button(driver: WebDriver, containing: str, label: str, timeout: float = 10) -> None:
+    """Click the button `label` of the notification holding `containing`, as a person does: once it
+    stops moving (a notification slides in, and a click while it moves lands on its frame instead of
+    its button), found again whenever it was drawn anew under the click."""
+
+    def clicked(d: WebDriver) -> bool:
+        element, _ = notice(d, containing)
+        element.find_element(By.XPATH, f".//button[normalize-space()='{label}']").click()
         return True
 
-    WebDriverWait(driver, timeout, ignored_exceptions=(ElementClickInterceptedException,)).until(clicked)
+    WebDriverWait(
+        driver, timeout, ignored_exceptions=(ElementClickInterceptedException, StaleElementReferenceException)
+    ).until(clicked)
 
 
 def browser_available() -> bool:

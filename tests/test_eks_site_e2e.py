@@ -36,14 +36,14 @@ import pytest
 import requests
 from ansible_run import TEST_TIME_SCALE, PlaybookRun, run_playbook
 from hub_browser import (
-    NOTICE,
     ROOT,
     LocalHub,
     body_text,
     browser_available,
     chromium,
-    click_when_settled,
+    click_notice_button,
     log_in,
+    notice,
     refusal_text,
     run_notebook_cell,
     submit_spawn_form,
@@ -664,11 +664,7 @@ def test_a_user_chooses_hst_and_a_notebook_in_its_pod_reads_the_public_data(site
                     f"no storage notice after 60 s; the server's notice endpoint: {answer}\n"
                     f"{server_story(site, user)}"
                 ) from None
-            notice = min(
-                (t for t in driver.find_elements(By.CSS_SELECTOR, NOTICE) if "storage quota" in t.text),
-                key=lambda t: len(t.text),
-            )
-            toast = notice.text
+            toast_element, toast = notice(driver, "storage quota")
             assert "Your home uses 190" in toast, toast
             assert "Over the quota, new servers will not start." in toast, toast
             assert "Open storage page" in toast and "…" not in toast and "Ignore" not in toast, toast
@@ -677,15 +673,14 @@ def test_a_user_chooses_hst_and_a_notebook_in_its_pod_reads_the_public_data(site
                 lambda d: d.execute_script(
                     "const r = arguments[0].getBoundingClientRect();"
                     "return r.left >= 0 && r.right <= window.innerWidth && r.bottom <= window.innerHeight",
-                    notice,
+                    toast_element,
                 )
             )
             assert "Jupyter news" not in body_text(driver) and "update" not in body_text(driver).lower()
             IMG.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(IMG / "hub-eks-lab-notice.png"))
             # The notice's button opens the hub's storage page, served by the hub pod from the same figures.
-            button = notice.find_element(By.XPATH, ".//button[normalize-space()='Open storage page']")
-            click_when_settled(driver, button)
+            click_notice_button(driver, "storage quota", "Open storage page")
             waiter(driver, 30).until(lambda d: len(d.window_handles) == 2)
             driver.switch_to.window(driver.window_handles[1])
             waiter(driver, 60).until(lambda d: "Your storage" in body_text(d))

@@ -24,15 +24,15 @@ import subprocess
 
 import pytest
 from hub_browser import (
-    NOTICE,
     ROOT,
     STATE_DIR,
     LocalHub,
     body_text,
     browser_available,
     chromium,
-    click_when_settled,
+    click_notice_button,
     log_in,
+    notice,
     submit_spawn_form,
     waiter,
 )
@@ -208,7 +208,7 @@ def test_refusal_storage_page_and_lab_notice_as_a_scientist_sees_them() -> None:
             wait.until(expected_conditions.presence_of_element_located((By.ID, "jp-main-dock-panel")))
             assert f"/user/{USER}/lab" in driver.current_url and hub.server_ready(USER)
             wait.until(lambda d: "of your 50 MiB storage quota" in body_text(d))
-            toast = driver.find_element(By.CSS_SELECTOR, NOTICE).text
+            _, toast = notice(driver, "of your 50 MiB storage quota")
             assert (
                 "Your home uses 47" in toast and "(94%). Over the quota, new servers will not start." in toast
             )
@@ -220,17 +220,11 @@ def test_refusal_storage_page_and_lab_notice_as_a_scientist_sees_them() -> None:
             fill_home(QUOTA_MIB + 10)
             measure()
             waiter(driver, 60).until(lambda d: "or your next server will not start" in body_text(d))
-            # The innermost element of this notice: a container around every toast matches NOTICE too.
-            over = min(
-                (t for t in driver.find_elements(By.CSS_SELECTOR, NOTICE) if "next server" in t.text),
-                key=lambda t: len(t.text),
-            )
-            toast = over.text
+            _, toast = notice(driver, "next server")
             assert "over your 50 MiB quota: delete 10" in toast and "Open storage page" in toast, toast
             driver.save_screenshot(str(IMG / "hub-quota-notice-over.png"))
             # This notice's own button: the earlier warning's may still be on the page, closing.
-            open_page = over.find_element(By.XPATH, ".//button[normalize-space()='Open storage page']")
-            click_when_settled(driver, open_page)
+            click_notice_button(driver, "next server", "Open storage page")
             wait.until(lambda d: len(d.window_handles) == 2)
             driver.switch_to.window(driver.window_handles[1])
             wait.until(lambda d: "Your storage" in body_text(d))
