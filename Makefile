@@ -25,7 +25,8 @@ HOST_DEBS := systemd-container debootstrap chromium chromium-driver $(KUBE_DEBS)
 export SCIPLAT_CACHE := $(CACHE_DIR)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # The mitogen strategy halves Ansible's per-task cost. runbooks/strategy holds it without mitogen's CPU
-# pinning, which puts a run and all it starts on one core (runbooks/strategy/mitogen_linear.py).
+# pinning, which puts a run and all it starts on one core, and with the AWS SDK imported once per run
+# (runbooks/strategy/mitogen_linear.py).
 # The converge and hub benchmarks drive the site as the tests do, with the tests' helpers (tests/ansible_run.py,
 # tests/hub_browser.py).
 BENCH = PYTHONPATH=$(CURDIR)/tests $(VENV)/bin/python

@@ -20,7 +20,8 @@ RECORDED_EVENTS = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable", 
 
 def strategy_env() -> dict[str, str]:
     """The mitogen strategy when it is installed (halves Ansible's per-task cost), as `make demo` runs
-    it: from runbooks/strategy, mitogen's linear strategy without its CPU pinning."""
+    it: from runbooks/strategy, mitogen's linear strategy without its CPU pinning, the AWS SDK imported
+    once per run."""
     try:
         import ansible_mitogen  # noqa: F401
     except ImportError:

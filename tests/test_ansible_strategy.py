@@ -1,6 +1,11 @@
-"""The mitogen strategy every run here uses (runbooks/strategy) leaves the CPUs alone: a process a task
-starts may run on every CPU this test may, as it would without mitogen. mitogen's own plugin pins it
-to one core of two (its affinity policy), with all else the run starts."""
+"""The mitogen strategy every run here uses (runbooks/strategy):
+
+- leaves the CPUs alone: a process a task starts may run on every CPU this test may, as it would
+  without mitogen. mitogen's own plugin pins it to one core of two (its affinity policy), with all
+  else the run starts;
+- starts an AWS module's process with the AWS SDK already imported, on the controller's own Python
+  only (mitogen's own plugin imports it again for every task).
+"""
 
 from __future__ import annotations
 
@@ -56,3 +61,68 @@ def test_a_tasks_process_may_run_on_every_cpu(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     [line] = [line for line in run.stdout.splitlines() if "allowed=" in line]
     assert allowed_cpus(line.split("allowed=")[1].strip('" ')) == os.sched_getaffinity(0)
+
+
+PROBE_MODULE = """
+import sys
+LOADED = sorted(m for m in ("boto3", "botocore.client", "botocore.session") if m in sys.modules)
+from ansible.module_utils.basic import AnsibleModule
+AnsibleModule(argument_spec={}).exit_json(changed=False, loaded=LOADED)
+"""
+
+PROBE_PLAYBOOK = """
+- name: Read which SDK modules a task's process starts with.
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    # As every amazon.aws module runs: in a process forked for it (it has module_utils of its own).
+    mitogen_task_isolation: fork
+  tasks:
+    - name: Probe twice, the second in a process forked like the first.
+      sdk_probe:
+      register: probe
+      loop: [1, 2]
+    - name: Print what each found.
+      ansible.builtin.debug:
+        msg: "loaded={{ probe.results | map(attribute='loaded') | map('join', '+') | join(',') }}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("interpreter", "loaded"),
+    [
+        (sys.executable, "boto3+botocore.client+botocore.session"),
+        # Another Python may lack the SDK: mitogen would ship the controller's copy, so nothing is loaded.
+        ("/usr/bin/python3", ""),
+    ],
+)
+def test_a_tasks_process_starts_with_the_sdk_on_the_controllers_python(
+    tmp_path: Path, interpreter: str, loaded: str
+) -> None:
+    if not Path(interpreter).exists():
+        pytest.skip(f"no {interpreter}")
+    (tmp_path / "library").mkdir()
+    (tmp_path / "library" / "sdk_probe.py").write_text(PROBE_MODULE)
+    playbook = tmp_path / "probe.yml"
+    playbook.write_text(PROBE_PLAYBOOK)
+    env = {**os.environ, **strategy_env(), "ANSIBLE_LOCALHOST_WARNING": "false"}
+    run = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-e",
+            f"ansible_python_interpreter={interpreter}",
+            str(playbook),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    [line] = [line for line in run.stdout.splitlines() if "loaded=" in line]
+    assert line.split("loaded=")[1].strip('" ') == f"{loaded},{loaded}"
