@@ -183,6 +183,18 @@ def test_built_collection_brings_roles_and_modules_to_another_project(tmp_path):
     for name, doc in shown.items():
         assert doc["doc"]["filename"].startswith(str(installed)), name
         assert doc["doc"]["options"], name
+    # And every filter and test plugin's, which the roles' tasks use.
+    for kind in ("filter", "test"):
+        plugins = sorted(p.stem for p in (COLLECTION / "plugins" / kind).glob("*.py"))
+        docs = subprocess.run(
+            [BIN / "ansible-doc", "-t", kind, "--json", *(f"sciplat.platform.{m}" for m in plugins)],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert docs.returncode == 0, docs.stderr
+        assert sorted(json.loads(docs.stdout)) == [f"sciplat.platform.{m}" for m in plugins], docs.stderr
 
     # ami_demo includes demo_host by its short name: inside the collection that must still find demo_host,
     # whose own check (and its default requirements file, under its role_path) then refuses the bucket.

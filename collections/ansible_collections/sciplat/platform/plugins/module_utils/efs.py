@@ -12,7 +12,8 @@ from ``module_utils/waiting.py`` and ``tagging.py``; this file holds what is EFS
   TagResource / UntagResource; the legacy DescribeTags / CreateTags / DeleteTags API is never used.
 - ``lifecycle_from_policies`` / ``lifecycle_to_policies``: the LifecyclePolicies list as one
   dict, one key per transition.
-- ``parse_policy`` / ``policies_differ``: file-system policies compared by meaning.
+- ``parse_policy`` / ``policies_differ`` / ``desired_policy`` / ``policy_is_current``: file-system
+  policies compared by meaning.
 - ``dns_name`` and ``efs_result``: return values.
 """
 
@@ -241,6 +242,37 @@ def policies_differ(current: dict[str, Any] | None, desired: dict[str, Any] | No
     if current is None or desired is None:
         return current is not desired
     return compare_policies(current, desired)
+
+
+def with_resource(policy: dict[str, Any] | None, arn: str) -> dict[str, Any] | None:
+    """The policy with arn as the Resource of every statement that names none (a new copy)."""
+    if not policy:
+        return policy
+    statements = policy.get("Statement")
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list):
+        return policy
+    filled = [
+        dict(st, Resource=arn)
+        if isinstance(st, dict) and "Resource" not in st and "NotResource" not in st
+        else st
+        for st in statements
+    ]
+    return dict(policy, Statement=filled)
+
+
+def desired_policy(value: Any, arn: str | None) -> dict[str, Any] | None:
+    """The file_system_policy parameter (a dict or JSON text) as the policy to set on the file system
+    of ``arn``: statements without a Resource name it (``arn`` None: not known yet, left out)."""
+    policy = parse_policy(value, what="file_system_policy")
+    return with_resource(policy, arn) if arn else policy
+
+
+def policy_is_current(current: dict[str, Any] | None, value: Any, arn: str | None) -> bool:
+    """Whether the file system of ``arn``, whose policy is ``current``, already has the policy the
+    file_system_policy parameter ``value`` asks, compared as efs_filesystem compares them."""
+    return not policies_differ(current, desired_policy(value, arn))
 
 
 # --- results -----------------------------------------------------------------------------------

@@ -334,6 +334,7 @@ from ansible_collections.sciplat.platform.plugins.module_utils.efs import (
     TRANSITIONS,
     apply_efs_tags,
     describe_file_system,
+    desired_policy,
     desired_tags,
     dns_name,
     efs_result,
@@ -343,9 +344,9 @@ from ansible_collections.sciplat.platform.plugins.module_utils.efs import (
     lifecycle_view,
     list_file_systems,
     list_mount_targets,
-    parse_policy,
     policies_differ,
     tags_of,
+    with_resource,
 )
 from ansible_collections.sciplat.platform.plugins.module_utils.tagging import (
     TAGGING_ARGUMENT_SPEC,
@@ -391,24 +392,6 @@ def human_size(size: int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} PiB"  # pragma: no cover - the loop returns first
-
-
-def with_resource(policy: dict[str, Any] | None, arn: str) -> dict[str, Any] | None:
-    """The policy with arn as the Resource of every statement that names none (a new copy)."""
-    if not policy:
-        return policy
-    statements = policy.get("Statement")
-    if isinstance(statements, dict):
-        statements = [statements]
-    if not isinstance(statements, list):
-        return policy
-    filled = [
-        dict(st, Resource=arn)
-        if isinstance(st, dict) and "Resource" not in st and "NotResource" not in st
-        else st
-        for st in statements
-    ]
-    return dict(policy, Statement=filled)
 
 
 class FileSystemManager:
@@ -491,17 +474,16 @@ class FileSystemManager:
 
     # --- desired state -----------------------------------------------------------------------
 
-    def desired_policy(self, arn: str | None) -> tuple[bool, dict[str, Any] | None]:
+    def managed_policy(self, arn: str | None) -> tuple[bool, dict[str, Any] | None]:
         """(managed, policy): the policy is managed when the parameter is given. Statements without
         a Resource get the file system's ARN (arn; None: not known yet)."""
         value = self.params["file_system_policy"]
         if value is None:
             return False, None
         try:
-            policy = parse_policy(value, what="file_system_policy")
+            return True, desired_policy(value, arn)
         except ValueError as e:
             self.module.fail_json(msg=str(e))
-        return True, with_resource(policy, arn) if arn else policy
 
     def desired_lifecycle(self, current: dict[str, str]) -> dict[str, str]:
         lifecycle = dict(current)
@@ -594,7 +576,7 @@ class FileSystemManager:
         )
         if problem:
             self.module.fail_json(msg=problem)
-        policy_managed, policy = self.desired_policy(None)
+        policy_managed, policy = self.managed_policy(None)
         wanted_tags, _ = desired_tags(self.name, params["tags"], params["purge_tags"])
         tags = wanted_tags or {}
 
@@ -707,7 +689,7 @@ class FileSystemManager:
         backup = self.params["backup_policy"]
         current_backup = settings["backup_policy"]
         backup_changes = backup is not None and backup != BACKUP_STATUS.get(current_backup, current_backup)
-        policy_managed, policy = self.desired_policy(fs.get("FileSystemArn"))
+        policy_managed, policy = self.managed_policy(fs.get("FileSystemArn"))
         policy_changes = policy_managed and policies_differ(settings["file_system_policy"], policy)
         current_tags = tags_of(fs)
         to_set, to_unset = self.tag_plan(current_tags)

@@ -800,3 +800,35 @@ def test_check_mode_makes_no_mutating_call(run_module, stubs) -> None:
 )
 def test_key_matches(current, wanted, same) -> None:
     assert efs_filesystem.key_matches(current, wanted) is same
+
+
+# --- the efs_policy_is_current test plugin, against what the module returns ----------------------
+
+
+def test_the_policy_test_agrees_with_the_module_on_what_is_current(run_module, aws) -> None:
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.sciplat.platform.plugins.test.efs_policy_is_current import (
+        efs_policy_is_current,
+    )
+
+    # Written without Resource, as efs_storage's template is: the module names the file system.
+    wanted = {"Version": "2012-10-17", "Statement": [dict(TLS_ONLY["Statement"][0])]}
+    del wanted["Statement"][0]["Resource"]
+    created = run_module(efs_filesystem, args()).result
+    assert created["file_system_policy"] is None
+    assert not efs_policy_is_current(created["file_system_policy"], wanted, created["file_system_arn"])
+
+    assert run_module(efs_filesystem, args(file_system_policy=wanted)).result["changed"] is True
+    read = run_module(efs_filesystem, args()).result  # what efs_storage's start returns
+    arn = read["file_system_arn"]
+    assert read["file_system_policy"]["Statement"][0]["Resource"] == arn
+    assert efs_policy_is_current(read["file_system_policy"], wanted, arn)
+    assert efs_policy_is_current(read["file_system_policy"], json.dumps(wanted), arn)
+    # The module agrees: asked the same policy again, it changes nothing.
+    assert run_module(efs_filesystem, args(file_system_policy=wanted)).result["changed"] is False
+
+    opened = json.loads(json.dumps(wanted))
+    opened["Statement"][0]["Principal"] = {"AWS": "arn:aws:iam::123456789012:role/other"}
+    assert not efs_policy_is_current(read["file_system_policy"], opened, arn)
+    with pytest.raises(AnsibleFilterError, match="file_system_policy is not valid JSON"):
+        efs_policy_is_current(read["file_system_policy"], "{not json", arn)
