@@ -44,14 +44,15 @@ def allowed_cpus(text: str) -> set[int]:
     return cpus
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to pin")
-def test_a_tasks_process_may_run_on_every_cpu(tmp_path: Path) -> None:
-    playbook = tmp_path / "cpus.yml"
-    playbook.write_text(PLAYBOOK)
+def printed(tmp_path: Path, playbook: str, key: str, *args: str) -> str:
+    """Run `playbook` with the kit's strategy on localhost; the value its one `key=` line prints."""
+    path = tmp_path / "playbook.yml"
+    path.write_text(playbook)
     env = {**os.environ, **strategy_env(), "ANSIBLE_LOCALHOST_WARNING": "false"}
     assert env["ANSIBLE_STRATEGY"] == "mitogen_linear"
     run = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(playbook)],
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", *args, str(path)],
+        cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
@@ -59,8 +60,13 @@ def test_a_tasks_process_may_run_on_every_cpu(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    [line] = [line for line in run.stdout.splitlines() if "allowed=" in line]
-    assert allowed_cpus(line.split("allowed=")[1].strip('" ')) == os.sched_getaffinity(0)
+    [line] = [line for line in run.stdout.splitlines() if f"{key}=" in line]
+    return line.split(f"{key}=")[1].strip('" ')
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: nothing to pin")
+def test_a_tasks_process_may_run_on_every_cpu(tmp_path: Path) -> None:
+    assert allowed_cpus(printed(tmp_path, PLAYBOOK, "allowed")) == os.sched_getaffinity(0)
 
 
 PROBE_MODULE = """
@@ -104,25 +110,5 @@ def test_a_tasks_process_starts_with_the_sdk_on_the_controllers_python(
         pytest.skip(f"no {interpreter}")
     (tmp_path / "library").mkdir()
     (tmp_path / "library" / "sdk_probe.py").write_text(PROBE_MODULE)
-    playbook = tmp_path / "probe.yml"
-    playbook.write_text(PROBE_PLAYBOOK)
-    env = {**os.environ, **strategy_env(), "ANSIBLE_LOCALHOST_WARNING": "false"}
-    run = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-e",
-            f"ansible_python_interpreter={interpreter}",
-            str(playbook),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    [line] = [line for line in run.stdout.splitlines() if "loaded=" in line]
-    assert line.split("loaded=")[1].strip('" ') == f"{loaded},{loaded}"
+    found = printed(tmp_path, PROBE_PLAYBOOK, "loaded", "-e", f"ansible_python_interpreter={interpreter}")
+    assert found == f"{loaded},{loaded}"
