@@ -20,7 +20,7 @@ description:
   - Lets a role skip a second call of the module, and its reads, when the policy is already right.
 options:
   _input:
-    description: The file system's policy, C(file_system_policy) of the module's result (null when it has none).
+    description: The file system's policy, C(file_system_policy) of the module's result (null when none).
     type: raw
     required: true
   policy:
