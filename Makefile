@@ -41,13 +41,21 @@ help: ## list the targets
 
 setup: host-deps $(STAMP) ## create .venv with the pinned dependencies
 
-host-deps: ## install the Debian packages the local machines need (skipped when present)
+# Each Kubernetes component (kubelet, apiserver, ...) and each machine's systemd holds inotify instances,
+# and a test run keeps several clusters and machines up at once: the kernel's default of 128 per user ran
+# out (kubelet: "inotify_init: too many open files"). Raised as kind's known-issues page advises.
+INOTIFY_INSTANCES = 1024
+host-deps: ## install the Debian packages the local machines need (skipped when present); raise the inotify limit
 	@missing=""; for deb in $(HOST_DEBS); do \
 	  dpkg-query -W -f='$${Status}' $$deb 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$deb"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "apt-get install$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@if [ "$$(cat /proc/sys/fs/inotify/max_user_instances)" -lt $(INOTIFY_INSTANCES) ]; then \
+	  sysctl -q -w fs.inotify.max_user_instances=$(INOTIFY_INSTANCES) && \
+	  echo "sysctl fs.inotify.max_user_instances=$(INOTIFY_INSTANCES) (Kubernetes nodes and machines; was lower)"; \
 	fi
 
 # uv (pinned in the lock) installs the lock in seconds from its cache; pip took ~4 minutes on a fresh clone.
