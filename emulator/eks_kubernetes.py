@@ -442,7 +442,6 @@ def _add_node(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
     )
     state.nodes[name] = record
     if real:
-        record.join_deadline = time.monotonic() + join_timeout()
         spec = node_module.NodeSpec(
             name=name,
             labels=labels,
@@ -457,6 +456,8 @@ def _add_node(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
         except (RuntimeError, OSError) as error:
             _fail_node(state, nodegroup, record, str(error))
             return
+        # From the kubelet's start: loading the images before it takes as long as the host is busy.
+        record.join_deadline = time.monotonic() + join_timeout()
         _check_real_node(state, nodegroup, record)
     else:
         _create_simulated_node(state, name, labels, taints, pod_cidr)
