@@ -24,6 +24,10 @@ HOST_DEBS := systemd-container debootstrap chromium chromium-driver $(KUBE_DEBS)
 # Where the emulator finds the Kubernetes components `make kube` builds (emulator/kube/build.py).
 export SCIPLAT_CACHE := $(CACHE_DIR)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Python keeps its compiled modules (__pycache__) even where the environment says not to write them
+# (PYTHONDONTWRITEBYTECODE): without them every ansible-playbook, test worker and emulator compiles all it
+# imports again, a third of a validation run's CPU (docs/testing.md).
+unexport PYTHONDONTWRITEBYTECODE
 # The mitogen strategy halves Ansible's per-task cost. runbooks/strategy holds it without mitogen's CPU
 # pinning, which puts a run and all it starts on one core, and with the AWS SDK imported once per run
 # (runbooks/strategy/mitogen_linear.py).

@@ -14,6 +14,8 @@ from typing import Any
 import boto3
 import pytest
 from fidelity_support import ROLE_ARN, TIME_SCALE, Client, fast, transition
+from kube_support import client as kube_client
+from kube_support import delete_in_background
 
 from emulator.launcher import CLIENT_ENV, Emulator, running_emulator
 
@@ -37,6 +39,19 @@ def kube_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator
 
     with running_emulator(tmp_path_factory.mktemp("kube"), time_scale=TIME_SCALE) as emulator:
         yield emulator
+
+
+@pytest.fixture(autouse=True)
+def _clusters_deleted_after(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The clusters a test makes on ``kube_emulator`` are deleted when it ends (in the background)."""
+    if "kube_emulator" not in request.fixturenames:
+        yield
+        return
+    emulator = request.getfixturevalue("kube_emulator")
+    eks = kube_client(emulator, "eks")
+    before = set(eks.list_clusters()["clusters"])
+    yield
+    delete_in_background(emulator, set(eks.list_clusters()["clusters"]) - before)
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from emulator.launcher import CLIENT_ENV, Emulator
 
@@ -41,6 +44,33 @@ def create_cluster(emulator: Emulator, name: str, subnet_ids: list[str]) -> dict
     eks.create_cluster(name=name, roleArn=ROLE_ARN, resourcesVpcConfig={"subnetIds": subnet_ids})
     eks.get_waiter("cluster_active").wait(name=name, WaiterConfig={"Delay": 0.5, "MaxAttempts": 240})
     return dict(eks.describe_cluster(name=name)["cluster"])
+
+
+def delete_in_background(emulator: Emulator, names: Iterable[str]) -> None:
+    """Delete the clusters, their node groups first as EKS requires, without waiting for it: an idle
+    control plane and its nodes still take CPU and inotify instances, and the session's kube_emulator
+    lives as long as the run."""
+    names = sorted(names)
+    if not names:
+        return
+
+    def delete() -> None:
+        eks = client(emulator, "eks")
+        for name in names:
+            groups = eks.list_nodegroups(clusterName=name)["nodegroups"]
+            for group in groups:
+                try:
+                    eks.delete_nodegroup(clusterName=name, nodegroupName=group)
+                except ClientError as error:  # already being deleted by the test
+                    if error.response["Error"]["Code"] != "ResourceInUseException":
+                        raise
+            for group in groups:
+                eks.get_waiter("nodegroup_deleted").wait(
+                    clusterName=name, nodegroupName=group, WaiterConfig={"Delay": 1, "MaxAttempts": 300}
+                )
+            eks.delete_cluster(name=name)
+
+    threading.Thread(target=delete, name=f"delete clusters {', '.join(names)}", daemon=True).start()
 
 
 def one_node_group(

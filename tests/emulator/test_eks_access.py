@@ -15,6 +15,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import pytest
 from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from kube_support import create_cluster, subnets, wait_for
+from kube_support import create_cluster, delete_in_background, subnets, wait_for
 
 from emulator.kube import build
 from emulator.launcher import CLIENT_ENV, Emulator
@@ -84,9 +85,10 @@ def review(emulator: Emulator, cluster: str, token: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def clusters(kube_emulator: Emulator) -> dict[str, dict[str, Any]]:
+def clusters(kube_emulator: Emulator) -> Iterator[dict[str, dict[str, Any]]]:
     subnet_ids = subnets(kube_emulator)
-    return {name: create_cluster(kube_emulator, name, subnet_ids) for name in ("tokens-a", "tokens-b")}
+    yield {name: create_cluster(kube_emulator, name, subnet_ids) for name in ("tokens-a", "tokens-b")}
+    delete_in_background(kube_emulator, ("tokens-a", "tokens-b"))
 
 
 def test_the_creator_is_an_admin_and_its_token_opens_the_api(
