@@ -26,7 +26,7 @@ export SCIPLAT_CACHE := $(CACHE_DIR)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Python keeps its compiled modules (__pycache__) even where the environment says not to write them
 # (PYTHONDONTWRITEBYTECODE): without them every ansible-playbook, test worker and emulator compiles all it
-# imports again, a third of a validation run's CPU (docs/testing.md).
+# imports again, a third of a validation run's CPU (docs/development.md, Speed).
 unexport PYTHONDONTWRITEBYTECODE
 # The mitogen strategy halves Ansible's per-task cost. runbooks/strategy holds it without mitogen's CPU
 # pinning, which puts a run and all it starts on one core, and with the AWS SDK imported once per run
