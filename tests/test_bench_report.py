@@ -43,6 +43,8 @@ def test_a_changed_file_marks_the_commit_dirty_and_a_report_does_not(tmp_path: P
     (tmp_path / "bench").mkdir()
     (tmp_path / "bench" / "report.py").write_text((ROOT / "bench" / "report.py").read_text())
     (tmp_path / "Makefile").write_text("bench:\n")
+    # Ignoring what the kit's checkout ignores: importing report.py writes bench/__pycache__.
+    (tmp_path / ".gitignore").write_text((ROOT / ".gitignore").read_text())
 
     def tree(*args: str) -> str:
         command = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.org", *args]
