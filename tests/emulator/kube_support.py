@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import threading
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from emulator.launcher import CLIENT_ENV, Emulator
 
@@ -55,7 +56,11 @@ def delete_in_background(emulator: Emulator, names: Iterable[str]) -> None:
         return
 
     def delete() -> None:
-        eks = client(emulator, "eks")
+        # Quiet if the run ends first: stopping the emulator stops every cluster it ran.
+        with contextlib.suppress(EndpointConnectionError):
+            delete_each(client(emulator, "eks"))
+
+    def delete_each(eks: Any) -> None:
         for name in names:
             groups = eks.list_nodegroups(clusterName=name)["nodegroups"]
             for group in groups:

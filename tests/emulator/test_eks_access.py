@@ -87,8 +87,9 @@ def review(emulator: Emulator, cluster: str, token: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def clusters(kube_emulator: Emulator) -> Iterator[dict[str, dict[str, Any]]]:
     subnet_ids = subnets(kube_emulator)
-    yield {name: create_cluster(kube_emulator, name, subnet_ids) for name in ("tokens-a", "tokens-b")}
-    delete_in_background(kube_emulator, ("tokens-a", "tokens-b"))
+    made = {name: create_cluster(kube_emulator, name, subnet_ids) for name in ("tokens-a", "tokens-b")}
+    yield made
+    delete_in_background(kube_emulator, made)
 
 
 def test_the_creator_is_an_admin_and_its_token_opens_the_api(
