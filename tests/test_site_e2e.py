@@ -64,8 +64,9 @@ def test_first_converge_creates_the_site(first_converge: PlaybookRun) -> None:
 def test_the_home_file_system_is_made_in_the_clusters_shadow_and_its_policy_names_its_roles(
     first_converge: PlaybookRun, aws: dict[str, Any]
 ) -> None:
-    """The storage stage's start runs while the control plane is created, its policy after the cluster's
-    finish, naming the EFS CSI driver's role (made only then) and the nodes' role, never any principal."""
+    """The storage stage's start runs while the control plane is created, its policy once the cluster's
+    compute phase made the IRSA roles and before the wait for the node groups (in their shadow), naming
+    the EFS CSI driver's role (made only then) and the nodes' role, never any principal."""
 
     def changed_at(task: str) -> int:
         """Where the converge's output reports ``task`` changed (a skipped play shows its tasks too)."""
@@ -75,13 +76,14 @@ def test_the_home_file_system_is_made_in_the_clusters_shadow_and_its_policy_name
         assert found, task
         return found.start()
 
+    cluster_compute = first_converge.output.index("PLAY [Start the site's node groups")
     cluster_finish = first_converge.output.index("PLAY [Finish the site's EKS cluster")
-    assert changed_at("Create or update the encrypted file system.") < cluster_finish
+    assert changed_at("Create or update the encrypted file system.") < cluster_compute
     assert (
         changed_at("Start creating one mount target per subnet (and remove those in other subnets).")
-        < cluster_finish
+        < cluster_compute
     )
-    assert cluster_finish < changed_at("Set the file-system policy.")
+    assert cluster_compute < changed_at("Set the file-system policy.") < cluster_finish
 
     file_systems = aws["efs"].describe_file_systems()["FileSystems"]
     (fs,) = [f for f in file_systems if f.get("Name") == LOCAL.var("efs_storage_name")]

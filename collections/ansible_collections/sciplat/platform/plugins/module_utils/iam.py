@@ -1,0 +1,119 @@
+# Copyright (c) 2026 Science platform deployment kit maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""IAM roles read once, and whether one is already as amazon.aws.iam_role and iam_policy would leave it.
+
+A role's stage reads all its roles in one task (M(sciplat.platform.iam_roles_info), ``read_roles``) and
+calls amazon.aws.iam_role or amazon.aws.iam_policy only for a role that differs
+(the ``sciplat.platform.iam_role_is_current`` test, ``role_is_current``). The comparison is those
+modules' own: their policy and tag helpers, and only what the task sets.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
+    is_boto3_error_code,
+    paginated_query_with_retries,
+)
+from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
+    boto3_tag_list_to_ansible_dict,
+    compare_aws_tags,
+)
+
+# What the test compares; the keys a desired role may have besides its name.
+DESIRED_KEYS = (
+    "assume_role_policy_document",
+    "description",
+    "managed_policies",
+    "tags",
+    "purge_tags",
+    "inline_policies",
+)
+
+
+def _document(value: Any) -> Any:
+    """A policy document as a dict: boto3 decodes IAM's URL-encoded JSON, a stub may not."""
+    if isinstance(value, str):
+        return json.loads(unquote(value))
+    return value
+
+
+def read_roles(client: Any, names: list[str], inline_policies: bool = True) -> dict[str, dict[str, Any]]:
+    """The roles of ``names`` that exist, by name: ARN, ID, trust policy, description, tags, the ARNs of
+    the managed policies attached and (``inline_policies``) each inline policy's document.
+
+    ``client`` is an AnsibleAWSModule client with a retry decorator (calls pass ``aws_retry``)."""
+    roles: dict[str, dict[str, Any]] = {}
+    for name in dict.fromkeys(names):
+        try:
+            role = client.get_role(aws_retry=True, RoleName=name)["Role"]
+        except is_boto3_error_code("NoSuchEntity"):
+            continue
+        attached = paginated_query_with_retries(client, "list_attached_role_policies", RoleName=name)
+        inline: dict[str, Any] = {}
+        if inline_policies:
+            listed = paginated_query_with_retries(client, "list_role_policies", RoleName=name)
+            for policy_name in listed["PolicyNames"]:
+                answer = client.get_role_policy(aws_retry=True, RoleName=name, PolicyName=policy_name)
+                inline[policy_name] = _document(answer["PolicyDocument"])
+        roles[name] = {
+            "arn": role["Arn"],
+            "role_id": role["RoleId"],
+            "assume_role_policy_document": _document(role.get("AssumeRolePolicyDocument")),
+            "description": role.get("Description"),
+            "tags": boto3_tag_list_to_ansible_dict(role.get("Tags", [])),
+            "managed_policy_arns": [policy["PolicyArn"] for policy in attached["AttachedPolicies"]],
+            "inline_policies": inline,
+        }
+    return roles
+
+
+def role_is_current(live: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
+    """Whether amazon.aws.iam_role (and amazon.aws.iam_policy, for ``inline_policies``) given ``desired``
+    would change nothing on the role ``live`` (a ``read_roles`` entry; None: the role does not exist).
+
+    ``desired`` holds the modules' options, only those the task sets: ``assume_role_policy_document``,
+    ``description``, ``managed_policies`` (ARNs, compared as a set with purge_policies: a name the module
+    would look up counts as a difference), ``tags`` with ``purge_tags`` (default true), and
+    ``inline_policies`` ({policy name: document}). Raises ValueError for a document that is not JSON."""
+    unknown = set(desired) - set(DESIRED_KEYS) - {"name"}
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)}; accepted: name, {', '.join(DESIRED_KEYS)}")
+    if live is None:
+        return False
+    if desired.get("assume_role_policy_document") is not None and compare_policies(
+        live["assume_role_policy_document"],
+        _json(desired["assume_role_policy_document"], "assume_role_policy_document"),
+    ):
+        return False
+    if desired.get("description") is not None and live.get("description") != desired["description"]:
+        return False
+    managed = desired.get("managed_policies")
+    if managed is not None:
+        if any(not str(arn).startswith("arn:") for arn in managed):
+            return False
+        if set(managed) != set(live["managed_policy_arns"]):
+            return False
+    if desired.get("tags") is not None:
+        to_set, to_delete = compare_aws_tags(live["tags"], desired["tags"], desired.get("purge_tags", True))
+        if to_set or to_delete:
+            return False
+    for policy_name, document in (desired.get("inline_policies") or {}).items():
+        current = live["inline_policies"].get(policy_name)
+        if current is None or compare_policies(current, _json(document, f"inline_policies.{policy_name}")):
+            return False
+    return True
+
+
+def _json(value: Any, what: str) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError as e:
+            raise ValueError(f"{what} is not valid JSON: {e}") from e
+    return value
