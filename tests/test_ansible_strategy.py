@@ -4,7 +4,9 @@
   without mitogen. mitogen's own plugin pins it to one core of two (its affinity policy), with all
   else the run starts;
 - starts an AWS module's process with the AWS SDK already imported, on the controller's own Python
-  only (mitogen's own plugin imports it again for every task).
+  only (mitogen's own plugin imports it again for every task);
+- lets every AWS task of a run share one botocore loader, so the SDK's data (endpoints, service
+  models) is parsed once per run, not once per task.
 """
 
 from __future__ import annotations
@@ -112,3 +114,50 @@ def test_a_tasks_process_starts_with_the_sdk_on_the_controllers_python(
     (tmp_path / "library" / "sdk_probe.py").write_text(PROBE_MODULE)
     found = printed(tmp_path, PROBE_PLAYBOOK, "loaded", "-e", f"ansible_python_interpreter={interpreter}")
     assert found == f"{loaded},{loaded}"
+
+
+LOADER_MODULE = """
+import os
+import boto3
+from ansible.module_utils.basic import AnsibleModule
+module = AnsibleModule(argument_spec={"task": {"type": "int"}})
+loader = boto3.session.Session(region_name="us-east-1")._session.get_component("data_loader")
+# The first task to see this loader marks it: a loader made for each task has no mark.
+if not hasattr(loader, "first_task"):
+    loader.first_task = module.params["task"]
+module.exit_json(changed=False, found=f"{os.getpid()}/{loader.first_task}/{len(loader.search_paths)}")
+"""
+
+LOADER_PLAYBOOK = """
+- name: Read the botocore loader each AWS task's session gets.
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - name: Make a boto3 session in three tasks, as every amazon.aws module does.
+      sdk_loader:
+        task: "{{ item }}"
+      register: probe
+      loop: [1, 2, 3]
+    - name: Print what each found.
+      ansible.builtin.debug:
+        msg: "found={{ probe.results | map(attribute='found') | join(',') }}"
+"""
+
+
+def test_the_aws_tasks_of_a_run_share_the_sdks_parsed_data(tmp_path: Path) -> None:
+    import botocore.loaders
+
+    (tmp_path / "library").mkdir()
+    (tmp_path / "library" / "sdk_loader.py").write_text(LOADER_MODULE)
+
+    found = printed(tmp_path, LOADER_PLAYBOOK, "found").split(",")
+
+    # One process and one loader, which the first task marked (what it parsed stays for the next),
+    # with boto3's data directory listed once however many sessions boto3 made.
+    default_paths = len(botocore.loaders.create_loader().search_paths)
+    assert len(found) == 3
+    assert {tuple(f.split("/")[1:]) for f in found} == {("1", str(default_paths + 1))}, found
+    assert len({f.split("/")[0] for f in found}) == 1, found

@@ -4,13 +4,18 @@
   every process a task starts inherits the pin. On a 2-core machine that puts a whole run on one core:
   its workers, its modules, and whatever its tasks start (an emulator, Kubernetes nodes, a machine),
   and runs side by side all pile onto the same core while the other idles.
-- **boto3 and botocore imported once per run.** mitogen runs a module that has module_utils of its
-  own (every amazon.aws and sciplat.platform module) in a process forked from a "fork parent" that
-  has imported nothing, so each AWS task imported the SDK again: a few hundred milliseconds per task
-  on a quiet machine, more than the task's own calls to AWS. The fork parent of a local connection on
-  the controller's own Python now imports them once, and every task's process starts with them. Only
-  there: on any other interpreter mitogen would ship the controller's copy over instead of failing.
-  Nothing else is imported: mitogen keeps that parent free of Ansible's code on purpose.
+- **boto3 and botocore imported once per run.** mitogen runs a module whose module_utils come from
+  a collection (every amazon.aws and sciplat.platform module) in the connection's own process, and
+  forks one for a task that asks (``mitogen_task_isolation: fork``) from a "fork parent" that has
+  imported nothing. On a local connection running the controller's own Python both import the SDK
+  when the connection starts, so a forked task's process starts with it. Only there: on any other
+  interpreter mitogen would ship the controller's copy over instead of failing. Nothing else is
+  imported: mitogen keeps those processes free of Ansible's code on purpose.
+- **The SDK's data parsed once per run.** Each botocore session makes its own loader, so every AWS
+  task parsed the endpoints file (the same 1 MB for every client) and its service's models again: the
+  largest CPU cost of a re-converge that changes nothing. In those two processes every session shares
+  one loader per data path, which keeps what it parsed (botocore only reads it): a service's models
+  are parsed at its first task of the run.
 
 Every run here uses this plugin directory instead of mitogen's (``runbooks.ansible.strategy_env``);
 the strategy is mitogen's own.
@@ -27,6 +32,22 @@ import ansible_mitogen.services
 ansible_mitogen.affinity.policy = ansible_mitogen.affinity.Policy()
 
 SDK_MODULES = ("boto3", "botocore.session", "botocore.client")
+# Run in the connection's processes (mitogen ships no code of ours there): the SDK imported, and every
+# botocore session of the process (and of those forked from it) sharing one loader per data path.
+SDK_SETUP = f"""
+import {", ".join(SDK_MODULES)}, botocore.loaders
+class _SearchPaths(list):
+    # boto3 appends its data directory to the loader of every session it makes: once is enough here.
+    def append(self, path):
+        if path not in self:
+            super().append(path)
+def _shared_loader(search_path_string=None, _loaders={{}}, _create=botocore.loaders.create_loader):
+    if search_path_string not in _loaders:
+        loader = _loaders[search_path_string] = _create(search_path_string)
+        loader._search_paths = _SearchPaths(loader.search_paths)
+    return _loaders[search_path_string]
+botocore.session.create_loader = _shared_loader
+"""
 _connect = ansible_mitogen.services.ContextService._connect
 
 
@@ -44,10 +65,12 @@ def on_this_python(spec: dict) -> bool:
 
 def _connect_with_sdk(self, key, spec, via=None):
     result = _connect(self, key, spec, via=via)
-    fork_parent = (result.get("init_child_result") or {}).get("fork_context")
-    if fork_parent is not None and on_this_python(spec) and importlib.util.find_spec("boto3"):
-        # exec: the call's answer is None, where import_module's (a module) cannot be sent back.
-        fork_parent.call(exec, "import " + ", ".join(SDK_MODULES))
+    if on_this_python(spec) and importlib.util.find_spec("boto3"):
+        fork_parent = (result.get("init_child_result") or {}).get("fork_context")
+        for context in (result.get("context"), fork_parent):
+            if context is not None:
+                # exec: the call's answer is None, where import_module's (a module) cannot be sent back.
+                context.call(exec, SDK_SETUP, {})
     return result
 
 
