@@ -21,7 +21,8 @@ options:
     description:
       - The options the task gives M(amazon.aws.iam_role), only those it sets, C(name) included
         (C(assume_role_policy_document), C(description), C(managed_policies) as ARNs, C(tags),
-        C(purge_tags)), and C(inline_policies), {policy name: document} for M(amazon.aws.iam_policy).
+        C(purge_tags)), and C(inline_policies), each inline policy's document by its name, for
+        M(amazon.aws.iam_policy).
     type: dict
     required: true
   roles:
