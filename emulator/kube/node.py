@@ -404,12 +404,11 @@ def _create_cgroups(tag: str) -> None:
 def _remove_cgroups(tag: str) -> None:
     for controller in CGROUP_ROOT.iterdir():
         root = controller / f"sciplat-{tag}"
-        if root.is_dir():
-            for cgroup in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-                with contextlib.suppress(OSError):
-                    cgroup.rmdir()
+        # Deepest first; os.walk skips a cgroup that goes away while it walks (the kernel removes a
+        # pod's cgroup as its last process exits), which Path.rglob raises on.
+        for cgroup, _, _ in os.walk(root, topdown=False):
             with contextlib.suppress(OSError):
-                root.rmdir()
+                os.rmdir(cgroup)
 
 
 def _unmount_under(directory: Path) -> None:
