@@ -37,13 +37,16 @@ BENCH = PYTHONPATH=$(CURDIR)/tests $(VENV)/bin/python
 ANSIBLE_FAST = ANSIBLE_STRATEGY_PLUGINS=$(CURDIR)/runbooks/strategy ANSIBLE_STRATEGY=mitogen_linear
 
 STAMP := $(VENV)/.installed
+OPERATOR_STAMP := $(VENV)/.installed-operator
 
-.PHONY: kubernetes-validate role-docs security-scan collection help host-deps lab-extension kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift drift-all cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
+.PHONY: install kubernetes-validate role-docs security-scan collection help host-deps lab-extension kube eks-chart eks-images bench-kube host demo-lock demo-wheels ami browser bench-hub setup demo drift drift-all cost down emulator test lint unit molecule e2e bench bench-usage drill envs env-test lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: host-deps $(STAMP) ## create .venv with the pinned dependencies
+setup: host-deps $(STAMP) ## create .venv for development: the kit, the emulator, the machines, the tests' tools
+
+install: $(OPERATOR_STAMP) ## create .venv for an operator's machine: the kit only (requirements.lock), no Debian packages
 
 # Each Kubernetes component (kubelet, apiserver, ...) and each machine's systemd holds inotify instances,
 # and a test run keeps several clusters and machines up at once: the kernel's default of 128 per user ran
@@ -63,14 +66,24 @@ host-deps: ## install the Debian packages the local machines need (skipped when 
 	fi
 
 # uv (pinned in the lock) installs the lock in seconds from its cache; pip took ~4 minutes on a fresh clone.
-# sync, not install: a package the lock drops leaves an existing venv too.
+# sync, not install: a package the lock drops leaves an existing venv too. The development install: the
+# operator's distribution (pyproject.toml, requirements.lock) and the development one (dev/: the emulator,
+# the local machines, the tests' tools), whose lock holds the operator's pins too.
 UV_VERSION = $(shell sed -n 's/^uv==//p' requirements.lock)
-$(STAMP): requirements.lock pyproject.toml
+# $(call venv_from,LOCK,EDITABLE PROJECTS,STAMP TO DROP)
+define venv_from
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --cache-dir $(CACHE_DIR)/pip --no-deps uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip sync --quiet --python $(VENV)/bin/python --cache-dir $(CACHE_DIR)/uv requirements.lock
-	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python --cache-dir $(CACHE_DIR)/uv --no-deps -e .
+	$(VENV)/bin/uv pip sync --quiet --python $(VENV)/bin/python --cache-dir $(CACHE_DIR)/uv $(1)
+	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python --cache-dir $(CACHE_DIR)/uv --no-deps $(2)
+	rm -f $(3)
 	touch $@
+endef
+$(STAMP): dev/requirements.lock pyproject.toml dev/pyproject.toml
+	$(call venv_from,dev/requirements.lock,-e . -e dev,$(OPERATOR_STAMP))
+# The same venv with the operator's lock: sync removes what only the development install has.
+$(OPERATOR_STAMP): requirements.lock pyproject.toml
+	$(call venv_from,requirements.lock,-e .,$(STAMP))
 
 # The storage notice's JupyterLab extension (lab_extension/): a wheel built with JupyterLab's tools from
 # PyPI and npm (node 20), once per set of inputs in CACHE_DIR/lab-extension/<key>, copied to build/lab-extension/.
@@ -78,7 +91,7 @@ lab-extension: setup ## build the storage notice's JupyterLab extension wheel (c
 	$(VENV)/bin/python lab_extension/build.py --cache $(CACHE_DIR)
 
 # kubernetes-validate (the tests' Kubernetes schema check of rendered manifests) in a venv of its own,
-# apart from requirements.lock: kubernetes.dynamic imports it whenever it is importable, which cost every
+# apart from the locks: kubernetes.dynamic imports it whenever it is importable, which cost every
 # kubernetes.core task on the controller over a second. One venv per set of pins (the tool and everything
 # it needs), outside the clone; build/kubernetes-validate links to it for tests/kube_validate.py.
 KUBERNETES_VALIDATE_PINS := kubernetes-validate==1.37.0 importlib_resources==7.1.0 jsonschema==4.26.0 \
@@ -262,7 +275,7 @@ bench-hub: setup ## after make demo (and/or SITE=local-eks): spawn and login-to-
 	$(BENCH) bench/hub.py --output bench/hub_results.json
 
 # Not in the test flow: parliament and checkov go into a venv of their own on demand (checkov pins
-# boto3 and others apart from requirements.lock), outside the clone.
+# boto3 and others apart from the locks), outside the clone.
 SECURITY_SCAN_VENV := $(CACHE_DIR)/security-scan-venv
 SECURITY_SCAN_TOOLS := parliament==1.6.4 checkov
 security-scan: setup ## IAM documents of the example site through parliament, checkov over the roles (and rendered manifests); figures in build/security-scan.txt
@@ -274,10 +287,18 @@ security-scan: setup ## IAM documents of the example site through parliament, ch
 collection: setup ## build the sciplat.platform collection with the roles inside (build/collection/*.tar.gz)
 	$(VENV)/bin/python tools/build_collection.py
 
-lock: ## re-freeze requirements.lock from requirements.in
+OPERATOR_LOCK_HEADER = \# The operator install: requirements.in, frozen by make lock within the versions of dev/requirements.lock.
+# The development lock first (a fresh venv of dev/requirements.in, frozen); the operator's lock is then
+# resolved from requirements.in within the development lock's versions, so both pin the same.
+lock: setup ## re-freeze dev/requirements.lock and requirements.lock from their .in files
 	rm -rf /tmp/sciplat-lock && $(PYTHON) -m venv /tmp/sciplat-lock
-	/tmp/sciplat-lock/bin/pip install --quiet -r requirements.in
-	/tmp/sciplat-lock/bin/pip freeze --exclude-editable > requirements.lock
+	/tmp/sciplat-lock/bin/pip install --quiet -r dev/requirements.in
+	/tmp/sciplat-lock/bin/pip freeze --exclude-editable > dev/requirements.lock
+	grep -v '^#' dev/requirements.lock > /tmp/sciplat-lock/constraints.txt
+	{ echo '$(OPERATOR_LOCK_HEADER)'; $(VENV)/bin/uv pip compile --quiet --no-header --no-annotate \
+	  --python-version 3.11 --cache-dir $(CACHE_DIR)/uv --constraint /tmp/sciplat-lock/constraints.txt \
+	  requirements.in; } > /tmp/sciplat-lock/requirements.lock
+	mv /tmp/sciplat-lock/requirements.lock requirements.lock
 
 clean: down ## remove the venv and local state
 	rm -rf $(VENV) .emulator .machines .molecule

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from report import BenchRun
 
-from emulator.kube.build import cache_root
+from environments.core import cache_root
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "roles" / "home_usage" / "files" / "home_usage.py"

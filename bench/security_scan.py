@@ -9,7 +9,7 @@
    manifests given with --manifests (e.g. site-output/local-eks/kubernetes), if any.
 
 Figures go to --output (default build/security-scan.txt). Needs parliament and checkov on PATH (the
-Makefile target installs them into a venv of their own on demand; they are not in requirements.lock).
+Makefile target installs them into a venv of their own on demand; they are not in the locks).
 SECURITY_SCAN_ROOT=<another checkout> scans that checkout (the before/after figures).
 """
 

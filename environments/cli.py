@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from environments import build as builder
-from environments import core, image, local_image
+from environments import core, image
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -115,6 +115,13 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def cmd_image(args: argparse.Namespace) -> int:
     import boto3
 
+    try:  # the image is built on this machine by the development distribution's local machines
+        from emulator import environment_image
+    except ImportError:
+        raise core.EnvError(
+            "`image` builds on this machine with the development install (make setup); a site builds its "
+            "images in CodeBuild with the image_pipeline role (playbooks/images.yml)"
+        ) from None
     env = core.get(args.name, args.version)
     aws_env = builder.aws_environment() if args.push else {}
     region = args.region or aws_env.get("AWS_DEFAULT_REGION") or "us-east-1"
@@ -132,11 +139,11 @@ def cmd_image(args: argparse.Namespace) -> int:
             aws_secret_access_key=aws_env.get("AWS_SECRET_ACCESS_KEY"),
         )
         registry = f"{sts.get_caller_identity()['Account']}.dkr.ecr.{region}.amazonaws.com"
-    archive = local_image.image(env, registry, args.repository_prefix)
-    names = local_image.image_names(env, registry, args.repository_prefix)
+    archive = environment_image.image(env, registry, args.repository_prefix)
+    names = environment_image.image_names(env, registry, args.repository_prefix)
     print(f"{env.label()}: image {archive} ({archive.stat().st_size >> 20} MiB): {', '.join(names)}")
     if args.push:
-        pushed = local_image.push(archive, aws_env["AWS_ENDPOINT_URL"])
+        pushed = environment_image.push(archive, aws_env["AWS_ENDPOINT_URL"])
         nodes = ", ".join(pushed["nodes"]) or "none running yet (new nodes load it as they start)"
         print(f"pushed to the emulated ECR as {pushed['imageDigest']}; loaded on nodes: {nodes}")
     return 0

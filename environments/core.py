@@ -19,7 +19,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from emulator.kube.build import cache_root
+
+def cache_root() -> Path:
+    """Where every build and download of the kit's tools is kept, outside the clones: $SCIPLAT_CACHE (the
+    Makefile exports its CACHE_DIR as that), ~/.cache/sciplat-kit by default."""
+    return Path(os.environ.get("SCIPLAT_CACHE", Path.home() / ".cache" / "sciplat-kit"))
+
 
 # The environments tree; SCIPLAT_ENVIRONMENTS_DIR points the tool at a copy (the tests do).
 ROOT = Path(os.environ.get("SCIPLAT_ENVIRONMENTS_DIR") or Path(__file__).resolve().parent)
@@ -229,7 +234,7 @@ def uv_binary() -> str:
         return str(candidate)
     found = shutil.which("uv")
     if not found:
-        raise EnvError("uv is not installed; run `make setup` (it is pinned in requirements.lock)")
+        raise EnvError("uv is not installed; run `make install` (it is pinned in requirements.lock)")
     return found
 
 

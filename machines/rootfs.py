@@ -18,7 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from emulator.kube.build import cache_root
+from environments.core import cache_root
 
 SUITE = "bookworm"
 VARIANT = "minbase"

@@ -1,6 +1,6 @@
 """kubernetes-validate, the rendered manifests' schema check, run from its own venv.
 
-The tool is kept out of requirements.lock: kubernetes.dynamic imports kubernetes_validate whenever it
+The tool is kept out of the locks: kubernetes.dynamic imports kubernetes_validate whenever it
 is importable, and that import cost every kubernetes.core task on the controller over a second.
 `make kubernetes-validate` builds its venv once per set of pins outside the clone and links it at
 build/kubernetes-validate. Tests call `kubernetes_validate(*args)`; Molecule scenarios run

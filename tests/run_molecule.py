@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emulator.kube.build import cache_root
+from environments.core import cache_root
 from runbooks.ansible import strategy_env
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -53,11 +53,11 @@ from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 
+from emulator import environment_image
 from emulator.kube import build, z2jh
 from emulator.launcher import CLIENT_ENV, Emulator, running_emulator
 from environments import build as environment_build
 from environments import core as environments
-from environments import local_image
 from environments.image import kernel_name
 from runbooks.site import load_site
 
@@ -142,7 +142,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EksSite]:
         output = state / "site-output"
         z2jh.package(output / "charts" / "jupyterhub-4.4.0.tgz")
         for archive in z2jh.archives(log=lambda message: None):
-            local_image.push(archive, emulator.endpoint, registry="public")
+            environment_image.push(archive, emulator.endpoint, registry="public")
         env = {"SITE_OUTPUT_DIR": str(output), "PATH": f"{os.environ['PATH']}:{build.bin_dir()}"}
         converge = run_playbook("site.yml", site="local-eks", state_dir=state, extra_vars=EXTRA_VARS, env=env)
         assert converge.returncode == 0, converge.output[-6000:]
@@ -155,10 +155,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EksSite]:
 
 def push_image(emulator: Emulator, environment: tuple[str, str]) -> None:
     """Build the environment's image here and push it to the emulated ECR (CodeBuild's job on AWS)."""
-    archive = local_image.image(
+    archive = environment_image.image(
         environments.get(*environment), SITE.var("image_pipeline_registry"), log=lambda message: None
     )
-    local_image.push(archive, emulator.endpoint)
+    environment_image.push(archive, emulator.endpoint)
 
 
 def login(user: str) -> requests.Session:

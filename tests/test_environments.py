@@ -24,8 +24,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
+from emulator import environment_image
 from emulator.launcher import Emulator
-from environments import core, local_image
+from environments import core
 from environments.image import (
     pinned_storage_notice,
     render_dockerfile,
@@ -182,11 +183,11 @@ def test_a_missing_or_other_storage_notice_wheel_is_refused_naming_make_lab_exte
     with pytest.raises(core.EnvError, match=missing):
         render_dockerfile(env)
     with pytest.raises(core.EnvError, match=missing):
-        local_image.layers(env)
+        environment_image.layers(env)
     other = tmp_path / "sciplat_storage_notice-0.1.0-py3-none-any.whl"
     other.write_bytes(b"not the wheel the Dockerfile pins")
     with pytest.raises(core.EnvError) as refused:
-        local_image.layers(env)
+        environment_image.layers(env)
     pinned = pinned_storage_notice((env.path / "Dockerfile").read_text())
     assert f"{other} has sha256 {hashlib.sha256(other.read_bytes()).hexdigest()}" in str(refused.value)
     assert (

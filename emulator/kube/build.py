@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from environments.core import cache_root
+
 KUBERNETES_VERSION = "v1.33.13"
 HELM_VERSION = "v3.18.6"
 COMPONENTS = (
@@ -33,12 +35,6 @@ COMPONENTS = (
 # k8s.io/kubernetes replaces its staging modules with ./staging/src paths; from the proxy they are
 # the published k8s.io/<name> modules at v0.<minor>.<patch>.
 STAGING_LINE = re.compile(r"^\s*(k8s\.io/[\w.-]+) => \./staging/src/", re.M)
-
-
-def cache_root() -> Path:
-    """Where every build and download of the kit's tools is kept, outside the clones: $SCIPLAT_CACHE (the
-    Makefile exports its CACHE_DIR as that), ~/.cache/sciplat-kit by default."""
-    return Path(os.environ.get("SCIPLAT_CACHE", Path.home() / ".cache" / "sciplat-kit"))
 
 
 def bin_dir(version: str = KUBERNETES_VERSION) -> Path:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.kube import build
+from environments.core import cache_root
 
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
 PYTHON_IMAGE = "docker.io/library/python:3.12-slim"
@@ -66,7 +67,7 @@ class ImageSpec:
 
 
 def images_dir() -> Path:
-    return build.cache_root() / "images"
+    return cache_root() / "images"
 
 
 def _key(spec: ImageSpec) -> str:
@@ -263,7 +264,7 @@ def pause_tree() -> Path:
     if not source.exists():
         build.download_module()
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-    tree = build.cache_root() / "kube" / f"pause-{digest}"
+    tree = cache_root() / "kube" / f"pause-{digest}"
     if not (tree / "pause").exists():
         tree.mkdir(parents=True, exist_ok=True)
         subprocess.run(

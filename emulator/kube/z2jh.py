@@ -12,7 +12,7 @@ image registry can be reached). What the chart stands in for is in z2jh_chart/RE
 - ``quay.io/jupyterhub/k8s-network-tools:4.4.0``: iptables, for the init container that blocks the
   cloud metadata address in users' pods.
 
-Each layer is cached by what it is built from (environments.local_image). ``--publish`` hands the
+Each layer is cached by what it is built from (emulator.environment_image). ``--publish`` hands the
 archives to the emulator as a public registry every node pulls from (emulator/ecr_images.py):
 
     python -m emulator.kube.z2jh [--chart OUT.tgz] [--publish ENDPOINT]
@@ -28,8 +28,8 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
+from emulator import environment_image
 from emulator.kube import images
-from environments import local_image
 
 CHART_VERSION = "4.4.0"
 CHART_DIR = Path(__file__).resolve().parent / "z2jh_chart"
@@ -55,12 +55,14 @@ useradd --uid {HUB_UID} --user-group --no-create-home --home-dir /srv/jupyterhub
 mkdir -p /srv/jupyterhub /usr/local/etc/jupyterhub
 /usr/bin/python3 -m venv --without-pip /opt/hub
 /opt/uv/uv pip install --quiet --python /opt/hub/bin/python --only-binary :all: {packages}
-NODE_EXTRA_CA_CERTS={local_image.HOST_CA_BUNDLE} npm install --global --no-fund --no-audit \\
+NODE_EXTRA_CA_CERTS={environment_image.HOST_CA_BUNDLE} npm install --global --no-fund --no-audit \\
   --cache /var/cache/npm {PROXY_PACKAGE}
 rm -rf /var/cache/npm
 chown -R {HUB_UID}:{HUB_UID} /srv/jupyterhub
 """
-    return local_image.build_layer(f"hub-{local_image.layer_key(tree.name, script)}", [tree], script, log)
+    return environment_image.build_layer(
+        f"hub-{environment_image.layer_key(tree.name, script)}", [tree], script, log
+    )
 
 
 def network_tools_layer(tree: Path, log: Callable[[str], None]) -> Path:
@@ -70,8 +72,8 @@ apt-get update -qq
 apt-get install -qq -y --no-install-recommends iptables >/dev/null
 rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/*
 """
-    name = f"network-tools-{local_image.layer_key(tree.name, script)}"
-    return local_image.build_layer(name, [tree], script, log)
+    name = f"network-tools-{environment_image.layer_key(tree.name, script)}"
+    return environment_image.build_layer(name, [tree], script, log)
 
 
 def archives(log: Callable[[str], None] = print) -> list[Path]:
@@ -88,7 +90,7 @@ def archives(log: Callable[[str], None] = print) -> list[Path]:
             "WorkingDir": "/srv/jupyterhub",
             "Cmd": ["jupyterhub", "--config", "/usr/local/etc/jupyterhub/jupyterhub_config.py"],
         },
-        (*HUB_EXCLUDES, local_image.COMPLETE),
+        (*HUB_EXCLUDES, environment_image.COMPLETE),
         identity=tree.name,
         layers=(hub_layer(tree, log),),
     )
@@ -99,7 +101,7 @@ def archives(log: Callable[[str], None] = print) -> list[Path]:
             "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
             "Cmd": ["iptables", "-S"],
         },
-        (*images.PYTHON_EXCLUDES, local_image.COMPLETE),
+        (*images.PYTHON_EXCLUDES, environment_image.COMPLETE),
         identity=tree.name,
         layers=(network_tools_layer(tree, log),),
     )
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     for archive in archives(lambda message: print(message, flush=True)):
         print(f"image archive: {archive}")
         if args.publish:
-            answer = local_image.push(archive, args.publish, registry="public")
+            answer = environment_image.push(archive, args.publish, registry="public")
             print(f"published {', '.join(answer['images'])} (nodes now: {len(answer['nodes'])})")
     return 0
 

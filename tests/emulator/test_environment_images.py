@@ -1,7 +1,7 @@
 """The science environments' images, built here without Docker and run by the local clusters' real nodes.
 
 ``python -m environments image NAME VERSION --push`` builds the image the environment's Dockerfile
-describes (environments/local_image.py) and pushes it into the emulated ECR under the names the image
+describes (emulator/environment_image.py) and pushes it into the emulated ECR under the names the image
 pipeline pushes; every real node of that account and region loads it (emulator/ecr_images.py), so a
 pod naming ``<account>.dkr.ecr.<region>.amazonaws.com/sciplat-envs/<name>:<version>`` runs it as on EKS.
 """
@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from kube_support import admin_api, client, create_cluster, one_node_group, subnets, wait_for
 
+from emulator import environment_image
 from emulator.kube import build, images
 from emulator.launcher import CLIENT_ENV, Emulator
-from environments import core, local_image
+from environments import core
 
 pytestmark = pytest.mark.skipif(bool(build.missing()), reason="Kubernetes components not built (make kube)")
 
@@ -80,7 +81,7 @@ def run_pod(api: Any, name: str, node: str, image: str, script: str) -> str:
 
 
 def test_the_image_has_the_dockerfiles_layout_and_the_pipelines_names() -> None:
-    archive = local_image.image(ENV, REGISTRY)
+    archive = environment_image.image(ENV, REGISTRY)
     names, manifest = images.read_archive(archive)
     assert names == [
         f"{REGISTRY}/sciplat-envs/tess:2026.11",
@@ -118,12 +119,14 @@ def test_the_image_has_the_dockerfiles_layout_and_the_pipelines_names() -> None:
 
 def test_the_storage_notice_is_enabled_in_the_images_server_environment(tmp_path: Path) -> None:
     """What jupyter-server and JupyterLab in the image list: the extension, enabled and valid."""
-    tree, *layers = local_image.layers(ENV)
+    tree, *layers = environment_image.layers(ENV)
     script = (
         "/opt/conda/bin/jupyter server extension list >/opt/out/server 2>&1; "
         "/opt/conda/bin/jupyter labextension list >/opt/out/lab 2>&1"
     )
-    local_image._chroot_run([*reversed(layers), tree], tmp_path / "upper", script, {"/opt/out": tmp_path})
+    environment_image._chroot_run(
+        [*reversed(layers), tree], tmp_path / "upper", script, {"/opt/out": tmp_path}
+    )
     server, lab = (re.sub(r"\x1b\[[0-9;]*m", "", (tmp_path / out).read_text()) for out in ("server", "lab"))
     assert re.search(
         r"sciplat_storage_notice enabled\s+- Validating.*\s+sciplat_storage_notice 0\.1\.0 OK", server
@@ -157,7 +160,7 @@ def test_pushed_images_run_on_running_and_new_nodes_and_promotion_retags_them(
 
     found = ecr.describe_images(repositoryName="sciplat-envs/tess")["imageDetails"]
     (image,) = found
-    manifest = images.read_archive(local_image.image(ENV, REGISTRY))[1]
+    manifest = images.read_archive(environment_image.image(ENV, REGISTRY))[1]
     assert image["imageDigest"] == f"sha256:{hashlib.sha256(manifest).hexdigest()}"
     assert sorted(image["imageTags"]) == ["2026.11", f"2026.11-{ENV.lock().short_digest}"]
 

@@ -12,7 +12,7 @@ The stubs are generated code, committed so that neither a run nor CI needs proto
 Both modules are fetched with ``go mod download`` (the Go module proxy); the generator is
 ``grpcio-tools`` at ``GRPCIO_TOOLS_VERSION`` in a throwaway venv under the kit's cache
 (``$SCIPLAT_CACHE``, default ``~/.cache/sciplat-kit``), not in the kit's lock. The generated files
-import each other as ``emulator.kube.csi_proto.*``. The protobuf runtime in requirements.lock must be
+import each other as ``emulator.kube.csi_proto.*``. The protobuf runtime in dev/requirements.lock must be
 at least the generating protoc's version (the stubs check it when imported). ``SOURCES.sha256`` lists the
 hashes of the two proto files the stubs came from.
 """
@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from emulator.kube.build import cache_root
+from environments.core import cache_root
 
 CSI_SPEC_VERSION = "v1.11.0"
 KUBELET_VERSION = "v0.33.13"
