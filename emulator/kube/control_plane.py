@@ -20,12 +20,15 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from emulator.kube import build, pki
 
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+# The components that wait for the API server and may exit before it is ready: started again (failure()).
+RESTARTED = ("kube-controller-manager", "kube-scheduler")
+RESTARTS = 5
 # EKS's default service range when the VPC is in 10.0.0.0/8.
 SERVICE_CIDR = "10.100.0.0/16"
 SERVICE_IP = "10.100.0.1"
@@ -107,6 +110,9 @@ class ControlPlane:
 
     cluster_dir: Path
     name: str
+    # The commands start() ran, and how often failure() started each component again.
+    _commands: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _restarts: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def pki(self) -> Path:
@@ -281,6 +287,7 @@ class ControlPlane:
         commands["etcd"].append(f"--wal-dir={self.cluster_dir / 'etcd' / 'wal'}")
         for component in COMPONENTS:
             self._spawn(component, commands[component])
+        self._commands = commands
 
     def running(self) -> dict[str, bool]:
         return {
@@ -307,10 +314,19 @@ class ControlPlane:
             return False
 
     def failure(self) -> str | None:
-        """Why the control plane cannot come up: a component that exited, with its log's last lines."""
+        """Why the control plane cannot come up: a component that exited, with its log's last lines.
+
+        The controller manager and the scheduler give the API server a few seconds to answer and exit
+        when it has not finished its start-up (its RBAC roles) by then, as happens on a busy machine; a
+        kubelet restarts such static pods, and so does this, up to RESTARTS times each."""
         for component in COMPONENTS:
             pid_file = self.pid_file(component)
             if pid_file.exists() and pid_exited(int(pid_file.read_text())):
+                restarts = self._restarts.get(component, 0)
+                if component in RESTARTED and component in self._commands and restarts < RESTARTS:
+                    self._restarts[component] = restarts + 1
+                    self._spawn(component, self._commands[component])
+                    continue
                 tail = self.log(component).read_text(errors="replace").strip().splitlines()[-5:]
                 return f"{component} of cluster {self.name} exited; {self.log(component)}:\n" + "\n".join(
                     tail
