@@ -1,7 +1,10 @@
 """A bad inventory fails before any change, naming the variable and what it accepts.
 
-Each case overrides the local site's inventory with extra vars, runs playbooks/site.yml, and checks
-the failure message; afterwards the emulated account must hold nothing the site would create.
+Each case overrides the local site's inventory with extra vars, runs playbooks/validate.yml (the play
+playbooks/site.yml runs first: test_site_runs_validation_first), and checks the failure message;
+afterwards the emulated account must hold nothing the site would create. One case goes through
+site.yml itself. validate.yml rather than site.yml for every case: parsing the whole site costs each
+run about 4 s more and would test nothing more.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+import yaml
 from ansible_run import ROOT, assert_fails_before_any_change, operator_copy, run_playbook
 
 from emulator.launcher import Emulator
@@ -251,12 +255,31 @@ def test_bad_inventory_fails_before_any_change(
     site_emulator.reset()
     region = extra_vars.get("site_region", LOCAL.region)
     assert_fails_before_any_change(
-        "site.yml",
+        "validate.yml",
         state_dir=site_emulator.state_dir,
         extra_vars=extra_vars,
         words=words,
         resources=lambda: site_resources(site_emulator, region),
     )
+
+
+@pytest.mark.emulator
+def test_site_runs_validation_first(site_emulator: Emulator) -> None:
+    """site.yml imports validate.yml before any stage, so each case above holds for a site run: shown
+    with a case of the backup stage, validated after four others, which must stop the run before the
+    network stage starts."""
+    plays = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
+    assert plays[0]["ansible.builtin.import_playbook"] == "validate.yml"
+    site_emulator.reset()
+    case_id, extra_vars, words = next(c for c in CASES if c[0] == "backup-copy-region-unknown")
+    run = assert_fails_before_any_change(
+        "site.yml",
+        state_dir=site_emulator.state_dir,
+        extra_vars=extra_vars,
+        words=words,
+        resources=lambda: site_resources(site_emulator, LOCAL.region),
+    )
+    assert "Build the site's network" not in run.output, case_id
 
 
 @pytest.mark.emulator

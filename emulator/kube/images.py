@@ -13,6 +13,7 @@ Python image the home-usage CronJob names, made from the local machines' Debian 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -292,3 +293,95 @@ def local_images() -> Iterable[ImageSpec]:
         PYTHON_EXCLUDES,
         identity=tree.name,
     )
+
+
+# Seeded containerd roots: importing the images into every new node's containerd stores and unpacks
+# them again each time (the Python image alone costs a node about 7 s of CPU, an environment image
+# several times that). A new node's containerd starts instead from a hard-linked copy of a root that
+# already holds its images, built once per set of archives. Unpacked layers are read-only lower directories
+# of overlayfs and content blobs are never written in place, so links are safe; the two bolt
+# databases are copied. At most ROOTS_KEPT sets stay cached, the least recently used go first.
+ROOTS_KEPT = 4
+_DATABASES = ("io.containerd.metadata.v1.bolt/meta.db", "io.containerd.snapshotter.v1.overlayfs/metadata.db")
+
+
+def _roots_dir() -> Path:
+    return images_dir() / "roots"
+
+
+def _roots_key(archives: Iterable[Path]) -> str:
+    material = [[str(a), a.stat().st_size, a.stat().st_mtime_ns] for a in sorted(set(archives))]
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:16]
+
+
+def _build_root(target: Path, archives: list[Path]) -> None:
+    """A containerd of its own, the archives imported into it, stopped; its root moved to ``target``."""
+    scratch = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
+    state = Path(tempfile.mkdtemp(prefix="sciplat-seed-", dir="/run"))
+    socket = scratch / "c.sock"
+    config = scratch / "config.toml"
+    config.write_text(
+        f'version = 2\nroot = "{scratch / "root"}"\nstate = "{state}"\n'
+        f'[grpc]\n  address = "{socket}"\n[ttrpc]\n  address = "{socket}.ttrpc"\n'
+        f'[plugins."io.containerd.internal.v1.opt"]\n  path = "{scratch / "opt"}"\n'
+    )
+    try:
+        with (scratch / "containerd.log").open("wb") as log:
+            process = subprocess.Popen(["containerd", "--config", str(config)], stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 30
+            version = ["ctr", "--address", str(socket), "version"]
+            while subprocess.run(version, capture_output=True).returncode:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    last = (scratch / "containerd.log").read_text(errors="replace")[-600:]
+                    raise RuntimeError(f"containerd for a seeded root did not start: {last}")
+                time.sleep(0.2)
+            for archive in archives:
+                import_archive(socket, archive)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        (scratch / "root").rename(target)
+    finally:
+        subprocess.run(["rm", "-rf", str(scratch), str(state)], check=False)
+
+
+def seed_root(root: Path, archives: Iterable[Path]) -> bool:
+    """Give a new node's containerd ``root`` the archives' images, hard-linked from the cached seeded
+    root for that set (built first if missing). False, and ``root`` absent, where that cannot be done
+    (another file system, a cache being pruned): the node then imports them itself."""
+    archives = sorted(set(archives))
+    if root.exists() or not archives:
+        return False
+    roots = _roots_dir()
+    roots.mkdir(parents=True, exist_ok=True)
+    seeded = roots / _roots_key(archives)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    # Held while copying too, so that pruning never removes a root being copied.
+    with (roots / f"{seeded.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not seeded.is_dir():
+            _build_root(seeded, archives)
+        os.utime(seeded)  # its last use, for pruning
+        copied = subprocess.run(["cp", "-a", "--link", str(seeded), str(root)], capture_output=True)
+        if copied.returncode != 0:
+            subprocess.run(["rm", "-rf", str(root)], check=False)
+            return False
+        for database in _DATABASES:
+            fresh = root / f"{database}.copy"
+            subprocess.run(["cp", str(seeded / database), str(fresh)], check=True)
+            fresh.replace(root / database)
+    _prune_roots(roots)
+    return True
+
+
+def _prune_roots(roots: Path) -> None:
+    built = [p for p in roots.iterdir() if p.is_dir() and "." not in p.name]  # not a scratch being built
+    kept = sorted(built, key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in kept[ROOTS_KEPT:]:
+        with (roots / f"{old.name}.lock").open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # being built or used this moment
+            subprocess.run(["rm", "-rf", str(old)], check=False)

@@ -300,14 +300,13 @@ def launch_node(cluster_dir: Path, spec: NodeSpec, server: str, emulator_endpoin
     kubelet_config = _write_kubelet_config(directory, runtime, cluster_dir, spec, tag)
     _create_cgroups(tag)
 
+    archives = [images.archive(image) for image in images.local_images()] + list(spec.archives)
+    images.seed_root(directory / "containerd" / "root", archives)
     _spawn(directory, "containerd", ["containerd", "--config", str(config)])
     socket = runtime / "containerd.sock"
     _wait_socket(socket, directory)
     present = set(images.image_names(socket))
-    for image in images.local_images():
-        if image.name not in present:
-            images.import_archive(socket, images.archive(image))
-    for archive in spec.archives:
+    for archive in archives:  # a node that could not be seeded, or restarted on its old root
         if not set(images.read_archive(archive)[0]) <= present:
             images.import_archive(socket, archive)
     efs_csi.start_plugin(directory, runtime / "kubelet", spec.name, emulator_endpoint)

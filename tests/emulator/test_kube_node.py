@@ -118,6 +118,11 @@ def test_a_real_node_registers_runs_a_pod_and_stops_clean(
         # The running kubelet's configuration (its ports) is what the node's directory still says.
         assert (node.node_dir(cluster_dir, "user-0") / "kubelet" / "config.json").read_text() == config
         assert node.running_nodes(cluster_dir) == ["user-0"]
+        # Its images came seeded: content blobs hard-linked from the cached root, not imported again.
+        root = node.node_dir(cluster_dir, "user-0") / "containerd" / "root"
+        blobs = root / "io.containerd.content.v1.content" / "blobs"
+        links = [b.stat().st_nlink for b in blobs.rglob("*") if b.is_file()]
+        assert links and min(links) >= 2, links
 
         api = _api(control_plane)
         registered = api.read_node("user-0")
