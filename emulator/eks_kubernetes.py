@@ -97,6 +97,7 @@ class ClusterState:
     issuer: str
     ready: bool = False
     failure: str | None = None
+    degraded: str | None = None  # a component exited too often after the cluster was ready (logged once)
     nodes: dict[str, NodeRecord] = field(default_factory=dict)
     next_index: int = 0
     active_groups: set[str] = field(default_factory=set)  # ARNs of the node groups that have been ACTIVE
@@ -288,6 +289,14 @@ def _reconcile(state: ClusterState) -> None:
             return
         _bootstrap(state)
         state.ready = True
+    else:
+        # As a kubelet restarts static pods at any time: a controller manager or scheduler that exits once
+        # the API server answers (its own start-up outlasts the API server's on a busy machine) is started
+        # again; without it a claim never binds and no pod is scheduled. EKS keeps such a cluster ACTIVE.
+        degraded = state.control_plane.failure()
+        if degraded and degraded != state.degraded:
+            LOG.warning("EKS cluster %s: %s", state.name, degraded)
+        state.degraded = degraded
     # The nodes of deleted groups go first: a group made again under the same name then counts only its own.
     groups = {group.arn for group in cluster.nodegroups.values() if group.status not in (None, "DELETING")}
     state.active_groups &= groups

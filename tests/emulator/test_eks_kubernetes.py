@@ -58,6 +58,17 @@ def test_describe_cluster_gives_a_real_api_server_with_its_own_ca(
     assert version.git_version == build.KUBERNETES_VERSION
     assert f"{version.major}.{version.minor}" == cluster["version"]
 
+    # Its controller manager, exiting once the cluster is ACTIVE, is started again (as a kubelet does).
+    cluster_dir = kube_emulator.state_dir / "kube" / "123456789012" / "us-east-1" / "real-api"
+    pid_file = cluster_dir / "pids" / "kube-controller-manager.pid"
+    old = int(pid_file.read_text())
+    os.kill(old, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while int(pid_file.read_text()) == old and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert int(pid_file.read_text()) != old
+    assert client(kube_emulator, "eks").describe_cluster(name="real-api")["cluster"]["status"] == "ACTIVE"
+
 
 def test_node_groups_become_labelled_and_tainted_nodes_and_shrinking_drains(kube_emulator: Emulator) -> None:
     subnet_ids = subnets(kube_emulator)
