@@ -229,7 +229,7 @@ role-docs: setup ## regenerate the roles' README variable tables from their meta
 	$(VENV)/bin/python tools/role_docs.py
 
 unit: setup kube lab-extension kubernetes-validate ## pytest: emulator, modules, filters, runbooks, bad input
-	pytest -m 'not e2e and not browser' -q -n 2 --dist loadfile
+	pytest -m 'not e2e and not browser' -q -n 2 --dist loadfile --durations=30
 
 # Scenarios run MOLECULE_JOBS at a time (tests/run_molecule.py: own state, own log, a line per scenario).
 MOLECULE_JOBS ?= 4
@@ -237,7 +237,7 @@ molecule: setup kube demo-wheels lab-extension kubernetes-validate ## every role
 	$(VENV)/bin/python tests/run_molecule.py --jobs $(MOLECULE_JOBS) $(SCENARIOS)
 
 e2e: setup kube lab-extension ## converge the whole local site twice and check it from outside; every runbook procedure and a drill
-	$(ANSIBLE_FAST) pytest -m e2e -q -n 3 --dist loadfile
+	$(ANSIBLE_FAST) pytest -m e2e -q -n 3 --dist loadfile --durations=30
 
 # The hub-host drill re-creates the single-node hub's machine: an EKS site has none.
 DRILLS = user-files filesystem cluster $(if $(filter $(EKS_SITES),$(SITE)),,hub-host)

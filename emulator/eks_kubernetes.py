@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator import ecr_images
 from emulator.kube import POD_NETWORK, images, pki
 from emulator.kube.control_plane import ControlPlane
 
@@ -451,6 +450,10 @@ def _add_node(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
     )
     state.nodes[name] = record
     if real:
+        # Here, not at the top: `python -m emulator stop` imports this module, and ecr_images imports moto
+        # (2.5 s of CPU).
+        from emulator import ecr_images
+
         spec = node_module.NodeSpec(
             name=name,
             labels=labels,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from runbooks.ansible import strategy_env
+from runbooks.ansible import STRATEGY_DIR, strategy_env
 
 PLAYBOOK = """
 - name: Read the CPUs a task's process may run on.
@@ -161,3 +161,107 @@ def test_the_aws_tasks_of_a_run_share_the_sdks_parsed_data(tmp_path: Path) -> No
     assert len(found) == 3
     assert {tuple(f.split("/")[1:]) for f in found} == {("1", str(default_paths + 1))}, found
     assert len({f.split("/")[0] for f in found}) == 1, found
+
+
+CREDENTIAL_PLUGIN = """#!{python}
+import datetime, json, sys
+minutes, cluster, runs = sys.argv[1:]
+with open(runs, "a") as log:
+    log.write(cluster + "\\n")
+expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=int(minutes))
+status = {{"token": "token-" + cluster, "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}}
+api = "client.authentication.k8s.io/v1beta1"
+print(json.dumps({{"apiVersion": api, "kind": "ExecCredential", "status": status}}))
+"""
+
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "https://127.0.0.1:9"}}}}]
+contexts: [{{name: c, context: {{cluster: c, user: u}}}}]
+current-context: c
+users:
+  - name: u
+    user:
+      exec:
+        apiVersion: client.authentication.k8s.io/v1beta1
+        command: {plugin}
+        args: ["{minutes}", "{cluster}", "{runs}"]
+"""
+
+CREDENTIAL_PLAYBOOK = """
+- name: Read namespaces through two clusters' kubeconfigs, twice each.
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - name: Read them (nothing listens; only the credential plugin's runs count).
+      kubernetes.core.k8s_info:
+        kubeconfig: "{{ item }}.yaml"
+        kind: Namespace
+      loop: [a, b, a, b]
+      ignore_errors: true
+    - name: Print which cluster each plugin run was for.
+      ansible.builtin.debug:
+        msg: "runs={{ lookup('ansible.builtin.file', 'runs') | split('\\n') | join('+') }}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("minutes", "runs"),
+    [
+        # As `aws eks get-token` gives: fourteen minutes, kept for the next task of the same cluster.
+        (14, "a+b"),
+        # Under ten minutes left: a task gets a new one.
+        (9, "a+b+a+b"),
+    ],
+)
+def test_a_run_keeps_an_eks_token_while_ten_minutes_remain(tmp_path: Path, minutes: int, runs: str) -> None:
+    plugin = tmp_path / "credential-plugin"
+    plugin.write_text(CREDENTIAL_PLUGIN.format(python=sys.executable))
+    plugin.chmod(0o755)
+    log = tmp_path / "runs"
+    log.touch()
+    for cluster in ("a", "b"):
+        kubeconfig = KUBECONFIG.format(plugin=plugin, minutes=minutes, cluster=cluster, runs=log)
+        (tmp_path / f"{cluster}.yaml").write_text(kubeconfig)
+    assert printed(tmp_path, CREDENTIAL_PLAYBOOK, "runs") == runs
+
+
+LISTING = """
+import os, sys, types
+import ansible.collections.list
+from ansible import constants
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+_AnsibleCollectionFinder(paths=constants.COLLECTIONS_PATHS)._install()
+listings = []
+listed = ansible.collections.list.list_collection_dirs
+ansible.collections.list.list_collection_dirs = lambda *a, **k: listings.append(1) or listed(*a, **k)
+expected = {path.decode() for path in listed()}
+sys.path.insert(0, sys.argv[1])
+import mitogen_linear, ansible_mitogen.planner
+
+mitogen_linear._list_collections()  # what the strategy does in the controller when a play starts
+for task in range(3):  # a task's worker: forked from the controller, its first collection module
+    before = len(listings)
+    child = os.fork()
+    if child == 0:
+        invocation = types.SimpleNamespace(_extra_sys_paths=set())
+        ansible_mitogen.planner._load_collections(invocation)
+        # 0: every collection's path, and no listing of its own
+        os._exit(10 * (invocation._extra_sys_paths != expected or not expected) + len(listings) - before)
+    status = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+    print(f"worker={status}")
+print(f"listings={len(listings)}")
+"""
+
+
+def test_the_controller_lists_the_collections_once_for_every_tasks_worker() -> None:
+    command = [sys.executable, "-c", LISTING, str(STRATEGY_DIR)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    # Once in the controller; each worker gets every installed collection's path without listing them.
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == ["worker=0", "worker=0", "worker=0", "listings=1"]

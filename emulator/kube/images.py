@@ -314,28 +314,44 @@ def _roots_key(archives: Iterable[Path]) -> str:
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:16]
 
 
+def containerd_config(root: Path, state: Path, socket: Path, opt: Path) -> str:
+    """What every containerd here is told first: where it keeps its data and where it listens."""
+    return (
+        f'version = 2\nroot = "{root}"\nstate = "{state}"\n'
+        f'[grpc]\n  address = "{socket}"\n[ttrpc]\n  address = "{socket}.ttrpc"\n'
+        f'[plugins."io.containerd.internal.v1.opt"]\n  path = "{opt}"\n'
+    )
+
+
+def wait_containerd(socket: Path, exited: Callable[[], bool], timeout: float = 30.0) -> str | None:
+    """None once the containerd on ``socket`` answers; else why it does not (``exited()`` says whether
+    its process has ended)."""
+    deadline = time.monotonic() + timeout
+    version = ["ctr", "--address", str(socket), "version"]
+    while time.monotonic() < deadline:
+        if socket.exists() and subprocess.run(version, capture_output=True).returncode == 0:
+            return None
+        if exited():
+            return "exited"
+        time.sleep(0.2)
+    return f"did not answer on {socket} within {timeout:.0f} s"
+
+
 def _build_root(target: Path, archives: list[Path]) -> None:
     """A containerd of its own, the archives imported into it, stopped; its root moved to ``target``."""
     scratch = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
     state = Path(tempfile.mkdtemp(prefix="sciplat-seed-", dir="/run"))
     socket = scratch / "c.sock"
     config = scratch / "config.toml"
-    config.write_text(
-        f'version = 2\nroot = "{scratch / "root"}"\nstate = "{state}"\n'
-        f'[grpc]\n  address = "{socket}"\n[ttrpc]\n  address = "{socket}.ttrpc"\n'
-        f'[plugins."io.containerd.internal.v1.opt"]\n  path = "{scratch / "opt"}"\n'
-    )
+    config.write_text(containerd_config(scratch / "root", state, socket, scratch / "opt"))
     try:
         with (scratch / "containerd.log").open("wb") as log:
             process = subprocess.Popen(["containerd", "--config", str(config)], stdout=log, stderr=log)
         try:
-            deadline = time.monotonic() + 30
-            version = ["ctr", "--address", str(socket), "version"]
-            while subprocess.run(version, capture_output=True).returncode:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    last = (scratch / "containerd.log").read_text(errors="replace")[-600:]
-                    raise RuntimeError(f"containerd for a seeded root did not start: {last}")
-                time.sleep(0.2)
+            failure = wait_containerd(socket, lambda: process.poll() is not None)
+            if failure:
+                last = (scratch / "containerd.log").read_text(errors="replace")[-600:]
+                raise RuntimeError(f"containerd for a seeded root {failure}: {last}")
             for archive in archives:
                 import_archive(socket, archive)
         finally:

@@ -87,16 +87,9 @@ def running_nodes(cluster_dir: Path) -> list[str]:
 
 def _write_containerd_config(directory: Path, runtime: Path) -> Path:
     containerd = directory / "containerd"
-    config = f"""version = 2
-root = "{containerd / "root"}"
-state = "{runtime / "containerd"}"
-[grpc]
-  address = "{runtime / "containerd.sock"}"
-[ttrpc]
-  address = "{runtime / "containerd.sock.ttrpc"}"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "{containerd / "opt"}"
-[plugins."io.containerd.grpc.v1.cri"]
+    socket = runtime / "containerd.sock"
+    config = images.containerd_config(containerd / "root", runtime / "containerd", socket, containerd / "opt")
+    config += f"""[plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{images.PAUSE_IMAGE}"
   # These machines refuse a negative oom_score_adj even to root: containers keep their parent's.
   restrict_oom_score_adj = true
@@ -231,16 +224,9 @@ def _start_aws_route(directory: Path, address: str, emulator_endpoint: str) -> N
 
 
 def _wait_socket(socket: Path, directory: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if socket.exists():
-            result = subprocess.run(["ctr", "--address", str(socket), "version"], capture_output=True)
-            if result.returncode == 0:
-                return
-        if exited_component(directory) == "containerd":
-            raise NodeFailure(directory, "containerd", "exited")
-        time.sleep(0.2)
-    raise NodeFailure(directory, "containerd", f"did not answer on {socket} within {timeout:.0f} s")
+    failure = images.wait_containerd(socket, lambda: exited_component(directory) == "containerd", timeout)
+    if failure:
+        raise NodeFailure(directory, "containerd", failure)
 
 
 class NodeFailure(RuntimeError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,6 +18,7 @@ from fidelity_support import ROLE_ARN, TIME_SCALE, Client, fast, transition
 from kube_support import client as kube_client
 from kube_support import delete_in_background
 
+from emulator.kube.control_plane import ControlPlane
 from emulator.launcher import CLIENT_ENV, Emulator, running_emulator
 
 _counter = itertools.count()
@@ -114,3 +116,15 @@ def nodegroup(aws: Client, cluster: str, subnets: list[str]) -> str:
     eks.create_nodegroup(clusterName=cluster, nodegroupName="core", nodeRole=ROLE_ARN, subnets=subnets)
     eks.get_waiter("nodegroup_active").wait(clusterName=cluster, nodegroupName="core", WaiterConfig=fast())
     return "core"
+
+
+@pytest.fixture
+def control_plane(tmp_path: Path) -> Iterator[ControlPlane]:
+    """A cluster's real control plane (etcd, API server, controller manager, scheduler), Ready, no nodes."""
+    plane = ControlPlane(tmp_path / "kube" / "plane", "plane")
+    plane.start("https://127.0.0.1", None)
+    try:
+        plane.wait_ready()
+        yield plane
+    finally:
+        plane.stop()

@@ -26,17 +26,6 @@ pytestmark = pytest.mark.skipif(bool(build.missing()), reason="Kubernetes compon
 TAINT = {"key": "hub.jupyter.org/dedicated", "value": "user", "effect": "NoSchedule"}
 
 
-@pytest.fixture
-def control_plane(tmp_path: Path) -> Iterator[ControlPlane]:
-    plane = ControlPlane(tmp_path / "kube" / "nodetest", "nodetest")
-    plane.start("https://127.0.0.1", None)
-    try:
-        plane.wait_ready()
-        yield plane
-    finally:
-        plane.stop()
-
-
 def _api(plane: ControlPlane) -> Any:
     from kubernetes import client, config
 
