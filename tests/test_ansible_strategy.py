@@ -20,22 +20,33 @@ import pytest
 
 from runbooks.ansible import STRATEGY_DIR, strategy_env
 
-PLAYBOOK = """
-- name: Read the CPUs a task's process may run on.
+CONTROLLER_PYTHON = 'ansible_python_interpreter: "{{ ansible_playbook_python }}"'
+
+
+def local_play(name: str, tasks: str, variables: str = CONTROLLER_PYTHON) -> str:
+    """A play on localhost (local connection, no facts) with ``variables`` (one line) and ``tasks``."""
+    return f"""
+- name: {name}
   hosts: localhost
   connection: local
   gather_facts: false
   vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+    {variables}
   tasks:
-    - name: Read them from the process's status.
+{tasks}"""
+
+
+PLAYBOOK = local_play(
+    "Read the CPUs a task's process may run on.",
+    """    - name: Read them from the process's status.
       ansible.builtin.command: grep Cpus_allowed_list /proc/self/status
       register: allowed
       changed_when: false
     - name: Print them.
       ansible.builtin.debug:
         msg: "allowed={{ allowed.stdout.split()[-1] }}"
-"""
+""",
+)
 
 
 def allowed_cpus(text: str) -> set[int]:
@@ -78,23 +89,19 @@ from ansible.module_utils.basic import AnsibleModule
 AnsibleModule(argument_spec={}).exit_json(changed=False, loaded=LOADED)
 """
 
-PROBE_PLAYBOOK = """
-- name: Read which SDK modules a task's process starts with.
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    # As every amazon.aws module runs: in a process forked for it (it has module_utils of its own).
-    mitogen_task_isolation: fork
-  tasks:
-    - name: Probe twice, the second in a process forked like the first.
+PROBE_PLAYBOOK = local_play(
+    "Read which SDK modules a task's process starts with.",
+    """    - name: Probe twice, the second in a process forked like the first.
       sdk_probe:
       register: probe
       loop: [1, 2]
     - name: Print what each found.
       ansible.builtin.debug:
         msg: "loaded={{ probe.results | map(attribute='loaded') | map('join', '+') | join(',') }}"
-"""
+""",
+    # As every amazon.aws module runs: in a process forked for it (it has module_utils of its own).
+    "mitogen_task_isolation: fork",
+)
 
 
 @pytest.mark.parametrize(
@@ -128,15 +135,9 @@ if not hasattr(loader, "first_task"):
 module.exit_json(changed=False, found=f"{os.getpid()}/{loader.first_task}/{len(loader.search_paths)}")
 """
 
-LOADER_PLAYBOOK = """
-- name: Read the botocore loader each AWS task's session gets.
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  tasks:
-    - name: Make a boto3 session in three tasks, as every amazon.aws module does.
+LOADER_PLAYBOOK = local_play(
+    "Read the botocore loader each AWS task's session gets.",
+    """    - name: Make a boto3 session in three tasks, as every amazon.aws module does.
       sdk_loader:
         task: "{{ item }}"
       register: probe
@@ -144,7 +145,8 @@ LOADER_PLAYBOOK = """
     - name: Print what each found.
       ansible.builtin.debug:
         msg: "found={{ probe.results | map(attribute='found') | join(',') }}"
-"""
+""",
+)
 
 
 def test_the_aws_tasks_of_a_run_share_the_sdks_parsed_data(tmp_path: Path) -> None:
@@ -189,15 +191,9 @@ users:
         args: ["{minutes}", "{cluster}", "{runs}"]
 """
 
-CREDENTIAL_PLAYBOOK = """
-- name: Read namespaces through two clusters' kubeconfigs, twice each.
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  tasks:
-    - name: Read them (nothing listens; only the credential plugin's runs count).
+CREDENTIAL_PLAYBOOK = local_play(
+    "Read namespaces through two clusters' kubeconfigs, twice each.",
+    """    - name: Read them (nothing listens; only the credential plugin's runs count).
       kubernetes.core.k8s_info:
         kubeconfig: "{{ item }}.yaml"
         kind: Namespace
@@ -206,7 +202,8 @@ CREDENTIAL_PLAYBOOK = """
     - name: Print which cluster each plugin run was for.
       ansible.builtin.debug:
         msg: "runs={{ lookup('ansible.builtin.file', 'runs') | split('\\n') | join('+') }}"
-"""
+""",
+)
 
 
 @pytest.mark.parametrize(
