@@ -216,19 +216,34 @@ def notice(driver: WebDriver, containing: str, timeout: float = 10) -> tuple[Web
     return element, text
 
 
-def click_notice_button(driver: WebDriver, containing: str, label: str, timeout: float = 10) -> None:
-    """Click the button `label` of the notification holding `containing`, as a person does: once it
-    stops moving (a notification slides in, and a click while it moves lands on its frame instead of
-    its button), found again whenever it was drawn anew under the click."""
+def open_from_notice(driver: WebDriver, containing: str, label: str, timeout: float = 60) -> str:
+    """Click the button `label` of the notification holding `containing` until it opens a new tab, as a
+    person clicks again when nothing happened; the new tab's handle.
+
+    The button is clicked once the notification stops moving (one sliding in takes a click on its frame,
+    not its button), found again whenever it was drawn anew under the click; a click that lands while
+    JupyterLab redraws the notification opens nothing (CI saw it), so each click gets 10 s to open a tab.
+    """
+    before = set(driver.window_handles)
 
     def clicked(d: WebDriver) -> bool:
         element, _ = notice(d, containing)
         element.find_element(By.XPATH, f".//button[normalize-space()='{label}']").click()
         return True
 
-    WebDriverWait(
-        driver, timeout, ignored_exceptions=(ElementClickInterceptedException, StaleElementReferenceException)
-    ).until(clicked)
+    def opened(d: WebDriver) -> list[str]:
+        return [handle for handle in d.window_handles if handle not in before]
+
+    deadline = time.monotonic() + timeout
+    while True:
+        WebDriverWait(
+            driver, 10, ignored_exceptions=(ElementClickInterceptedException, StaleElementReferenceException)
+        ).until(clicked)
+        try:
+            return WebDriverWait(driver, 10).until(opened)[0]
+        except TimeoutException:
+            if time.monotonic() > deadline:
+                raise
 
 
 def browser_available() -> bool:

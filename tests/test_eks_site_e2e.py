@@ -41,9 +41,9 @@ from hub_browser import (
     body_text,
     browser_available,
     chromium,
-    click_notice_button,
     log_in,
     notice,
+    open_from_notice,
     refusal_text,
     run_notebook_cell,
     submit_spawn_form,
@@ -680,16 +680,15 @@ def test_a_user_chooses_hst_and_a_notebook_in_its_pod_reads_the_public_data(site
             IMG.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(IMG / "hub-eks-lab-notice.png"))
             # The notice's button opens the hub's storage page, served by the hub pod from the same figures.
-            click_notice_button(driver, "storage quota", "Open storage page")
-            waiter(driver, 30).until(lambda d: len(d.window_handles) == 2)
-            driver.switch_to.window(driver.window_handles[1])
+            lab = driver.current_window_handle
+            driver.switch_to.window(open_from_notice(driver, "storage quota", "Open storage page"))
             waiter(driver, 60).until(lambda d: "Your storage" in body_text(d))
             page = body_text(driver)
             assert "Your home directory uses 190" in page and "of your 200 MiB quota (95" in page, page
             assert "Measured 20" in page and " UTC." in page, page
             driver.save_screenshot(str(IMG / "hub-eks-storage-page.png"))
             driver.close()
-            driver.switch_to.window(driver.window_handles[0])
+            driver.switch_to.window(lab)
             core = site.core()
             pod = core.read_namespaced_pod(f"jupyter-{user}", NAMESPACE)
             assert [c.image for c in pod.spec.containers] == [profile["image"]]

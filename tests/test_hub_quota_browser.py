@@ -30,9 +30,9 @@ from hub_browser import (
     body_text,
     browser_available,
     chromium,
-    click_notice_button,
     log_in,
     notice,
+    open_from_notice,
     submit_spawn_form,
     waiter,
 )
@@ -224,9 +224,7 @@ def test_refusal_storage_page_and_lab_notice_as_a_scientist_sees_them() -> None:
             assert "over your 50 MiB quota: delete 10" in toast and "Open storage page" in toast, toast
             driver.save_screenshot(str(IMG / "hub-quota-notice-over.png"))
             # This notice's own button: the earlier warning's may still be on the page, closing.
-            click_notice_button(driver, "next server", "Open storage page")
-            wait.until(lambda d: len(d.window_handles) == 2)
-            driver.switch_to.window(driver.window_handles[1])
+            driver.switch_to.window(open_from_notice(driver, "next server", "Open storage page"))
             wait.until(lambda d: "Your storage" in body_text(d))
     finally:
         hub.stop_server(USER)
