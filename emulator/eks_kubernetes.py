@@ -451,7 +451,7 @@ def _add_node(state: ClusterState, cluster: Any, nodegroup: Any) -> None:
     state.nodes[name] = record
     if real:
         # Here, not at the top: `python -m emulator stop` imports this module, and ecr_images imports moto
-        # (2.5 s of CPU).
+        # (a stop took 0.43 s with it, 0.15 s without).
         from emulator import ecr_images
 
         spec = node_module.NodeSpec(
