@@ -9,6 +9,7 @@ import signal
 import time
 
 import pytest
+from kube_support import wait_for
 
 from emulator.kube import build
 from emulator.kube.control_plane import RESTARTS, ControlPlane, pid_alive, pid_exited
@@ -25,21 +26,15 @@ def kill(plane: ControlPlane, component: str) -> int:
     return pid
 
 
-def runs(pid: int, plane: ControlPlane) -> bool:
-    """Whether ``pid`` is the plane's component, once its exec has happened (until then /proc shows the
-    parent's command line)."""
-    deadline = time.monotonic() + 10
-    while not pid_alive(pid, str(plane.cluster_dir)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return pid_alive(pid, str(plane.cluster_dir))
-
-
 def test_an_exited_scheduler_is_started_again_until_it_has_exited_too_often(control_plane):
+    marker = str(control_plane.cluster_dir)
     for _ in range(RESTARTS):
         old = kill(control_plane, "kube-scheduler")
         assert control_plane.failure() is None
         new = int(control_plane.pid_file("kube-scheduler").read_text())
-        assert new != old and runs(new, control_plane)
+        assert new != old
+        # Until its exec, /proc shows the new process with its parent's command line.
+        wait_for(lambda pid=new: pid_alive(pid, marker), 10, f"kube-scheduler {new} to run")
     kill(control_plane, "kube-scheduler")
     assert control_plane.failure().startswith("kube-scheduler of cluster plane exited")
 
