@@ -88,7 +88,7 @@ def role_is_current(live: dict[str, Any] | None, desired: dict[str, Any]) -> boo
         return False
     if desired.get("assume_role_policy_document") is not None and compare_policies(
         live["assume_role_policy_document"],
-        _json(desired["assume_role_policy_document"], "assume_role_policy_document"),
+        policy_document(desired["assume_role_policy_document"], "assume_role_policy_document"),
     ):
         return False
     if desired.get("description") is not None and live.get("description") != desired["description"]:
@@ -105,15 +105,18 @@ def role_is_current(live: dict[str, Any] | None, desired: dict[str, Any]) -> boo
             return False
     for policy_name, document in (desired.get("inline_policies") or {}).items():
         current = live["inline_policies"].get(policy_name)
-        if current is None or compare_policies(current, _json(document, f"inline_policies.{policy_name}")):
+        if current is None:
+            return False
+        if compare_policies(current, policy_document(document, f"inline_policies.{policy_name}")):
             return False
     return True
 
 
-def _json(value: Any, what: str) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError as e:
-            raise ValueError(f"{what} is not valid JSON: {e}") from e
-    return value
+def policy_document(value: Any, what: str) -> Any:
+    """A policy document (IAM's policy language, also KMS's) as plain JSON data, from its JSON text or
+    from data: compare_policies sorts mixed strings and tuples by the type names in Python's TypeError,
+    which Ansible's tagged strings (a str subclass) do not match. Raises ValueError naming ``what``."""
+    try:
+        return json.loads(value if isinstance(value, str) else json.dumps(value))
+    except ValueError as e:
+        raise ValueError(f"{what} is not valid JSON: {e}") from e

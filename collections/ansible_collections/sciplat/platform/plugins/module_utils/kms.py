@@ -1,0 +1,121 @@
+# Copyright (c) 2026 Science platform deployment kit maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""KMS keys read once by alias, and whether one is already as amazon.aws.kms_key would leave it.
+
+A role reads its keys in one task (M(sciplat.platform.kms_keys_info), ``read_keys``: one ListAliases, then
+four reads a key) and calls amazon.aws.kms_key only for a key that differs (the
+``sciplat.platform.kms_key_is_current`` test, ``key_is_current``). amazon.aws.kms_key itself makes about
+seventeen reads for a key it leaves alone (it describes the key three times and lists the account's
+aliases three times). The comparison is that module's own: its policy and tag helpers, and only what
+the task sets.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
+    is_boto3_error_code,
+    paginated_query_with_retries,
+)
+from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
+    boto3_tag_list_to_ansible_dict,
+    compare_aws_tags,
+)
+from ansible_collections.sciplat.platform.plugins.module_utils.iam import policy_document
+
+# What the test compares: the module's options a desired key may have besides its alias.
+DESIRED_KEYS = ("description", "enable_key_rotation", "enabled", "policy", "tags", "purge_tags")
+
+
+def alias_name(alias: str) -> str:
+    """An alias as the module's results name it: without the ``alias/`` prefix."""
+    return alias[len("alias/") :] if alias.startswith("alias/") else alias
+
+
+def read_keys(client: Any, aliases: list[str]) -> dict[str, dict[str, Any]]:
+    """The keys that ``aliases`` point to, by alias (without ``alias/``): ARN, ID, state, description,
+    rotation, tags and the default key policy. An alias that does not exist is left out. A read that
+    KMS refuses (AccessDenied) leaves that field None, which no desired value matches.
+
+    ``client`` is an AnsibleAWSModule client with a retry decorator (calls pass ``aws_retry``)."""
+    wanted = {alias_name(alias) for alias in aliases}
+    targets = {
+        alias_name(entry["AliasName"]): entry["TargetKeyId"]
+        for entry in paginated_query_with_retries(client, "list_aliases")["Aliases"]
+        if alias_name(entry["AliasName"]) in wanted and "TargetKeyId" in entry
+    }
+    return {alias: _read_key(client, key_id) for alias, key_id in sorted(targets.items())}
+
+
+def _read_key(client: Any, key_id: str) -> dict[str, Any]:
+    metadata = client.describe_key(aws_retry=True, KeyId=key_id)["KeyMetadata"]
+    key = {
+        "key_arn": metadata["Arn"],
+        "key_id": metadata["KeyId"],
+        "key_state": metadata["KeyState"],
+        "description": metadata.get("Description", ""),
+        "enable_key_rotation": None,
+        "tags": None,
+        "policy": None,
+    }
+    try:
+        rotation = client.get_key_rotation_status(aws_retry=True, KeyId=key_id)
+        key["enable_key_rotation"] = rotation["KeyRotationEnabled"]
+    except is_boto3_error_code(["AccessDeniedException", "UnsupportedOperationException"]):
+        pass
+    try:
+        tags: list[dict[str, str]] = []
+        params: dict[str, Any] = {"KeyId": key_id}
+        while True:  # list_resource_tags has no paginator
+            page = client.list_resource_tags(aws_retry=True, **params)
+            tags.extend(page.get("Tags", []))
+            if not page.get("Truncated") or not page.get("NextMarker"):
+                break
+            params["Marker"] = page["NextMarker"]
+        key["tags"] = boto3_tag_list_to_ansible_dict(tags, "TagKey", "TagValue")
+    except is_boto3_error_code("AccessDeniedException"):
+        pass
+    try:
+        policy = client.get_key_policy(aws_retry=True, KeyId=key_id, PolicyName="default")
+        key["policy"] = json.loads(policy["Policy"])
+    except is_boto3_error_code("AccessDeniedException"):
+        pass
+    return key
+
+
+def key_is_current(live: dict[str, Any] | None, desired: dict[str, Any]) -> bool:
+    """Whether amazon.aws.kms_key with ``desired`` (state present) would change nothing on the key
+    ``live`` (a ``read_keys`` entry; None: no key has the alias).
+
+    ``desired`` holds the module's options, only those the task sets: ``description``,
+    ``enable_key_rotation``, ``enabled`` (default true), ``policy`` (a document or its JSON), ``tags``
+    with ``purge_tags`` (default true). Grants are not compared (the kit's roles give none, and the module
+    keeps a key's grants without ``purge_grants``). Raises ValueError for a policy that is not JSON."""
+    unknown = set(desired) - set(DESIRED_KEYS) - {"alias"}
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)}; accepted: alias, {', '.join(DESIRED_KEYS)}")
+    if live is None:
+        return False
+    # The module cancels a pending deletion and enables (or disables) the key.
+    if live["key_state"] != ("Enabled" if desired.get("enabled", True) else "Disabled"):
+        return False
+    if desired.get("description") is not None and live["description"] != desired["description"]:
+        return False
+    rotation = desired.get("enable_key_rotation")
+    if rotation is not None and live["enable_key_rotation"] != rotation:
+        return False
+    if desired.get("tags") is not None:
+        if live["tags"] is None:
+            return False
+        to_set, to_delete = compare_aws_tags(live["tags"], desired["tags"], desired.get("purge_tags", True))
+        if to_set or to_delete:
+            return False
+    if desired.get("policy") is None:
+        return True
+    return live["policy"] is not None and not compare_policies(
+        live["policy"], policy_document(desired["policy"], "policy")
+    )
