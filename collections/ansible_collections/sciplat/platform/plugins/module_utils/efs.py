@@ -12,15 +12,12 @@ from ``module_utils/waiting.py`` and ``tagging.py``; this file holds what is EFS
   TagResource / UntagResource; the legacy DescribeTags / CreateTags / DeleteTags API is never used.
 - ``lifecycle_from_policies`` / ``lifecycle_to_policies``: the LifecyclePolicies list as one
   dict, one key per transition.
-- ``parse_policy`` / ``policies_differ`` / ``desired_policy`` / ``policy_is_current``: file-system
-  policies compared by meaning.
 - ``dns_name`` and ``efs_result``: return values.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from typing import Any
 
@@ -28,7 +25,6 @@ with contextlib.suppress(ImportError):  # a missing botocore is reported by Ansi
     import botocore
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
@@ -212,67 +208,6 @@ def lifecycle_problem(
             f" (the file system uses {performance_mode})"
         )
     return None
-
-
-# --- file-system policy ------------------------------------------------------------------------
-
-
-def parse_policy(value: Any, *, what: str) -> dict[str, Any] | None:
-    """A policy given as a dict or JSON text, as a dict; None for no policy (``{}``, ``""``)."""
-    if value is None or value == "" or value == {}:
-        return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as e:
-            raise ValueError(f"{what} is not valid JSON: {e}") from e
-    if not isinstance(value, dict):
-        raise ValueError(
-            f"{what} must be a policy document (a dict or JSON object), got {type(value).__name__}"
-        )
-    if not value:
-        return None
-    if "Statement" not in value:
-        raise ValueError(f"{what} must have a Statement (an IAM policy document), got keys {sorted(value)}")
-    return value
-
-
-def policies_differ(current: dict[str, Any] | None, desired: dict[str, Any] | None) -> bool:
-    """Compared by meaning: key order, single-item lists and the default Version do not count."""
-    if current is None or desired is None:
-        return current is not desired
-    return compare_policies(current, desired)
-
-
-def with_resource(policy: dict[str, Any] | None, arn: str) -> dict[str, Any] | None:
-    """The policy with arn as the Resource of every statement that names none (a new copy)."""
-    if not policy:
-        return policy
-    statements = policy.get("Statement")
-    if isinstance(statements, dict):
-        statements = [statements]
-    if not isinstance(statements, list):
-        return policy
-    filled = [
-        dict(st, Resource=arn)
-        if isinstance(st, dict) and "Resource" not in st and "NotResource" not in st
-        else st
-        for st in statements
-    ]
-    return dict(policy, Statement=filled)
-
-
-def desired_policy(value: Any, arn: str | None) -> dict[str, Any] | None:
-    """The file_system_policy parameter (a dict or JSON text) as the policy to set on the file system
-    of ``arn``: statements without a Resource name it (``arn`` None: not known yet, left out)."""
-    policy = parse_policy(value, what="file_system_policy")
-    return with_resource(policy, arn) if arn else policy
-
-
-def policy_is_current(current: dict[str, Any] | None, value: Any, arn: str | None) -> bool:
-    """Whether the file system of ``arn``, whose policy is ``current``, already has the policy the
-    file_system_policy parameter ``value`` asks, compared as efs_filesystem compares them."""
-    return not policies_differ(current, desired_policy(value, arn))
 
 
 # --- results -----------------------------------------------------------------------------------

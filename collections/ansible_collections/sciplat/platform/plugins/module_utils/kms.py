@@ -1,11 +1,12 @@
 # Copyright (c) 2026 Science platform deployment kit maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""KMS keys read once by alias, and whether one is already as amazon.aws.kms_key would leave it.
+"""Whether a KMS key is already as amazon.aws.kms_key would leave it.
 
-A role reads its keys in one task (M(sciplat.platform.kms_keys_info), ``read_keys``: one ListAliases, then
-four reads a key) and calls amazon.aws.kms_key only for a key that differs (the
-``sciplat.platform.kms_key_is_current`` test, ``key_is_current``). amazon.aws.kms_key itself makes about
+A role reads its keys in one task (M(sciplat.platform.kms_keys_info): one ListAliases, then four reads a
+key) and calls amazon.aws.kms_key only for a key that differs (the ``sciplat.platform.kms_key_is_current``
+test, ``key_is_current``). No AWS SDK import here: the test runs in every task's worker that evaluates it,
+and importing botocore there cost 0.12 s a task. amazon.aws.kms_key itself makes about
 seventeen reads for a key it leaves alone (it describes the key three times and lists the account's
 aliases three times). The comparison is that module's own: its policy and tag helpers, and only what
 the task sets.
@@ -13,18 +14,10 @@ the task sets.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
-    is_boto3_error_code,
-    paginated_query_with_retries,
-)
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
-    boto3_tag_list_to_ansible_dict,
-    compare_aws_tags,
-)
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 from ansible_collections.sciplat.platform.plugins.module_utils.iam import policy_document
 
 # What the test compares: the module's options a desired key may have besides its alias.
@@ -34,57 +27,6 @@ DESIRED_KEYS = ("description", "enable_key_rotation", "enabled", "policy", "tags
 def alias_name(alias: str) -> str:
     """An alias as the module's results name it: without the ``alias/`` prefix."""
     return alias[len("alias/") :] if alias.startswith("alias/") else alias
-
-
-def read_keys(client: Any, aliases: list[str]) -> dict[str, dict[str, Any]]:
-    """The keys that ``aliases`` point to, by alias (without ``alias/``): ARN, ID, state, description,
-    rotation, tags and the default key policy. An alias that does not exist is left out. A read that
-    KMS refuses (AccessDenied) leaves that field None, which no desired value matches.
-
-    ``client`` is an AnsibleAWSModule client with a retry decorator (calls pass ``aws_retry``)."""
-    wanted = {alias_name(alias) for alias in aliases}
-    targets = {
-        alias_name(entry["AliasName"]): entry["TargetKeyId"]
-        for entry in paginated_query_with_retries(client, "list_aliases")["Aliases"]
-        if alias_name(entry["AliasName"]) in wanted and "TargetKeyId" in entry
-    }
-    return {alias: _read_key(client, key_id) for alias, key_id in sorted(targets.items())}
-
-
-def _read_key(client: Any, key_id: str) -> dict[str, Any]:
-    metadata = client.describe_key(aws_retry=True, KeyId=key_id)["KeyMetadata"]
-    key = {
-        "key_arn": metadata["Arn"],
-        "key_id": metadata["KeyId"],
-        "key_state": metadata["KeyState"],
-        "description": metadata.get("Description", ""),
-        "enable_key_rotation": None,
-        "tags": None,
-        "policy": None,
-    }
-    try:
-        rotation = client.get_key_rotation_status(aws_retry=True, KeyId=key_id)
-        key["enable_key_rotation"] = rotation["KeyRotationEnabled"]
-    except is_boto3_error_code(["AccessDeniedException", "UnsupportedOperationException"]):
-        pass
-    try:
-        tags: list[dict[str, str]] = []
-        params: dict[str, Any] = {"KeyId": key_id}
-        while True:  # list_resource_tags has no paginator
-            page = client.list_resource_tags(aws_retry=True, **params)
-            tags.extend(page.get("Tags", []))
-            if not page.get("Truncated") or not page.get("NextMarker"):
-                break
-            params["Marker"] = page["NextMarker"]
-        key["tags"] = boto3_tag_list_to_ansible_dict(tags, "TagKey", "TagValue")
-    except is_boto3_error_code("AccessDeniedException"):
-        pass
-    try:
-        policy = client.get_key_policy(aws_retry=True, KeyId=key_id, PolicyName="default")
-        key["policy"] = json.loads(policy["Policy"])
-    except is_boto3_error_code("AccessDeniedException"):
-        pass
-    return key
 
 
 def key_is_current(live: dict[str, Any] | None, desired: dict[str, Any]) -> bool:

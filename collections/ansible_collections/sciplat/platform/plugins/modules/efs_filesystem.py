@@ -334,7 +334,6 @@ from ansible_collections.sciplat.platform.plugins.module_utils.efs import (
     TRANSITIONS,
     apply_efs_tags,
     describe_file_system,
-    desired_policy,
     desired_tags,
     dns_name,
     efs_result,
@@ -344,8 +343,11 @@ from ansible_collections.sciplat.platform.plugins.module_utils.efs import (
     lifecycle_view,
     list_file_systems,
     list_mount_targets,
-    policies_differ,
     tags_of,
+)
+from ansible_collections.sciplat.platform.plugins.module_utils.efs_policy import (
+    desired_policy,
+    policies_differ,
     with_resource,
 )
 from ansible_collections.sciplat.platform.plugins.module_utils.tagging import (

@@ -85,13 +85,57 @@ roles:
 """
 
 import contextlib
+import json
+from typing import Any
+from urllib.parse import unquote
 
 with contextlib.suppress(ImportError):  # a missing botocore is reported by AnsibleAWSModule
     import botocore
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
+    is_boto3_error_code,
+    paginated_query_with_retries,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.sciplat.platform.plugins.module_utils.iam import read_roles
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+
+
+def _document(value: Any) -> Any:
+    """A policy document as a dict: boto3 decodes IAM's URL-encoded JSON, a stub may not."""
+    if isinstance(value, str):
+        return json.loads(unquote(value))
+    return value
+
+
+def read_roles(client: Any, names: list[str], inline_policies: bool = True) -> dict[str, dict[str, Any]]:
+    """The roles of ``names`` that exist, by name: ARN, ID, trust policy, description, tags, the ARNs of
+    the managed policies attached and (``inline_policies``) each inline policy's document.
+
+    ``client`` is an AnsibleAWSModule client with a retry decorator (calls pass ``aws_retry``)."""
+    roles: dict[str, dict[str, Any]] = {}
+    for name in dict.fromkeys(names):
+        try:
+            role = client.get_role(aws_retry=True, RoleName=name)["Role"]
+        except is_boto3_error_code("NoSuchEntity"):
+            continue
+        attached = paginated_query_with_retries(client, "list_attached_role_policies", RoleName=name)
+        inline: dict[str, Any] = {}
+        if inline_policies:
+            listed = paginated_query_with_retries(client, "list_role_policies", RoleName=name)
+            for policy_name in listed["PolicyNames"]:
+                answer = client.get_role_policy(aws_retry=True, RoleName=name, PolicyName=policy_name)
+                inline[policy_name] = _document(answer["PolicyDocument"])
+        roles[name] = {
+            "arn": role["Arn"],
+            "role_id": role["RoleId"],
+            "assume_role_policy_document": _document(role.get("AssumeRolePolicyDocument")),
+            "description": role.get("Description"),
+            "tags": boto3_tag_list_to_ansible_dict(role.get("Tags", [])),
+            "managed_policy_arns": [policy["PolicyArn"] for policy in attached["AttachedPolicies"]],
+            "inline_policies": inline,
+        }
+    return roles
 
 
 def main() -> None:

@@ -87,13 +87,71 @@ kms_keys:
 """
 
 import contextlib
+import json
+from typing import Any
 
 with contextlib.suppress(ImportError):  # a missing botocore is reported by AnsibleAWSModule
     import botocore
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import (
+    is_boto3_error_code,
+    paginated_query_with_retries,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.sciplat.platform.plugins.module_utils.kms import read_keys
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import boto3_tag_list_to_ansible_dict
+from ansible_collections.sciplat.platform.plugins.module_utils.kms import alias_name
+
+
+def read_keys(client: Any, aliases: list[str]) -> dict[str, dict[str, Any]]:
+    """The keys that ``aliases`` point to, by alias (without ``alias/``): ARN, ID, state, description,
+    rotation, tags and the default key policy. An alias that does not exist is left out. A read that
+    KMS refuses (AccessDenied) leaves that field None, which no desired value matches.
+
+    ``client`` is an AnsibleAWSModule client with a retry decorator (calls pass ``aws_retry``)."""
+    wanted = {alias_name(alias) for alias in aliases}
+    targets = {
+        alias_name(entry["AliasName"]): entry["TargetKeyId"]
+        for entry in paginated_query_with_retries(client, "list_aliases")["Aliases"]
+        if alias_name(entry["AliasName"]) in wanted and "TargetKeyId" in entry
+    }
+    return {alias: _read_key(client, key_id) for alias, key_id in sorted(targets.items())}
+
+
+def _read_key(client: Any, key_id: str) -> dict[str, Any]:
+    metadata = client.describe_key(aws_retry=True, KeyId=key_id)["KeyMetadata"]
+    key = {
+        "key_arn": metadata["Arn"],
+        "key_id": metadata["KeyId"],
+        "key_state": metadata["KeyState"],
+        "description": metadata.get("Description", ""),
+        "enable_key_rotation": None,
+        "tags": None,
+        "policy": None,
+    }
+    try:
+        rotation = client.get_key_rotation_status(aws_retry=True, KeyId=key_id)
+        key["enable_key_rotation"] = rotation["KeyRotationEnabled"]
+    except is_boto3_error_code(["AccessDeniedException", "UnsupportedOperationException"]):
+        pass
+    try:
+        tags: list[dict[str, str]] = []
+        params: dict[str, Any] = {"KeyId": key_id}
+        while True:  # list_resource_tags has no paginator
+            page = client.list_resource_tags(aws_retry=True, **params)
+            tags.extend(page.get("Tags", []))
+            if not page.get("Truncated") or not page.get("NextMarker"):
+                break
+            params["Marker"] = page["NextMarker"]
+        key["tags"] = boto3_tag_list_to_ansible_dict(tags, "TagKey", "TagValue")
+    except is_boto3_error_code("AccessDeniedException"):
+        pass
+    try:
+        policy = client.get_key_policy(aws_retry=True, KeyId=key_id, PolicyName="default")
+        key["policy"] = json.loads(policy["Policy"])
+    except is_boto3_error_code("AccessDeniedException"):
+        pass
+    return key
 
 
 def main() -> None:

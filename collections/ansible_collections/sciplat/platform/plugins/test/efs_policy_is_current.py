@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.sciplat.platform.plugins.module_utils.efs import policy_is_current
+from ansible_collections.sciplat.platform.plugins.module_utils.efs_policy import policy_is_current
 
 DOCUMENTATION = r"""
 name: efs_policy_is_current
