@@ -108,6 +108,16 @@ def test_tags_removed_by_hand_are_reported_then_repaired_without_duplicates(site
     again = converge()
     assert again.returncode == 0, again.output[-4000:]
     assert again.changed == 0, again.output[-4000:]
+    # A VPC as the module would leave it is not passed to the module again (its reads are the role's one).
+    assert re.search(r"Create or update the VPC\.\] \*+\nskipping: \[localhost\]", again.output)
+
+    # A setting turned off by hand with the tags kept is seen in that read and put back.
+    ec2.modify_vpc_attribute(VpcId=vpc["VpcId"], EnableDnsHostnames={"Value": False})
+    hostnames = converge()
+    assert hostnames.returncode == 0, hostnames.output[-4000:]
+    assert re.search(r"Create or update the VPC\.\] \*+\nchanged: \[localhost\]", hostnames.output)
+    dns = ec2.describe_vpc_attribute(VpcId=vpc["VpcId"], Attribute="enableDnsHostnames")
+    assert dns["EnableDnsHostnames"]["Value"] is True
 
 
 def test_a_second_vpc_with_the_sites_name_is_refused_naming_both(site_emulator: Emulator) -> None:
