@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """EFS file-system policies compared by meaning, for sciplat.platform.efs_filesystem and the
-efs_policy_is_current test: ``parse_policy`` / ``policies_differ`` / ``with_resource`` /
-``desired_policy`` / ``policy_is_current``.
+efs_policy_is_current test: ``parse_policy`` / ``with_resource`` / ``desired_policy`` /
+``policy_is_current`` (the comparison is ``policy_documents.policies_differ``).
 
 No AWS SDK import here: Ansible loads every test plugin of the collection in each task's worker that
 uses one of them, and importing botocore there cost 0.13 s a task.
@@ -11,24 +11,20 @@ uses one of them, and importing botocore there cost 0.13 s a task.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
+from ansible_collections.sciplat.platform.plugins.module_utils.policy_documents import (
+    policies_differ,
+    policy_document,
+)
 
 
 def parse_policy(value: Any, *, what: str) -> dict[str, Any] | None:
     """A policy given as a dict or JSON text, as a dict; None for no policy (``{}``, ``""``)."""
     if value is None or value == "" or value == {}:
         return None
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as e:
-            raise ValueError(f"{what} is not valid JSON: {e}") from e
-    elif isinstance(value, dict):
-        # Plain data: compare_policies cannot sort Ansible's tagged strings among tuples.
-        value = json.loads(json.dumps(value))
+    if isinstance(value, str | dict):
+        value = policy_document(value, what)
     if not isinstance(value, dict):
         raise ValueError(
             f"{what} must be a policy document (a dict or JSON object), got {type(value).__name__}"
@@ -38,13 +34,6 @@ def parse_policy(value: Any, *, what: str) -> dict[str, Any] | None:
     if "Statement" not in value:
         raise ValueError(f"{what} must have a Statement (an IAM policy document), got keys {sorted(value)}")
     return value
-
-
-def policies_differ(current: dict[str, Any] | None, desired: dict[str, Any] | None) -> bool:
-    """Compared by meaning: key order, single-item lists and the default Version do not count."""
-    if current is None or desired is None:
-        return current is not desired
-    return compare_policies(current, desired)
 
 
 def with_resource(policy: dict[str, Any] | None, arn: str) -> dict[str, Any] | None:

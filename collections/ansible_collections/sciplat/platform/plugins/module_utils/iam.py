@@ -12,11 +12,13 @@ every task's worker that evaluates it, and importing botocore there cost 0.12 s 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+from ansible_collections.sciplat.platform.plugins.module_utils.policy_documents import (
+    policies_differ,
+    policy_document,
+)
 
 # What the test compares; the keys a desired role may have besides its name.
 DESIRED_KEYS = (
@@ -42,7 +44,7 @@ def role_is_current(live: dict[str, Any] | None, desired: dict[str, Any]) -> boo
         raise ValueError(f"unknown keys {sorted(unknown)}; accepted: name, {', '.join(DESIRED_KEYS)}")
     if live is None:
         return False
-    if desired.get("assume_role_policy_document") is not None and compare_policies(
+    if desired.get("assume_role_policy_document") is not None and policies_differ(
         live["assume_role_policy_document"],
         policy_document(desired["assume_role_policy_document"], "assume_role_policy_document"),
     ):
@@ -61,18 +63,6 @@ def role_is_current(live: dict[str, Any] | None, desired: dict[str, Any]) -> boo
             return False
     for policy_name, document in (desired.get("inline_policies") or {}).items():
         current = live["inline_policies"].get(policy_name)
-        if current is None:
-            return False
-        if compare_policies(current, policy_document(document, f"inline_policies.{policy_name}")):
+        if policies_differ(current, policy_document(document, f"inline_policies.{policy_name}")):
             return False
     return True
-
-
-def policy_document(value: Any, what: str) -> Any:
-    """A policy document (IAM's policy language, also KMS's) as plain JSON data, from its JSON text or
-    from data: compare_policies sorts mixed strings and tuples by the type names in Python's TypeError,
-    which Ansible's tagged strings (a str subclass) do not match. Raises ValueError naming ``what``."""
-    try:
-        return json.loads(value if isinstance(value, str) else json.dumps(value))
-    except ValueError as e:
-        raise ValueError(f"{what} is not valid JSON: {e}") from e

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
-from ansible_collections.sciplat.platform.plugins.module_utils.iam import policy_document
+from ansible_collections.sciplat.platform.plugins.module_utils.policy_documents import (
+    policies_differ,
+    policy_document,
+)
 
 # What the test compares: the module's options a desired key may have besides its alias.
 DESIRED_KEYS = ("description", "enable_key_rotation", "enabled", "policy", "tags", "purge_tags")
@@ -56,8 +58,6 @@ def key_is_current(live: dict[str, Any] | None, desired: dict[str, Any]) -> bool
         to_set, to_delete = compare_aws_tags(live["tags"], desired["tags"], desired.get("purge_tags", True))
         if to_set or to_delete:
             return False
-    if desired.get("policy") is None:
-        return True
-    return live["policy"] is not None and not compare_policies(
+    return desired.get("policy") is None or not policies_differ(
         live["policy"], policy_document(desired["policy"], "policy")
     )

@@ -345,11 +345,8 @@ from ansible_collections.sciplat.platform.plugins.module_utils.efs import (
     list_mount_targets,
     tags_of,
 )
-from ansible_collections.sciplat.platform.plugins.module_utils.efs_policy import (
-    desired_policy,
-    policies_differ,
-    with_resource,
-)
+from ansible_collections.sciplat.platform.plugins.module_utils.efs_policy import desired_policy, with_resource
+from ansible_collections.sciplat.platform.plugins.module_utils.policy_documents import policies_differ
 from ansible_collections.sciplat.platform.plugins.module_utils.tagging import (
     TAGGING_ARGUMENT_SPEC,
     tag_changes,
